@@ -1,0 +1,65 @@
+//! Secret values (client secret, tokens) that never print themselves.
+//!
+//! Each type prints `[redacted]` through `Debug`, has no `Display` and no derived
+//! `PartialEq`, so a secret cannot end up in a log line or a panic message by accident.
+//! Call [`secret()`](AccessToken::secret) where the raw value is really needed.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! secret_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps a raw value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            /// The raw value. Keep it out of logs.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The app's client secret (Kakao console: 보안 → Client Secret).
+    ClientSecret
+);
+secret_type!(
+    /// A Kakao access token.
+    AccessToken
+);
+secret_type!(
+    /// A Kakao refresh token.
+    RefreshToken
+);
+secret_type!(
+    /// An OpenID Connect id_token (a JWT) as received from Kakao.
+    IdToken
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_value() {
+        let token = AccessToken::new("very-secret-value");
+        let printed = format!("{token:?} {:?}", ClientSecret::new("very-secret-value"));
+        assert!(!printed.contains("very-secret-value"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+        assert_eq!(token.secret(), "very-secret-value");
+    }
+}
