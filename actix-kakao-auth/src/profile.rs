@@ -136,10 +136,9 @@ mod tests {
         assert_eq!(get(true, true).as_deref(), Some("a@example.com"));
         assert_eq!(get(false, true), None);
         assert_eq!(get(true, false), None);
-        let no_consent = KakaoUserInfo::from_json(
-            br#"{"id":1,"kakao_account":{"email_needs_agreement":true}}"#,
-        )
-        .expect("parses");
+        let no_consent =
+            KakaoUserInfo::from_json(br#"{"id":1,"kakao_account":{"email_needs_agreement":true}}"#)
+                .expect("parses");
         assert_eq!(no_consent.verified_email(), None);
     }
 

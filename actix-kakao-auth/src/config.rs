@@ -1,0 +1,640 @@
+//! Configuration: a builder with secure defaults, and [`KakaoAuthConfigBuilder::from_env`].
+//!
+//! Required inputs go to [`KakaoAuthConfig::builder`]; everything else is a chained setter
+//! whose documentation ends with its default. When in doubt the default is the safer
+//! choice: PKCE always on, one-time `state` that expires, session renewed at login,
+//! `next` limited to local paths, cookies `HttpOnly` + `SameSite=Lax` (+ `Secure` for an
+//! https redirect URI), no HTTP redirects followed when calling Kakao.
+
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+use sha2::{Digest, Sha512};
+use url::Url;
+
+use crate::secret::ClientSecret;
+
+/// Kakao's OAuth host.
+pub const DEFAULT_AUTH_URL: &str = "https://kauth.kakao.com";
+/// Kakao's API host.
+pub const DEFAULT_API_URL: &str = "https://kapi.kakao.com";
+/// Shortest accepted `SESSION_SECRET`.
+pub const MIN_SESSION_SECRET_LEN: usize = 64;
+
+/// A configuration value was missing or malformed. `Display` is one line naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required value is absent.
+    #[error("{name} is required but not set")]
+    Missing {
+        /// The setting or environment variable.
+        name: &'static str,
+    },
+    /// A value is present but unusable.
+    #[error("{name} is invalid: {reason}")]
+    Invalid {
+        /// The setting or environment variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Session cookie settings derived from the configuration.
+#[derive(Clone)]
+pub(crate) struct SessionSettings {
+    pub(crate) key: Key,
+    pub(crate) cookie_name: String,
+    pub(crate) secure: bool,
+    pub(crate) ttl: Duration,
+}
+
+/// The validated configuration. Build it with [`KakaoAuthConfig::builder`] or
+/// [`KakaoAuthConfigBuilder::from_env`].
+#[derive(Clone)]
+pub struct KakaoAuthConfig {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<ClientSecret>,
+    pub(crate) redirect_uri: Url,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) auth_base_url: Url,
+    pub(crate) api_base_url: Url,
+    pub(crate) login_url: String,
+    pub(crate) begin_path: String,
+    pub(crate) logout_path: String,
+    pub(crate) login_redirect_url: String,
+    pub(crate) login_error_url: String,
+    pub(crate) logout_redirect_url: String,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) flow_ttl: Duration,
+    pub(crate) max_pending_logins: usize,
+    pub(crate) session: SessionSettings,
+}
+
+impl std::fmt::Debug for KakaoAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KakaoAuthConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("scopes", &self.scopes)
+            .field("auth_base_url", &self.auth_base_url.as_str())
+            .field("api_base_url", &self.api_base_url.as_str())
+            .field("login_redirect_url", &self.login_redirect_url)
+            .field("login_error_url", &self.login_error_url)
+            .field("session_key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl KakaoAuthConfig {
+    /// Starts a builder from the two values Kakao's console gives you: the REST API key
+    /// and a registered redirect URI (absolute, e.g.
+    /// `https://example.com/accounts/oauth/complete/kakao/`). The callback route is mounted
+    /// at the redirect URI's path.
+    pub fn builder(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> KakaoAuthConfigBuilder {
+        KakaoAuthConfigBuilder::new(client_id.into(), redirect_uri.into())
+    }
+
+    /// The REST API key.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The registered redirect URI.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
+    /// The requested scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// True when `openid` is among the scopes (OpenID Connect on).
+    pub fn oidc_enabled(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The kauth base URL.
+    pub fn auth_base_url(&self) -> &Url {
+        &self.auth_base_url
+    }
+
+    /// The kapi base URL.
+    pub fn api_base_url(&self) -> &Url {
+        &self.api_base_url
+    }
+
+    /// The app's own origin, taken from the redirect URI (`scheme://host[:port]`).
+    pub fn app_origin(&self) -> String {
+        self.redirect_uri.origin().ascii_serialization()
+    }
+
+    /// Where anonymous users are sent to log in (`/login/` by default).
+    pub fn login_url(&self) -> &str {
+        &self.login_url
+    }
+
+    /// The route that starts a Kakao login.
+    pub fn begin_path(&self) -> &str {
+        &self.begin_path
+    }
+
+    /// The callback route (the redirect URI's path).
+    pub fn callback_path(&self) -> &str {
+        self.redirect_uri.path()
+    }
+
+    /// The logout route (POST).
+    pub fn logout_path(&self) -> &str {
+        &self.logout_path
+    }
+
+    /// Where a successful login lands when no `next` was given.
+    pub fn login_redirect_url(&self) -> &str {
+        &self.login_redirect_url
+    }
+
+    /// Where a failed login lands (with `?reason=`).
+    pub fn login_error_url(&self) -> &str {
+        &self.login_error_url
+    }
+
+    /// Where logout lands.
+    pub fn logout_redirect_url(&self) -> &str {
+        &self.logout_redirect_url
+    }
+
+    /// True when the session cookie carries `Secure`.
+    pub fn cookie_secure(&self) -> bool {
+        self.session.secure
+    }
+
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &str {
+        &self.session.cookie_name
+    }
+
+    pub(crate) fn auth_endpoint(&self, path: &str) -> Url {
+        join(&self.auth_base_url, path)
+    }
+
+    pub(crate) fn api_endpoint(&self, path: &str) -> Url {
+        join(&self.api_base_url, path)
+    }
+}
+
+/// Joins an absolute path onto a base URL that may itself carry a path prefix.
+fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
+
+/// Builder for [`KakaoAuthConfig`]. Every setter's doc ends with its default.
+#[must_use]
+#[derive(Clone)]
+pub struct KakaoAuthConfigBuilder {
+    client_id: String,
+    redirect_uri: String,
+    client_secret: Option<String>,
+    scopes: Vec<String>,
+    auth_base_url: String,
+    api_base_url: String,
+    login_url: String,
+    begin_path: String,
+    logout_path: String,
+    login_redirect_url: String,
+    login_error_url: String,
+    logout_redirect_url: String,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    max_response_bytes: usize,
+    flow_ttl: Duration,
+    max_pending_logins: usize,
+    session_secret: Option<String>,
+    cookie_name: String,
+    cookie_secure: Option<bool>,
+    session_ttl: Duration,
+}
+
+impl std::fmt::Debug for KakaoAuthConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KakaoAuthConfigBuilder")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KakaoAuthConfigBuilder {
+    fn new(client_id: String, redirect_uri: String) -> Self {
+        Self {
+            client_id,
+            redirect_uri,
+            client_secret: None,
+            scopes: Vec::new(),
+            auth_base_url: DEFAULT_AUTH_URL.to_owned(),
+            api_base_url: DEFAULT_API_URL.to_owned(),
+            login_url: "/login/".to_owned(),
+            begin_path: "/accounts/oauth/login/kakao/".to_owned(),
+            logout_path: "/logout/".to_owned(),
+            login_redirect_url: "/".to_owned(),
+            login_error_url: "/login/error/".to_owned(),
+            logout_redirect_url: "/".to_owned(),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+            max_response_bytes: 256 * 1024,
+            flow_ttl: Duration::from_secs(600),
+            max_pending_logins: 5,
+            session_secret: None,
+            cookie_name: "sessionid".to_owned(),
+            cookie_secure: None,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+
+    /// Reads the variables of the demo-app contract: `KAKAO_CLIENT_ID` (required),
+    /// `KAKAO_CLIENT_SECRET`, `APP_URL` (else `http://{BIND}`, else
+    /// `http://127.0.0.1:8000`), `KAKAO_AUTH_URL`, `KAKAO_API_URL`, `KAKAO_SCOPE` and
+    /// `SESSION_SECRET`. The redirect URI is `{APP_URL}/accounts/oauth/complete/kakao/`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) over any variable source (tests, config files).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let client_id = get("KAKAO_CLIENT_ID").ok_or(ConfigError::Missing {
+            name: "KAKAO_CLIENT_ID",
+        })?;
+        let app_url = app_url_from(&get)?;
+        let mut builder = Self::new(
+            client_id,
+            format!("{app_url}/accounts/oauth/complete/kakao/"),
+        );
+        builder.client_secret = get("KAKAO_CLIENT_SECRET");
+        if let Some(url) = get("KAKAO_AUTH_URL") {
+            builder.auth_base_url = checked_base_url("KAKAO_AUTH_URL", &url)?;
+        }
+        if let Some(url) = get("KAKAO_API_URL") {
+            builder.api_base_url = checked_base_url("KAKAO_API_URL", &url)?;
+        }
+        if let Some(scope) = get("KAKAO_SCOPE") {
+            builder.scopes = split_scopes(&scope);
+        }
+        builder.session_secret = get("SESSION_SECRET");
+        Ok(builder)
+    }
+
+    /// The client secret, sent in the token request body (`client_secret_post`, the only
+    /// method Kakao accepts). Default: none.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Scopes (consent items) to request, e.g. `["profile_nickname", "openid"]`.
+    /// Default: none (the app's default consent items).
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Base URL of the OAuth host. Default: `https://kauth.kakao.com`.
+    pub fn auth_base_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_base_url = url.into();
+        self
+    }
+
+    /// Base URL of the API host. Default: `https://kapi.kakao.com`.
+    pub fn api_base_url(mut self, url: impl Into<String>) -> Self {
+        self.api_base_url = url.into();
+        self
+    }
+
+    /// The login page that anonymous users are sent to, with `?next=`; the library
+    /// mounts it as a redirect to the begin route. Default: `/login/`.
+    pub fn login_url(mut self, path: impl Into<String>) -> Self {
+        self.login_url = path.into();
+        self
+    }
+
+    /// The route that starts a login. Default: `/accounts/oauth/login/kakao/`.
+    pub fn begin_path(mut self, path: impl Into<String>) -> Self {
+        self.begin_path = path.into();
+        self
+    }
+
+    /// The logout route (POST only). Default: `/logout/`.
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout_path = path.into();
+        self
+    }
+
+    /// Where a login lands without `next`. Must be a local path. Default: `/`.
+    pub fn login_redirect_url(mut self, path: impl Into<String>) -> Self {
+        self.login_redirect_url = path.into();
+        self
+    }
+
+    /// Where a failed login lands, with `?reason=<code>`. Default: `/login/error/`.
+    pub fn login_error_url(mut self, path: impl Into<String>) -> Self {
+        self.login_error_url = path.into();
+        self
+    }
+
+    /// Where logout lands. Default: `/`.
+    pub fn logout_redirect_url(mut self, path: impl Into<String>) -> Self {
+        self.logout_redirect_url = path.into();
+        self
+    }
+
+    /// TCP connect timeout for calls to Kakao. Default: 3 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total timeout of one call to Kakao. Default: 10 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted from Kakao. Default: 256 KiB.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// How long a started login (state, PKCE verifier, nonce) stays valid. Default: 10 min.
+    pub fn login_flow_ttl(mut self, ttl: Duration) -> Self {
+        self.flow_ttl = ttl;
+        self
+    }
+
+    /// How many unfinished logins one browser session may hold (several tabs); the oldest
+    /// is dropped beyond it. Default: 5.
+    pub fn max_pending_logins(mut self, n: usize) -> Self {
+        self.max_pending_logins = n.max(1);
+        self
+    }
+
+    /// Secret from which the session cookie key is derived (at least 64 characters).
+    /// Instances sharing it share sessions. Default: a random key per start (sessions
+    /// end at restart), with a warning.
+    pub fn session_secret(mut self, secret: impl Into<String>) -> Self {
+        self.session_secret = Some(secret.into());
+        self
+    }
+
+    /// Session cookie name. Default: `sessionid`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// Forces the cookie's `Secure` flag. Default: on exactly when the redirect URI is https.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie_secure = Some(secure);
+        self
+    }
+
+    /// Session lifetime (renewed on activity). Default: 14 days, as in Django.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::Missing { name: "client_id" });
+        }
+        let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
+        let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
+        let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
+        for (name, path) in [
+            ("login_url", &self.login_url),
+            ("begin_path", &self.begin_path),
+            ("logout_path", &self.logout_path),
+            ("login_redirect_url", &self.login_redirect_url),
+            ("login_error_url", &self.login_error_url),
+            ("logout_redirect_url", &self.logout_redirect_url),
+        ] {
+            if crate::next_url::sanitize_next(path).is_none() {
+                return Err(ConfigError::invalid(
+                    name,
+                    "must be a local path starting with '/'",
+                ));
+            }
+        }
+        let key = match &self.session_secret {
+            Some(secret) => session_key_from_secret(secret)?,
+            None => {
+                tracing::warn!(
+                    "SESSION_SECRET is not set: using a random session key; sessions end when the process restarts and are not shared between instances"
+                );
+                Key::generate()
+            }
+        };
+        let secure = self
+            .cookie_secure
+            .unwrap_or(redirect_uri.scheme() == "https");
+        Ok(KakaoAuthConfig {
+            client_id: self.client_id,
+            client_secret: self.client_secret.map(ClientSecret::new),
+            redirect_uri,
+            scopes: self.scopes,
+            auth_base_url,
+            api_base_url,
+            login_url: self.login_url,
+            begin_path: self.begin_path,
+            logout_path: self.logout_path,
+            login_redirect_url: self.login_redirect_url,
+            login_error_url: self.login_error_url,
+            logout_redirect_url: self.logout_redirect_url,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_response_bytes: self.max_response_bytes,
+            flow_ttl: self.flow_ttl,
+            max_pending_logins: self.max_pending_logins,
+            session: SessionSettings {
+                key,
+                cookie_name: self.cookie_name,
+                secure,
+                ttl: self.session_ttl,
+            },
+        })
+    }
+}
+
+/// Derives the 64-byte cookie key from `SESSION_SECRET` (SHA-512, so every character counts).
+pub fn session_key_from_secret(secret: &str) -> Result<Key, ConfigError> {
+    if secret.chars().count() < MIN_SESSION_SECRET_LEN {
+        return Err(ConfigError::invalid(
+            "SESSION_SECRET",
+            format!("must be at least {MIN_SESSION_SECRET_LEN} characters"),
+        ));
+    }
+    Ok(Key::from(&Sha512::digest(secret.as_bytes())[..]))
+}
+
+/// Splits `KAKAO_SCOPE` on spaces and commas (Kakao's docs use commas, its SDKs spaces).
+pub fn split_scopes(value: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in value
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    scopes
+}
+
+fn app_url_from(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let app_url = match get("APP_URL") {
+        Some(url) => {
+            let parsed = parse_absolute("APP_URL", &url)?;
+            if parsed.query().is_some() || parsed.fragment().is_some() {
+                return Err(ConfigError::invalid(
+                    "APP_URL",
+                    "must not carry a query or fragment",
+                ));
+            }
+            url
+        }
+        None => format!(
+            "http://{}",
+            get("BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned())
+        ),
+    };
+    Ok(app_url.trim_end_matches('/').to_owned())
+}
+
+fn checked_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    parse_absolute(name, value).map(|_| value.to_owned())
+}
+
+fn parse_absolute(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url =
+        Url::parse(value).map_err(|e| ConfigError::invalid(name, format!("{e} in {value:?}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::invalid(
+            name,
+            format!("{value:?} is not an http(s) URL"),
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn env_defaults_follow_the_contract() {
+        let config = KakaoAuthConfigBuilder::from_vars(vars(&[("KAKAO_CLIENT_ID", "abc")]))
+            .and_then(KakaoAuthConfigBuilder::build)
+            .expect("valid");
+        assert_eq!(
+            config.redirect_uri().as_str(),
+            "http://127.0.0.1:8000/accounts/oauth/complete/kakao/"
+        );
+        assert_eq!(config.auth_base_url().as_str(), "https://kauth.kakao.com/");
+        assert!(!config.cookie_secure());
+        assert_eq!(config.callback_path(), "/accounts/oauth/complete/kakao/");
+    }
+
+    #[test]
+    fn https_app_url_makes_the_cookie_secure_and_scopes_split_both_ways() {
+        let config = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("APP_URL", "https://example.com/"),
+            ("KAKAO_SCOPE", "openid,profile_nickname account_email"),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect("valid");
+        assert!(config.cookie_secure());
+        assert_eq!(
+            config.scopes(),
+            ["openid", "profile_nickname", "account_email"]
+        );
+        assert!(config.oidc_enabled());
+        assert_eq!(config.app_origin(), "https://example.com");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let short = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("SESSION_SECRET", "short"),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect_err("short secret");
+        assert!(short.to_string().starts_with("SESSION_SECRET"), "{short}");
+        let url = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_AUTH_URL", "not a url"),
+        ]))
+        .expect_err("bad url");
+        assert!(url.to_string().starts_with("KAKAO_AUTH_URL"), "{url}");
+        let missing = KakaoAuthConfigBuilder::from_vars(vars(&[])).expect_err("no client id");
+        assert!(missing.to_string().starts_with("KAKAO_CLIENT_ID"));
+    }
+
+    #[test]
+    fn endpoints_keep_a_base_path_prefix() {
+        let base = Url::parse("http://127.0.0.1:9/kauth/").expect("url");
+        assert_eq!(
+            join(&base, "/oauth/token").as_str(),
+            "http://127.0.0.1:9/kauth/oauth/token"
+        );
+        let root = Url::parse("https://kauth.kakao.com").expect("url");
+        assert_eq!(
+            join(&root, "/oauth/token").as_str(),
+            "https://kauth.kakao.com/oauth/token"
+        );
+    }
+
+    #[test]
+    fn session_key_needs_sixty_four_characters() {
+        assert!(session_key_from_secret(&"x".repeat(63)).is_err());
+        assert!(session_key_from_secret(&"x".repeat(64)).is_ok());
+    }
+}
