@@ -1,1 +1,352 @@
-//! (in progress)
+//! The acceptance suite every [`KakaoUserStore`] must pass (feature `testing`).
+//!
+//! Run it from your store's tests, once per backend:
+//!
+//! ```no_run
+//! # struct MyStore;
+//! # impl actix_kakao_auth::store::KakaoUserStore for MyStore {
+//! #     type User = MyUser;
+//! #     type Error = std::io::Error;
+//! #     async fn find_or_create_user(
+//! #         &self,
+//! #         _: &actix_kakao_auth::store::KakaoLogin,
+//! #     ) -> Result<MyUser, std::io::Error> { Ok(MyUser) }
+//! # }
+//! # struct MyUser;
+//! # impl actix_kakao_auth::store::AuthUser for MyUser { fn auth_id(&self) -> String { "1".into() } }
+//! # impl MyStore { async fn open(_: &str) -> Self { MyStore } }
+//! // tests/my_store.rs (with `actix-kakao-auth = { features = ["testing"] }` in dev-dependencies)
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn my_store_passes_the_acceptance_suite() {
+//!     actix_kakao_auth::testing::store_acceptance_suite(|| MyStore::open("test.sqlite3")).await;
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! The suite calls `make_store` once per check, so every check gets a fresh store
+//! value. The stores may share one database: every check draws its own random Kakao
+//! ids, so the suite can run again and again against the same (for instance a shared
+//! PostgreSQL) database, and two runs never see each other's users. The one fixed pair
+//! of ids (2^53 and 2^53 + 1, see [`check_ids_above_2_pow_53_round_trip`]) only ever
+//! sees returning logins on a later run, which the check allows.
+//!
+//! Every rule is also a `pub async fn check_*` that returns a [`Violation`] naming the
+//! rule, for running one rule alone. [`store_acceptance_suite`] runs all of them and
+//! panics with every violated rule listed.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use chrono::{Duration, Utc};
+use futures_util::future::join_all;
+use futures_util::FutureExt as _;
+use rand::Rng as _;
+
+use crate::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
+use crate::secret::{AccessToken, RefreshToken};
+use crate::store::{AuthUser, KakaoLogin, KakaoTokens, KakaoUserStore};
+
+/// A broken rule: which one, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The rule, as in the `check_*` function name.
+    pub rule: &'static str,
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule `{}` violated: {}", self.rule, self.detail)
+    }
+}
+
+impl std::error::Error for Violation {}
+
+/// The result of one check.
+pub type CheckResult = Result<(), Violation>;
+
+/// How many first logins of one Kakao id race in [`check_concurrent_first_logins_agree`].
+pub const CONCURRENT_LOGINS: usize = 20;
+
+/// A login as Kakao would report it: a profile with `nickname`, a valid and verified
+/// `email` when given, a profile image, `connected_at`, and tokens that expire in
+/// six hours (access) and two months (refresh).
+pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> KakaoLogin {
+    let now = Utc::now();
+    let user = KakaoUserInfo {
+        id: kakao_id,
+        connected_at: Some(now.to_rfc3339()),
+        kakao_account: Some(KakaoAccount {
+            profile: Some(KakaoProfile {
+                nickname: Some(nickname.to_owned()),
+                thumbnail_image_url: None,
+                profile_image_url: Some(format!("https://k.kakaocdn.net/dn/{kakao_id}.jpg")),
+                is_default_image: Some(false),
+            }),
+            email_needs_agreement: email.map(|_| false),
+            is_email_valid: email.map(|_| true),
+            is_email_verified: email.map(|_| true),
+            email: email.map(str::to_owned),
+        }),
+        properties: None,
+    };
+    KakaoLogin {
+        user,
+        tokens: KakaoTokens {
+            access_token: AccessToken::new(format!("test-access-{kakao_id}")),
+            expires_at: now + Duration::hours(6),
+            refresh_token: Some(RefreshToken::new(format!("test-refresh-{kakao_id}"))),
+            refresh_token_expires_at: Some(now + Duration::days(60)),
+            scopes: vec!["profile_nickname".into(), "account_email".into()],
+            id_token: None,
+        },
+    }
+}
+
+/// A random Kakao id in `[10^12, 2^53)`, unlikely to repeat across runs.
+pub fn random_kakao_id() -> i64 {
+    rand::thread_rng().gen_range(1_000_000_000_000..(1_i64 << 53))
+}
+
+/// Runs every check, each with a fresh store from `make_store`, and panics listing
+/// every violated rule.
+pub async fn store_acceptance_suite<S, F, Fut>(make_store: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+    S: KakaoUserStore,
+{
+    let mut violations = Vec::new();
+    macro_rules! run {
+        ($($check:ident),* $(,)?) => {$(
+            let store = make_store().await;
+            let outcome = AssertUnwindSafe($check(&store)).catch_unwind().await;
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(violation)) => violations.push(violation.to_string()),
+                Err(panic) => violations.push(format!(
+                    "rule `{}` violated: the check panicked: {}",
+                    stringify!($check).trim_start_matches("check_"),
+                    panic_message(&*panic)
+                )),
+            }
+        )*};
+    }
+    run!(
+        check_first_login_creates_a_user,
+        check_returning_login_maps_to_the_same_user,
+        check_two_kakao_ids_are_two_users,
+        check_concurrent_first_logins_agree,
+        check_no_matching_by_email_nickname_or_username,
+        check_ids_above_2_pow_53_round_trip,
+        check_store_errors_never_panic,
+    );
+    assert!(
+        violations.is_empty(),
+        "KakaoUserStore acceptance suite: {} rule(s) violated:\n  {}",
+        violations.len(),
+        violations.join("\n  ")
+    );
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-string panic payload)".into())
+}
+
+/// Logs `login` in, turning a store error into a violation of `rule`.
+async fn login<S: KakaoUserStore>(
+    store: &S,
+    login: &KakaoLogin,
+    rule: &'static str,
+) -> Result<String, Violation> {
+    store
+        .find_or_create_user(login)
+        .await
+        .map(|user| user.auth_id())
+        .map_err(|e| Violation {
+            rule,
+            detail: format!("find_or_create_user failed for Kakao id {}: {e}", login.uid()),
+        })
+}
+
+/// Fails `rule` with `detail` unless `ok`.
+fn ensure(ok: bool, rule: &'static str, detail: impl FnOnce() -> String) -> CheckResult {
+    if ok {
+        Ok(())
+    } else {
+        Err(Violation {
+            rule,
+            detail: detail(),
+        })
+    }
+}
+
+/// A first login succeeds and yields a non-empty `auth_id`.
+pub async fn check_first_login_creates_a_user<S: KakaoUserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "first_login_creates_a_user";
+    let id = random_kakao_id();
+    let auth_id = login(store, &sample_login(id, "어피치", None), RULE).await?;
+    ensure(!auth_id.is_empty(), RULE, || {
+        format!("Kakao id {id}: the new user has an empty auth_id")
+    })
+}
+
+/// A second login of the same Kakao id (with changed profile and tokens) maps to the
+/// same user.
+pub async fn check_returning_login_maps_to_the_same_user<S: KakaoUserStore>(
+    store: &S,
+) -> CheckResult {
+    const RULE: &str = "returning_login_maps_to_the_same_user";
+    let id = random_kakao_id();
+    let first = login(store, &sample_login(id, "라이언", Some("ryan@example.com")), RULE).await?;
+    let again = login(store, &sample_login(id, "라이언 (new)", None), RULE).await?;
+    ensure(first == again, RULE, || {
+        format!("Kakao id {id}: first login gave user {first}, the next one user {again}")
+    })
+}
+
+/// Two Kakao ids give two different users.
+pub async fn check_two_kakao_ids_are_two_users<S: KakaoUserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "two_kakao_ids_are_two_users";
+    let (a, b) = (random_kakao_id(), random_kakao_id());
+    let user_a = login(store, &sample_login(a, "muzi", None), RULE).await?;
+    let user_b = login(store, &sample_login(b, "con", None), RULE).await?;
+    ensure(user_a != user_b, RULE, || {
+        format!("Kakao ids {a} and {b} both map to user {user_a}")
+    })
+}
+
+/// [`CONCURRENT_LOGINS`] first logins of one Kakao id, run concurrently, all succeed
+/// and all return the same user.
+pub async fn check_concurrent_first_logins_agree<S: KakaoUserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "concurrent_first_logins_agree";
+    let id = random_kakao_id();
+    let logins: Vec<KakaoLogin> = (0..CONCURRENT_LOGINS)
+        .map(|i| sample_login(id, &format!("racer {i}"), None))
+        .collect();
+    let results = join_all(logins.iter().map(|l| login(store, l, RULE))).await;
+    let mut ids = Vec::with_capacity(results.len());
+    for result in results {
+        ids.push(result?);
+    }
+    ids.sort();
+    ids.dedup();
+    ensure(ids.len() == 1, RULE, || {
+        format!("{CONCURRENT_LOGINS} concurrent first logins of Kakao id {id} gave users {ids:?}")
+    })
+}
+
+/// A new Kakao id never gets an existing user whose email, nickname or username-like
+/// name it shares (CVE-2025-61783), and the existing mapping does not change.
+pub async fn check_no_matching_by_email_nickname_or_username<S: KakaoUserStore>(
+    store: &S,
+) -> CheckResult {
+    const RULE: &str = "no_matching_by_email_nickname_or_username";
+    let (a, b, c) = (random_kakao_id(), random_kakao_id(), random_kakao_id());
+    let nickname = format!("victim-{a}");
+    let email = format!("victim-{a}@example.com");
+    let victim = login(store, &sample_login(a, &nickname, Some(&email)), RULE).await?;
+    let same_email_and_nickname =
+        login(store, &sample_login(b, &nickname, Some(&email)), RULE).await?;
+    ensure(same_email_and_nickname != victim, RULE, || {
+        format!("Kakao id {b} got the user of Kakao id {a} by sharing email and nickname")
+    })?;
+    let username_like = login(store, &sample_login(c, &format!("kakao_{a}"), Some(&email)), RULE)
+        .await?;
+    ensure(username_like != victim, RULE, || {
+        format!("Kakao id {c} with nickname kakao_{a} got the user of Kakao id {a}")
+    })?;
+    ensure(username_like != same_email_and_nickname, RULE, || {
+        format!("Kakao ids {b} and {c} (shared email) map to one user")
+    })?;
+    let victim_again = login(store, &sample_login(a, &nickname, Some(&email)), RULE).await?;
+    ensure(victim_again == victim, RULE, || {
+        format!("Kakao id {a} moved from user {victim} to user {victim_again}")
+    })
+}
+
+/// Ids above 2^53 are kept exactly: 2^53 and 2^53 + 1 (equal as `f64`) are two users,
+/// and so are a random large id and its successor; each maps back to its own user.
+pub async fn check_ids_above_2_pow_53_round_trip<S: KakaoUserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "ids_above_2_pow_53_round_trip";
+    // A multiple of 1024 below 2^62: as f64, `n + 1` rounds to `n`.
+    let n = rand::thread_rng().gen_range((1_i64 << 43)..(1_i64 << 52)) << 10;
+    for (low, high) in [(9_007_199_254_740_992, 9_007_199_254_740_993), (n, n + 1)] {
+        let user_low = login(store, &sample_login(low, "low", None), RULE).await?;
+        let user_high = login(store, &sample_login(high, "high", None), RULE).await?;
+        ensure(user_low != user_high, RULE, || {
+            format!("Kakao ids {low} and {high} map to the same user {user_low}")
+        })?;
+        let high_again = login(store, &sample_login(high, "high", None), RULE).await?;
+        ensure(high_again == user_high, RULE, || {
+            format!("Kakao id {high} gave user {user_high}, then user {high_again}")
+        })?;
+    }
+    Ok(())
+}
+
+/// Odd input (a NUL byte, 10 000 characters, SQL, extreme ids, no profile at all) may
+/// make the store return an error, but never panic; the store keeps working after.
+pub async fn check_store_errors_never_panic<S: KakaoUserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "store_errors_never_panic";
+    let base = random_kakao_id();
+    let long = "가".repeat(10_000);
+    let mut bare = sample_login(base + 4, "bare", None);
+    bare.user.kakao_account = None;
+    let odd = [
+        sample_login(base, "nul\0byte", Some("nul\0@example.com")),
+        sample_login(base + 1, &long, None),
+        sample_login(base + 2, "'); DROP TABLE users; --", Some("x'@example.com")),
+        sample_login(base + 3, "", None),
+        bare,
+        sample_login(0, "zero", None),
+        sample_login(-base, "negative", None),
+        sample_login(i64::MAX, "max", None),
+        sample_login(i64::MIN, "min", None),
+    ];
+    for input in &odd {
+        let outcome = AssertUnwindSafe(store.find_or_create_user(input))
+            .catch_unwind()
+            .await;
+        if let Err(panic) = outcome {
+            return Err(Violation {
+                rule: RULE,
+                detail: format!(
+                    "find_or_create_user panicked for Kakao id {}: {}",
+                    input.uid(),
+                    panic_message(&*panic)
+                ),
+            });
+        }
+    }
+    login(store, &sample_login(base + 5, "after", None), RULE)
+        .await
+        .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_logins_carry_a_verified_email_and_a_nickname() {
+        let login = sample_login(9_007_199_254_740_993, "라이언", Some("r@example.com"));
+        assert_eq!(login.uid(), "9007199254740993");
+        assert_eq!(login.user.nickname(), Some("라이언"));
+        assert_eq!(login.user.verified_email(), Some("r@example.com"));
+        assert!(login.user.profile_image_url().is_some());
+        assert_eq!(sample_login(1, "x", None).user.verified_email(), None);
+    }
+
+    #[test]
+    fn the_large_id_pair_collapses_as_f64() {
+        let n: i64 = 1 << 61;
+        assert_eq!(n as f64, (n + 1) as f64);
+        assert_eq!(9_007_199_254_740_992_i64 as f64, 9_007_199_254_740_993_i64 as f64);
+    }
+}

@@ -1,1 +1,472 @@
-//! (in progress)
+//! The database: SQLite or PostgreSQL, chosen from `DATABASE_URL` at run time.
+//!
+//! [`Db`] holds a `deadpool` pool of diesel-async connections. SQLite goes through
+//! [`SyncConnectionWrapper`] (every call runs on tokio's blocking pool), PostgreSQL
+//! through the pure-Rust [`AsyncPgConnection`]; no system `libpq` is needed.
+//!
+//! [`Db::connect`] runs the embedded migrations before it returns:
+//! `migrations/sqlite` inside one `BEGIN IMMEDIATE` transaction, `migrations/postgres`
+//! under `pg_advisory_lock`, so several processes starting at once do not race.
+//!
+//! Queries are written once for both backends with [`db_run!`](crate::db_run):
+//!
+//! ```no_run
+//! # async fn demo(db: &demo_app::db::Db) -> Result<i64, demo_app::db::DbError> {
+//! use demo_app::schema::users;
+//! use diesel::prelude::*;
+//! use diesel_async::RunQueryDsl;
+//!
+//! let n: i64 = demo_app::db_run!(db, |conn| users::table.count().get_result(conn).await)?;
+//! # Ok(n) }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::{Connection as _, ConnectionError, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection as _};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness as _};
+use futures_util::future::{BoxFuture, FutureExt as _};
+
+#[doc(hidden)]
+pub use diesel_async as __diesel_async;
+
+/// The SQLite connection type: a sync diesel connection run on the blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// The PostgreSQL connection type (pure Rust, tokio-postgres).
+pub type PgConn = AsyncPgConnection;
+
+/// Migrations for SQLite, embedded at compile time.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// Migrations for PostgreSQL, embedded at compile time.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Settings for every SQLite connection: concurrent readers with one writer, a wait
+/// instead of an immediate `SQLITE_BUSY`, enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// The `pg_advisory_lock` key held while migrations run (any constant; ASCII "kakaomig").
+const MIGRATION_LOCK_KEY: i64 = 0x6b61_6b61_6f6d_6967;
+
+/// A pooled connection to the database: SQLite or PostgreSQL.
+///
+/// Cloning is cheap (the pool is shared).
+#[derive(Clone)]
+pub enum Db {
+    /// A SQLite file.
+    Sqlite(Pool<SqliteConn>),
+    /// A PostgreSQL server.
+    Postgres(Pool<PgConn>),
+}
+
+/// Pool settings for [`Db::connect_with`].
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Maximum pooled connections; `None` picks 4 for SQLite (one writer at a time
+    /// anyway) and 8 for PostgreSQL.
+    pub max_connections: Option<usize>,
+    /// How long to wait for a new connection to be established.
+    pub connect_timeout: Duration,
+    /// How long a query waits for a free pooled connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            connect_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the database could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL is neither a SQLite path / `sqlite://` URL nor a `postgres://` URL.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// The database could not be reached or opened.
+    #[error("could not connect to {target}: {source}")]
+    Connect {
+        /// The database, with any password hidden.
+        target: String,
+        /// The driver's error.
+        #[source]
+        source: ConnectionError,
+    },
+    /// Establishing a connection took longer than [`DbOptions::connect_timeout`].
+    #[error("could not connect to {target}: no answer within {timeout:?}")]
+    ConnectTimeout {
+        /// The database, with any password hidden.
+        target: String,
+        /// The time waited.
+        timeout: Duration,
+    },
+    /// Running the embedded migrations failed.
+    #[error("migrations failed on {target}: {source}")]
+    Migration {
+        /// The database, with any password hidden.
+        target: String,
+        /// The migration harness's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The connection pool could not be built.
+    #[error("could not build the connection pool: {0}")]
+    PoolBuild(#[from] BuildError),
+    /// No pooled connection could be had (database down, pool exhausted, timeout).
+    #[error("no database connection available: {0}")]
+    Pool(#[from] PoolError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// A blocking task (SQLite, migrations) panicked or was cancelled.
+    #[error("database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// A SQLite file path.
+    Sqlite(String),
+    /// A PostgreSQL URL (the full URL, and a form safe to print).
+    Postgres { url: String, shown: String },
+}
+
+impl Target {
+    fn parse(database_url: &str) -> Result<Self, DbError> {
+        let url = database_url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let parsed = url::Url::parse(url).map_err(|e| {
+                DbError::InvalidUrl(format!("not a valid postgres:// URL ({e})"))
+            })?;
+            return Ok(Self::Postgres {
+                url: url.to_owned(),
+                shown: redact(parsed),
+            });
+        }
+        let path = match url.strip_prefix("sqlite:") {
+            Some(rest) => rest.strip_prefix("//").unwrap_or(rest),
+            None if url.contains("://") => {
+                return Err(DbError::InvalidUrl(format!(
+                    "unsupported scheme in {:?}: use a SQLite file path, sqlite://PATH or postgres://…",
+                    url.split("://").next().unwrap_or_default()
+                )))
+            }
+            None => url,
+        };
+        if path.is_empty() {
+            return Err(DbError::InvalidUrl("empty SQLite path".into()));
+        }
+        if path == ":memory:" || path.contains("mode=memory") {
+            return Err(DbError::InvalidUrl(
+                "in-memory SQLite is not supported (every pooled connection would see its own \
+                 empty database): use a file path"
+                    .into(),
+            ));
+        }
+        if path.contains('?') && !path.starts_with("file:") {
+            return Err(DbError::InvalidUrl(format!(
+                "query parameters are not supported in SQLite URLs: {path:?}"
+            )));
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    /// A description safe for logs and error messages.
+    fn shown(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite database {path:?}"),
+            Self::Postgres { shown, .. } => format!("PostgreSQL at {shown}"),
+        }
+    }
+}
+
+/// The URL with its password replaced by `***`.
+fn redact(mut url: url::Url) -> String {
+    if url.password().is_some() {
+        // Cannot fail for a URL that already has a password.
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
+}
+
+impl Db {
+    /// Opens the database named by `database_url` with default [`DbOptions`] and runs
+    /// pending migrations.
+    ///
+    /// `database_url` is a SQLite file path, `sqlite://PATH` (`sqlite:///abs/path` for
+    /// an absolute path), or a `postgres://` / `postgresql://` URL.
+    pub async fn connect(database_url: &str) -> Result<Db, DbError> {
+        Self::connect_with(database_url, DbOptions::default()).await
+    }
+
+    /// Like [`Db::connect`], with explicit pool settings.
+    pub async fn connect_with(database_url: &str, options: DbOptions) -> Result<Db, DbError> {
+        let target = Target::parse(database_url)?;
+        let db = match &target {
+            Target::Sqlite(path) => {
+                migrate_sqlite(path.clone(), &target).await?;
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(establish_sqlite);
+                config.recycling_method = RecyclingMethod::Fast;
+                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+                Db::Sqlite(build_pool(manager, options.max_connections.unwrap_or(4), &options)?)
+            }
+            Target::Postgres { url, .. } => {
+                migrate_postgres(url, &target, options.connect_timeout).await?;
+                let manager = AsyncDieselConnectionManager::<PgConn>::new(url.as_str());
+                Db::Postgres(build_pool(manager, options.max_connections.unwrap_or(8), &options)?)
+            }
+        };
+        db.ping().await.map_err(|e| match e {
+            DbError::Pool(PoolError::Backend(
+                diesel_async::pooled_connection::PoolError::ConnectionError(source),
+            )) => DbError::Connect {
+                target: target.shown(),
+                source,
+            },
+            other => other,
+        })?;
+        Ok(db)
+    }
+
+    /// Checks that the database answers (`SELECT 1`), for health checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        use diesel::IntoSql as _;
+        use diesel_async::RunQueryDsl as _;
+        let one: i32 = crate::db_run!(self, |conn| {
+            diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
+                .get_result(conn)
+                .await
+        })?;
+        debug_assert_eq!(one, 1);
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match self {
+            Db::Sqlite(pool) => pool.status(),
+            Db::Postgres(pool) => pool.status(),
+        };
+        f.debug_struct("Db")
+            .field("backend", &self.backend())
+            .field("pool", &status)
+            .finish()
+    }
+}
+
+/// Builds a pool with the size and timeouts from `options`.
+fn build_pool<C>(
+    manager: AsyncDieselConnectionManager<C>,
+    max_size: usize,
+    options: &DbOptions,
+) -> Result<Pool<C>, DbError>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    Ok(Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .runtime(deadpool::Runtime::Tokio1)
+        .create_timeout(Some(options.connect_timeout))
+        .wait_timeout(Some(options.acquire_timeout))
+        .recycle_timeout(Some(options.connect_timeout))
+        .build()?)
+}
+
+/// Takes a connection from `pool` (used by [`db_run!`](crate::db_run)).
+#[doc(hidden)]
+pub async fn checkout<C>(pool: &Pool<C>) -> Result<Object<C>, DbError>
+where
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<
+        Type = C,
+        Error = diesel_async::pooled_connection::PoolError,
+    >,
+{
+    Ok(pool.get().await?)
+}
+
+/// Opens one pooled SQLite connection and applies [`SQLITE_PRAGMAS`].
+fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    async move {
+        let mut conn = SqliteConn::establish(path).await?;
+        conn.batch_execute(SQLITE_PRAGMAS)
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        Ok(conn)
+    }
+    .boxed()
+}
+
+/// Runs the SQLite migrations on a dedicated connection, on the blocking pool, inside
+/// one `BEGIN IMMEDIATE` transaction (so two processes starting at once take turns).
+async fn migrate_sqlite(path: String, target: &Target) -> Result<(), DbError> {
+    let shown = target.shown();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = SqliteConnection::establish(&path).map_err(|source| DbError::Connect {
+            target: shown.clone(),
+            source,
+        })?;
+        let migrate = |conn: &mut SqliteConnection| -> Result<(), MigrationError> {
+            conn.batch_execute(SQLITE_PRAGMAS)?;
+            conn.immediate_transaction(|conn| {
+                conn.run_pending_migrations(SQLITE_MIGRATIONS).map(drop)
+            })
+        };
+        migrate(&mut conn).map_err(|source| DbError::Migration {
+            target: shown,
+            source,
+        })
+    })
+    .await?
+}
+
+/// The migration harness's error type.
+type MigrationError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs the PostgreSQL migrations on a dedicated connection while holding
+/// `pg_advisory_lock(MIGRATION_LOCK_KEY)`, through diesel-async's
+/// [`AsyncConnectionWrapper`] on the blocking pool.
+async fn migrate_postgres(url: &str, target: &Target, timeout: Duration) -> Result<(), DbError> {
+    let shown = target.shown();
+    let conn = match tokio::time::timeout(timeout, PgConn::establish(url)).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(source)) => return Err(DbError::Connect { target: shown, source }),
+        Err(_) => return Err(DbError::ConnectTimeout { target: shown, timeout }),
+    };
+    tokio::task::spawn_blocking(move || {
+        use diesel::RunQueryDsl as _;
+        let mut conn: AsyncConnectionWrapper<PgConn> = AsyncConnectionWrapper::from(conn);
+        let lock = |sql: &'static str, conn: &mut AsyncConnectionWrapper<PgConn>| {
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_KEY)
+                .execute(conn)
+                .map(drop)
+        };
+        let run = |conn: &mut AsyncConnectionWrapper<PgConn>| -> Result<(), MigrationError> {
+            lock("SELECT pg_advisory_lock($1)", conn)?;
+            let migrated = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            // Released also when the connection closes, which follows right after.
+            let unlocked = lock("SELECT pg_advisory_unlock($1)", conn);
+            migrated?;
+            Ok(unlocked?)
+        };
+        run(&mut conn).map_err(|source| DbError::Migration {
+            target: shown,
+            source,
+        })
+    })
+    .await?
+}
+
+/// Runs a query written once for both backends.
+///
+/// * `db_run!(db, |conn| expr)` — `expr` (usually ending in `.await`) runs with `conn`
+///   bound to `&mut` the backend's connection type.
+/// * `db_run!(db, transaction |conn| expr)` — `expr` runs inside a transaction that is
+///   committed when it evaluates to `Ok` and rolled back on `Err`. On SQLite the
+///   transaction is `BEGIN IMMEDIATE` (it takes the write lock up front, so concurrent
+///   read-then-write transactions wait their turn instead of failing with
+///   `SQLITE_BUSY`).
+///
+/// The macro uses `?` to turn a [`DbError`] (no connection available) into the
+/// enclosing function's error type, and needs `diesel_async::RunQueryDsl` in scope
+/// for the queries in `expr`. The error type of a transaction's body must implement
+/// `From<diesel::result::Error>`.
+#[macro_export]
+macro_rules! db_run {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => {
+                let mut pooled = $crate::db::checkout(pool).await?;
+                let $conn = &mut *pooled;
+                $body
+            }
+            $crate::db::Db::Postgres(pool) => {
+                let mut pooled = $crate::db::checkout(pool).await?;
+                let $conn = &mut *pooled;
+                $body
+            }
+        }
+    };
+    ($db:expr, transaction |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(pool) => {
+                let mut pooled = $crate::db::checkout(pool).await?;
+                pooled.immediate_transaction(async |$conn| $body).await
+            }
+            $crate::db::Db::Postgres(pool) => {
+                let mut pooled = $crate::db::checkout(pool).await?;
+                $crate::db::__diesel_async::AsyncConnection::transaction(
+                    &mut *pooled,
+                    async |$conn| $body,
+                )
+                .await
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Target::parse("demo.sqlite3").ok(),
+            Some(Target::Sqlite("demo.sqlite3".into()))
+        );
+        assert_eq!(
+            Target::parse("sqlite://demo.sqlite3").ok(),
+            Some(Target::Sqlite("demo.sqlite3".into()))
+        );
+        assert_eq!(
+            Target::parse("sqlite:///tmp/x.db").ok(),
+            Some(Target::Sqlite("/tmp/x.db".into()))
+        );
+        assert!(matches!(
+            Target::parse("postgresql://u:pw@localhost/db"),
+            Ok(Target::Postgres { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_urls_are_rejected_with_a_reason() {
+        for bad in ["", "sqlite://", "sqlite::memory:", ":memory:", "mysql://x/y", "postgres://[::1"] {
+            assert!(
+                matches!(Target::parse(bad), Err(DbError::InvalidUrl(_))),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let target = Target::parse("postgres://app:hunter2@db.example:5432/app").ok();
+        let shown = target.map(|t| t.shown()).unwrap_or_default();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.example"), "{shown}");
+    }
+}

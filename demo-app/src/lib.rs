@@ -1,7 +1,13 @@
-//! The demo application for `actix-kakao-auth`, as a library so tests can build it in-process.
+//! The demo application for `actix-kakao-auth`, as a library so tests can start it
+//! in-process: [`app::start`] with a [`config::DemoConfig`].
 
+pub mod app;
+pub mod config;
 pub mod db;
+pub mod downloads;
 pub mod models;
+pub mod pages;
+pub mod routes;
 pub mod schema;
 pub mod session_store;
 pub mod store;

@@ -1,1 +1,141 @@
-//! (in progress)
+//! Row types: a read struct and a write struct per table.
+//!
+//! Times are [`NaiveDateTime`] in UTC (see [`now_utc`]).
+
+use chrono::{NaiveDateTime, SubsecRound as _, Utc};
+use diesel::prelude::*;
+
+use crate::schema::{sessions, social_auth_usersocialauth, users};
+
+/// The provider name stored in `social_auth_usersocialauth.provider`.
+pub const KAKAO_PROVIDER: &str = "kakao";
+
+/// The current time in UTC, at microsecond precision (what both databases keep).
+pub fn now_utc() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A row of `users`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct User {
+    /// Primary key.
+    pub id: i64,
+    /// Unique login name (`kakao_<uid>` or a suffixed variant).
+    pub username: String,
+    /// Valid and verified email from Kakao, if any.
+    pub email: Option<String>,
+    /// Display name (the Kakao nickname at the last login).
+    pub nickname: String,
+    /// Kakao profile image URL, if any.
+    pub profile_image_url: Option<String>,
+    /// Creation time (first login), UTC.
+    pub created_at: NaiveDateTime,
+    /// Last login time, UTC.
+    pub last_login_at: NaiveDateTime,
+}
+
+impl actix_kakao_auth::store::AuthUser for User {
+    /// The primary key as decimal text.
+    fn auth_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+/// A new row of `users` (the id is assigned by the database).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    /// Unique login name.
+    pub username: &'a str,
+    /// Valid and verified email, if any.
+    pub email: Option<&'a str>,
+    /// Display name.
+    pub nickname: &'a str,
+    /// Profile image URL, if any.
+    pub profile_image_url: Option<&'a str>,
+    /// Creation time, UTC.
+    pub created_at: NaiveDateTime,
+    /// Last login time, UTC.
+    pub last_login_at: NaiveDateTime,
+}
+
+/// The profile fields refreshed at each login; `None` leaves the stored value alone.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserLoginUpdate<'a> {
+    /// The fresh nickname, if Kakao sent one.
+    pub nickname: Option<&'a str>,
+    /// The fresh verified email, if Kakao sent one.
+    pub email: Option<&'a str>,
+    /// The fresh profile image URL, if Kakao sent one.
+    pub profile_image_url: Option<&'a str>,
+    /// The login time, UTC.
+    pub last_login_at: NaiveDateTime,
+}
+
+/// A row of `social_auth_usersocialauth`: one Kakao account linked to one user.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
+#[diesel(table_name = social_auth_usersocialauth)]
+#[diesel(belongs_to(User))]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SocialAuth {
+    /// Primary key.
+    pub id: i64,
+    /// The linked user.
+    pub user_id: i64,
+    /// Always [`KAKAO_PROVIDER`].
+    pub provider: String,
+    /// The Kakao member id as decimal text.
+    pub uid: String,
+    /// JSON object text (see `store::extra_data`).
+    pub extra_data: String,
+    /// Creation time, UTC.
+    pub created: NaiveDateTime,
+    /// Last update, UTC.
+    pub modified: NaiveDateTime,
+}
+
+/// A new row of `social_auth_usersocialauth`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = social_auth_usersocialauth)]
+pub struct NewSocialAuth<'a> {
+    /// The linked user.
+    pub user_id: i64,
+    /// Always [`KAKAO_PROVIDER`].
+    pub provider: &'a str,
+    /// The Kakao member id as decimal text (never empty).
+    pub uid: &'a str,
+    /// JSON object text.
+    pub extra_data: &'a str,
+    /// Creation time, UTC.
+    pub created: NaiveDateTime,
+    /// Last update, UTC.
+    pub modified: NaiveDateTime,
+}
+
+/// The link fields refreshed at each login.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = social_auth_usersocialauth)]
+pub struct LinkLoginUpdate<'a> {
+    /// The fresh JSON object text.
+    pub extra_data: &'a str,
+    /// The login time, UTC.
+    pub modified: NaiveDateTime,
+}
+
+/// A row of `sessions`, used for reading and writing.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct SessionRow {
+    /// The session key (the cookie value).
+    pub key: String,
+    /// JSON object of the session map.
+    pub state: String,
+    /// The logged-in local user, if any.
+    pub user_id: Option<i64>,
+    /// Expiry time, UTC.
+    pub expires_at: NaiveDateTime,
+}

@@ -1,1 +1,315 @@
-//! (in progress)
+//! [`DieselUserStore`]: the demo's [`KakaoUserStore`], on SQLite or PostgreSQL.
+//!
+//! A Kakao login maps to a local user only through `social_auth_usersocialauth`
+//! (`provider = 'kakao'`, `uid` = the Kakao id). A user is never found by username,
+//! nickname or email (CVE-2025-61783). The first login creates the user and the link in
+//! one transaction; when two first logins of one Kakao id race, the loser's transaction
+//! hits a unique constraint, is rolled back whole, and the retry reads the winner's user.
+
+use actix_kakao_auth::store::{KakaoLogin, KakaoUserStore};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::RunQueryDsl;
+
+use crate::db::{Db, DbError};
+use crate::db_run;
+use crate::models::{
+    now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User, UserLoginUpdate,
+    KAKAO_PROVIDER,
+};
+use crate::schema::{sessions, social_auth_usersocialauth as links, users};
+
+/// How many times a first login is tried when it keeps hitting unique constraints.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The nickname of a new user when Kakao sent none.
+const DEFAULT_NICKNAME: &str = "Kakao user";
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No database connection could be had.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A query failed.
+    #[error("database query failed: {0}")]
+    Query(#[from] DieselError),
+    /// Every attempt to create the user hit a uniqueness conflict.
+    #[error("Kakao id {uid}: gave up after {attempts} attempts that all hit a uniqueness conflict")]
+    Contended {
+        /// The Kakao id.
+        uid: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+impl StoreError {
+    fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Users and their Kakao links in the app's database.
+#[derive(Debug, Clone)]
+pub struct DieselUserStore {
+    db: Db,
+}
+
+/// What one login writes, computed once before the transaction.
+#[derive(Debug)]
+struct LoginRecord {
+    uid: String,
+    nickname: Option<String>,
+    email: Option<String>,
+    profile_image_url: Option<String>,
+    extra_data: String,
+}
+
+impl LoginRecord {
+    fn new(login: &KakaoLogin) -> Self {
+        Self {
+            uid: login.uid(),
+            nickname: login.user.nickname().map(str::to_owned),
+            email: login.user.verified_email().map(str::to_owned),
+            profile_image_url: login.user.profile_image_url().map(str::to_owned),
+            extra_data: extra_data(login).to_string(),
+        }
+    }
+}
+
+/// The JSON kept in `social_auth_usersocialauth.extra_data` for a login: the Kakao id
+/// and nickname, `connected_at`, granted scopes, the tokens and their expiry times.
+///
+/// Tokens are stored as plain strings for now; this is the one place to change when
+/// they get encrypted.
+pub fn extra_data(login: &KakaoLogin) -> serde_json::Value {
+    let tokens = &login.tokens;
+    serde_json::json!({
+        "id": login.uid(),
+        "nickname": login.user.nickname(),
+        "connected_at": login.user.connected_at,
+        "scopes": tokens.scopes,
+        "token_type": "bearer",
+        "access_token": tokens.access_token.secret(),
+        "expires_at": tokens.expires_at.to_rfc3339(),
+        "refresh_token": tokens.refresh_token.as_ref().map(|t| t.secret()),
+        "refresh_token_expires_at": tokens.refresh_token_expires_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// The username for a new user: `kakao_<uid>`, or `kakao_<uid>_<n>` with the smallest
+/// `n ≥ 2` that no one in `taken` has.
+fn choose_username(uid: &str, taken: &[String]) -> String {
+    let base = format!("kakao_{uid}");
+    let is_free = |name: &str| !taken.iter().any(|t| t == name);
+    if is_free(&base) {
+        return base;
+    }
+    (2_u64..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|name| is_free(name))
+        .unwrap_or(base)
+}
+
+/// A `LIKE` pattern matching `kakao_<uid>` and its suffixed variants (`\` escapes).
+fn username_pattern(uid: &str) -> String {
+    let escaped: String = format!("kakao_{uid}")
+        .chars()
+        .flat_map(|c| match c {
+            '_' | '%' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("{escaped}%")
+}
+
+impl DieselUserStore {
+    /// A store on `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The database this store uses.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// One attempt at find-or-create, in one transaction.
+    async fn find_or_create_once(&self, record: &LoginRecord) -> Result<User, StoreError> {
+        let now = now_utc();
+        db_run!(&self.db, transaction |conn| {
+            let link: Option<SocialAuth> = links::table
+                .filter(links::provider.eq(KAKAO_PROVIDER))
+                .filter(links::uid.eq(&record.uid))
+                .select(SocialAuth::as_select())
+                .first(conn)
+                .await
+                .optional()?;
+            if let Some(link) = link {
+                let user = diesel::update(users::table.find(link.user_id))
+                    .set(&UserLoginUpdate {
+                        nickname: record.nickname.as_deref(),
+                        email: record.email.as_deref(),
+                        profile_image_url: record.profile_image_url.as_deref(),
+                        last_login_at: now,
+                    })
+                    .returning(User::as_returning())
+                    .get_result(conn)
+                    .await?;
+                diesel::update(links::table.find(link.id))
+                    .set(&LinkLoginUpdate {
+                        extra_data: &record.extra_data,
+                        modified: now,
+                    })
+                    .execute(conn)
+                    .await?;
+                return Ok::<User, StoreError>(user);
+            }
+            let taken: Vec<String> = users::table
+                .select(users::username)
+                .filter(users::username.like(username_pattern(&record.uid)).escape('\\'))
+                .load(conn)
+                .await?;
+            let username = choose_username(&record.uid, &taken);
+            let user = diesel::insert_into(users::table)
+                .values(&NewUser {
+                    username: &username,
+                    email: record.email.as_deref(),
+                    nickname: record.nickname.as_deref().unwrap_or(DEFAULT_NICKNAME),
+                    profile_image_url: record.profile_image_url.as_deref(),
+                    created_at: now,
+                    last_login_at: now,
+                })
+                .returning(User::as_returning())
+                .get_result(conn)
+                .await?;
+            diesel::insert_into(links::table)
+                .values(&NewSocialAuth {
+                    user_id: user.id,
+                    provider: KAKAO_PROVIDER,
+                    uid: &record.uid,
+                    extra_data: &record.extra_data,
+                    created: now,
+                    modified: now,
+                })
+                .execute(conn)
+                .await?;
+            Ok(user)
+        })
+    }
+
+    /// The user with primary key `id`.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            users::table
+                .find(id)
+                .select(User::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })?)
+    }
+
+    /// The id of the user linked to Kakao id `uid` (decimal text).
+    pub async fn user_id_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            links::table
+                .filter(links::provider.eq(KAKAO_PROVIDER))
+                .filter(links::uid.eq(uid))
+                .select(links::user_id)
+                .first(conn)
+                .await
+                .optional()
+        })?)
+    }
+
+    /// The Kakao link of user `user_id`.
+    pub async fn link_by_user(&self, user_id: i64) -> Result<Option<SocialAuth>, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            links::table
+                .filter(links::user_id.eq(user_id))
+                .filter(links::provider.eq(KAKAO_PROVIDER))
+                .select(SocialAuth::as_select())
+                .first(conn)
+                .await
+                .optional()
+        })?)
+    }
+
+    /// Deletes user `id`, their link rows (by `ON DELETE CASCADE`) and every server-side
+    /// session row of theirs, in one transaction. Returns whether the user existed.
+    pub async fn delete_user(&self, id: i64) -> Result<bool, StoreError> {
+        db_run!(&self.db, transaction |conn| {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
+                .execute(conn)
+                .await?;
+            let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
+            Ok::<bool, StoreError>(deleted > 0)
+        })
+    }
+
+    /// The number of users.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            users::table.count().get_result(conn).await
+        })?)
+    }
+
+    /// The number of Kakao links.
+    pub async fn count_links(&self) -> Result<i64, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            links::table.count().get_result(conn).await
+        })?)
+    }
+}
+
+impl KakaoUserStore for DieselUserStore {
+    type User = User;
+    type Error = StoreError;
+
+    /// Finds the user linked to the Kakao id, refreshing their profile and the link's
+    /// `extra_data`; or creates user and link together. A uniqueness conflict (a
+    /// concurrent first login of the same id won) rolls the attempt back and retries,
+    /// which then finds the winner's link.
+    async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, StoreError> {
+        let record = LoginRecord::new(login);
+        for attempt in 1..=MAX_ATTEMPTS {
+            match self.find_or_create_once(&record).await {
+                Err(e) if e.is_unique_violation() => {
+                    tracing::debug!(uid = %record.uid, attempt, "first login lost a race; retrying");
+                    tokio::task::yield_now().await;
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Contended {
+            uid: record.uid,
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_never_reuse_a_taken_one() {
+        assert_eq!(choose_username("42", &[]), "kakao_42");
+        let taken = vec!["kakao_42".to_owned(), "kakao_42_2".to_owned()];
+        assert_eq!(choose_username("42", &taken), "kakao_42_3");
+        assert_eq!(choose_username("4", &["kakao_42".to_owned()]), "kakao_4");
+    }
+
+    #[test]
+    fn the_username_pattern_escapes_like_wildcards() {
+        assert_eq!(username_pattern("42"), "kakao\\_42%");
+    }
+}

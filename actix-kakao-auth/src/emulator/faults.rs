@@ -1,0 +1,143 @@
+//! Run-time fault injection: which endpoint misbehaves, and how.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use actix_web::HttpResponse;
+
+use super::respond;
+
+/// An emulated endpoint that can be given a [`Fault`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /oauth/token` (kauth).
+    Token,
+    /// `GET|POST /v2/user/me` (kapi).
+    UserMe,
+    /// `GET /v1/user/access_token_info` (kapi).
+    AccessTokenInfo,
+    /// `POST /v1/user/logout` (kapi). `GET /oauth/logout` is not affected.
+    Logout,
+    /// `POST /v1/user/unlink` (kapi).
+    Unlink,
+    /// `GET /oauth/authorize` (kauth, browser-facing). The consent form's POST is not affected.
+    Authorize,
+}
+
+impl Endpoint {
+    /// Whether the endpoint lives on `kapi` (numeric `{code,msg}` errors) rather than `kauth`.
+    fn is_kapi(self) -> bool {
+        matches!(
+            self,
+            Endpoint::UserMe | Endpoint::AccessTokenInfo | Endpoint::Logout | Endpoint::Unlink
+        )
+    }
+}
+
+/// How an endpoint misbehaves while a fault is set on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Sleep (asynchronously; other requests are served meanwhile), then answer normally.
+    /// Any length is allowed, including one beyond the client's timeout.
+    Delay(Duration),
+    /// Answer exactly this status, `Content-Type` and body.
+    Status {
+        /// The HTTP status (an invalid one becomes 500).
+        status: u16,
+        /// The `Content-Type` header value.
+        content_type: String,
+        /// The body, verbatim.
+        body: String,
+    },
+    /// This 5xx status (an invalid one becomes 502) with an HTML body, the way a proxy in front of Kakao fails.
+    Html5xx(u16),
+    /// `200` with a JSON content type and a body that is not valid JSON.
+    GarbageJson,
+    /// `401`, `WWW-Authenticate: Bearer error=invalid_token` and
+    /// `{"msg":"this access token does not exist","code":-401}` (kapi's answer to a dead token).
+    InvalidToken,
+    /// Maintenance: kapi `503 {"msg":…,"code":-9798}`; kauth `503` `server_error` / `KOE003`
+    /// (an HTML error page on `/oauth/authorize`).
+    Maintenance,
+}
+
+/// A thread-safe handle to the emulator's fault table. Changes take effect on the next request.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    table: Arc<Mutex<HashMap<Endpoint, Fault>>>,
+}
+
+impl Faults {
+    /// Makes `endpoint` misbehave as `fault` until cleared (replacing any earlier fault on it).
+    pub fn set(&self, endpoint: Endpoint, fault: Fault) {
+        self.lock().insert(endpoint, fault);
+    }
+
+    /// Makes `endpoint` behave normally again.
+    pub fn clear(&self, endpoint: Endpoint) {
+        self.lock().remove(&endpoint);
+    }
+
+    /// Clears every fault.
+    pub fn clear_all(&self) {
+        self.lock().clear();
+    }
+
+    fn get(&self, endpoint: Endpoint) -> Option<Fault> {
+        self.lock().get(&endpoint).cloned()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Endpoint, Fault>> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies the fault set on `endpoint`, if any. `Some(response)` short-circuits the
+    /// handler; `None` means "answer normally" (after any delay).
+    pub(crate) async fn apply(&self, endpoint: Endpoint) -> Option<HttpResponse> {
+        let fault = self.get(endpoint)?;
+        tracing::debug!(?endpoint, ?fault, "kakao emulator: injecting fault");
+        match fault {
+            Fault::Delay(delay) => {
+                actix_web::rt::time::sleep(delay).await;
+                None
+            }
+            Fault::Status {
+                status,
+                content_type,
+                body,
+            } => Some(respond::raw(status, 500, &content_type, body)),
+            Fault::Html5xx(status) => Some(respond::raw(
+                status,
+                502,
+                "text/html; charset=utf-8",
+                format!(
+                    "<html>\r\n<head><title>{status} Error</title></head>\r\n<body>\r\n\
+                     <center><h1>{status} Error</h1></center>\r\n<hr><center>nginx</center>\r\n\
+                     </body>\r\n</html>\r\n"
+                ),
+            )),
+            Fault::GarbageJson => Some(respond::raw(
+                200,
+                200,
+                respond::JSON,
+                r#"{"access_token": "x","#.to_owned(),
+            )),
+            Fault::InvalidToken => Some(respond::invalid_token()),
+            Fault::Maintenance if endpoint.is_kapi() => Some(respond::kapi_error(
+                503,
+                -9798,
+                "Service is under maintenance. (emulated)",
+            )),
+            Fault::Maintenance if endpoint == Endpoint::Authorize => Some(
+                super::pages::error_page(503, "KOE003", &super::pages::koe003_message()),
+            ),
+            Fault::Maintenance => Some(respond::kauth_error(
+                503,
+                "server_error",
+                "Temporary server error. Please retry. (emulated maintenance)",
+                "KOE003",
+            )),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The demo's environment, per the demo-app contract. Bad values stop the app with one
+//! line naming the variable.
+
+use actix_kakao_auth::config::{split_scopes, ConfigError};
+use url::Url;
+
+/// Where sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBackend {
+    /// The `sessions` table of the app's database (default): revocable.
+    Database,
+    /// Redis at `REDIS_URL`: revocable, shared by instances.
+    Redis,
+    /// The signed and encrypted cookie only: cannot be revoked before it expires.
+    Cookie,
+}
+
+/// Everything the demo reads from the environment.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// `BIND`.
+    pub bind: String,
+    /// `APP_URL` without a trailing slash.
+    pub app_url: String,
+    /// `KAKAO_CLIENT_ID`; `None` means emulator mode.
+    pub kakao_client_id: Option<String>,
+    /// `KAKAO_CLIENT_SECRET`.
+    pub kakao_client_secret: Option<String>,
+    /// `KAKAO_AUTH_URL`.
+    pub kakao_auth_url: Option<String>,
+    /// `KAKAO_API_URL`.
+    pub kakao_api_url: Option<String>,
+    /// `KAKAO_SCOPE`, split.
+    pub kakao_scope: Vec<String>,
+    /// `KAKAO_ADMIN_KEY`.
+    pub kakao_admin_key: Option<String>,
+    /// `KAKAO_APP_ID`.
+    pub kakao_app_id: Option<i64>,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `REDIS_URL`.
+    pub redis_url: Option<String>,
+    /// `SESSION_STORE` (resolved).
+    pub session_backend: SessionBackend,
+    /// `SESSION_SECRET`.
+    pub session_secret: Option<String>,
+    /// Total timeout of each call to Kakao (not an environment variable; tests shorten it).
+    pub kakao_timeout: Option<std::time::Duration>,
+}
+
+impl DemoConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads any variable source.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned());
+        if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+            return Err(invalid("BIND", format!("{bind:?} is not host:port")));
+        }
+        let app_url = match get("APP_URL") {
+            Some(url) => checked_url("APP_URL", &url)?,
+            None => format!("http://{bind}"),
+        };
+        let kakao_auth_url = get("KAKAO_AUTH_URL").map(|u| checked_url("KAKAO_AUTH_URL", &u)).transpose()?;
+        let kakao_api_url = get("KAKAO_API_URL").map(|u| checked_url("KAKAO_API_URL", &u)).transpose()?;
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            let parsed = Url::parse(url).map_err(|e| invalid("REDIS_URL", e.to_string()))?;
+            if !matches!(parsed.scheme(), "redis" | "rediss") {
+                return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
+            }
+        }
+        let session_backend = match get("SESSION_STORE").as_deref() {
+            None if redis_url.is_some() => SessionBackend::Redis,
+            None | Some("db") => SessionBackend::Database,
+            Some("redis") if redis_url.is_some() => SessionBackend::Redis,
+            Some("redis") => return Err(invalid("SESSION_STORE", "redis needs REDIS_URL")),
+            Some("cookie") => SessionBackend::Cookie,
+            Some(other) => return Err(invalid("SESSION_STORE", format!("{other:?} is not db, redis or cookie"))),
+        };
+        let session_secret = get("SESSION_SECRET");
+        if let Some(secret) = &session_secret {
+            actix_kakao_auth::config::session_key_from_secret(secret)?;
+        }
+        let kakao_app_id = get("KAKAO_APP_ID")
+            .map(|v| v.trim().parse::<i64>().map_err(|_| invalid("KAKAO_APP_ID", "must be a number")))
+            .transpose()?;
+        Ok(Self {
+            bind,
+            app_url: app_url.trim_end_matches('/').to_owned(),
+            kakao_client_id: get("KAKAO_CLIENT_ID"),
+            kakao_client_secret: get("KAKAO_CLIENT_SECRET"),
+            kakao_auth_url,
+            kakao_api_url,
+            kakao_scope: get("KAKAO_SCOPE").map(|s| split_scopes(&s)).unwrap_or_default(),
+            kakao_admin_key: get("KAKAO_ADMIN_KEY"),
+            kakao_app_id,
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
+            redis_url,
+            session_backend,
+            session_secret,
+            kakao_timeout: None,
+        })
+    }
+
+    /// The redirect URI registered with Kakao.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/accounts/oauth/complete/kakao/", self.app_url)
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, reason: reason.into() }
+}
+
+fn checked_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let url = Url::parse(value).map_err(|e| invalid(name, format!("{e} in {value:?}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(name, format!("{value:?} is not an http(s) URL")));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<DemoConfig, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        DemoConfig::from_vars(move |n| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = from(&[]).expect("defaults are valid");
+        assert_eq!(c.bind, "127.0.0.1:8000");
+        assert_eq!(c.app_url, "http://127.0.0.1:8000");
+        assert_eq!(c.database_url, "demo-app.sqlite3");
+        assert_eq!(c.session_backend, SessionBackend::Database);
+        assert!(c.kakao_client_id.is_none());
+        assert_eq!(c.redirect_uri(), "http://127.0.0.1:8000/accounts/oauth/complete/kakao/");
+    }
+
+    #[test]
+    fn redis_url_switches_sessions_to_redis_unless_told_otherwise() {
+        let c = from(&[("REDIS_URL", "redis://127.0.0.1:6379")]).expect("valid");
+        assert_eq!(c.session_backend, SessionBackend::Redis);
+        let c = from(&[("REDIS_URL", "redis://127.0.0.1:6379"), ("SESSION_STORE", "db")]).expect("valid");
+        assert_eq!(c.session_backend, SessionBackend::Database);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("APP_URL", "not a url"),
+            ("KAKAO_AUTH_URL", "ftp://x"),
+            ("SESSION_SECRET", "short"),
+            ("SESSION_STORE", "memcached"),
+            ("REDIS_URL", "http://x"),
+            ("KAKAO_APP_ID", "abc"),
+        ] {
+            let err = from(&[(var, value)]).expect_err(var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+}

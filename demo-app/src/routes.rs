@@ -1,0 +1,127 @@
+//! The demo's own pages. The login routes themselves come from `actix-kakao-auth`.
+
+use actix_kakao_auth::{CurrentUser, LoginFailure, LoginRequired};
+use actix_session::Session;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::downloads::{self, DOWNLOADS};
+use crate::models::User;
+use crate::pages::{DownloadsPage, HomePage, LoginErrorPage, LogoutPage, UserView};
+
+/// Registers the demo's pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/healthz", web::get().to(healthz))
+        .route("/login/error/", web::get().to(login_error))
+        .route("/logout/", web::get().to(logout_page))
+        .route("/static/app.css", web::get().to(stylesheet))
+        .service(
+            web::resource("/download-list/")
+                .wrap(LoginRequired)
+                .route(web::get().to(download_list)),
+        )
+        .service(
+            web::resource("/download/{name}")
+                .wrap(LoginRequired)
+                .route(web::get().to(download)),
+        );
+}
+
+fn html(page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body),
+        Err(error) => {
+            tracing::error!(%error, "template failed");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}
+
+/// Loads the logged-in user's row. A session whose user no longer exists is ended.
+async fn load_user(state: &AppState, current: &CurrentUser, session: &Session) -> actix_web::Result<Option<User>> {
+    let Ok(id) = current.id().parse::<i64>() else {
+        session.purge();
+        return Ok(None);
+    };
+    match state.store.user_by_id(id).await {
+        Ok(Some(user)) => Ok(Some(user)),
+        Ok(None) => {
+            session.purge();
+            Ok(None)
+        }
+        Err(error) => {
+            tracing::error!(%error, "loading the user failed");
+            Err(actix_web::error::ErrorInternalServerError("internal error"))
+        }
+    }
+}
+
+async fn home(state: web::Data<AppState>, current: Option<CurrentUser>, session: Session) -> actix_web::Result<HttpResponse> {
+    let user = match &current {
+        Some(current) => load_user(&state, current, &session).await?,
+        None => None,
+    };
+    Ok(html(&HomePage {
+        user: user.as_ref().map(UserView::from),
+        emulator: state.emulator_mode,
+    }))
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    match state.db.ping().await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unreachable");
+            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReasonQuery {
+    reason: Option<String>,
+}
+
+async fn login_error(query: Option<web::Query<ReasonQuery>>) -> HttpResponse {
+    let reason = query
+        .and_then(|q| q.into_inner().reason)
+        .and_then(|r| LoginFailure::from_code(&r));
+    html(&LoginErrorPage::for_reason(reason))
+}
+
+async fn logout_page() -> HttpResponse {
+    html(&LogoutPage)
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/app.css"))
+}
+
+async fn download_list(state: web::Data<AppState>, current: CurrentUser, session: Session) -> actix_web::Result<HttpResponse> {
+    let Some(user) = load_user(&state, &current, &session).await? else {
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, "/login/?next=%2Fdownload-list%2F"))
+            .finish());
+    };
+    Ok(html(&DownloadsPage { user: UserView::from(&user), files: DOWNLOADS }))
+}
+
+async fn download(path: web::Path<String>) -> HttpResponse {
+    let Some(file) = downloads::find(&path) else {
+        return HttpResponse::NotFound().content_type("text/plain").body("not found");
+    };
+    HttpResponse::Ok()
+        .content_type(file.content_type)
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file.name.to_owned())],
+        })
+        .body(file.content)
+}

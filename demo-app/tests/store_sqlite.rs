@@ -1,0 +1,119 @@
+//! `DieselUserStore` on SQLite (a temporary file per test).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{store_checks, TempSqlite};
+use demo_app::db::{Db, DbError};
+use demo_app::store::DieselUserStore;
+
+#[tokio::test]
+async fn passes_the_store_acceptance_suite() {
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    store_checks::acceptance_suite(&db).await;
+    // Again on the same database: runs never interfere.
+    store_checks::acceptance_suite(&db).await;
+}
+
+#[tokio::test]
+async fn concurrent_first_logins_write_one_user_and_one_link() {
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    store_checks::concurrent_first_logins_write_one_user_and_one_link(&db).await;
+    let store = DieselUserStore::new(db);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(store.count_links().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_logins_on_a_multi_thread_runtime() {
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    for _ in 0..3 {
+        store_checks::concurrent_first_logins_write_one_user_and_one_link(&db).await;
+    }
+    let store = DieselUserStore::new(db);
+    assert_eq!(store.count_users().await.unwrap(), 3);
+    assert_eq!(store.count_links().await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn a_racing_first_login_gets_the_committed_winner() {
+    let tmp = TempSqlite::new();
+    store_checks::a_racing_first_login_gets_the_committed_winner(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn a_failed_link_insert_leaves_nothing_behind() {
+    let tmp = TempSqlite::new();
+    store_checks::a_failed_link_insert_leaves_nothing_behind(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn a_taken_username_is_never_matched() {
+    let tmp = TempSqlite::new();
+    store_checks::a_taken_username_is_never_matched(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn a_returning_login_refreshes_profile_and_extra_data() {
+    let tmp = TempSqlite::new();
+    store_checks::a_returning_login_refreshes_profile_and_extra_data(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn delete_user_removes_links_and_sessions() {
+    let tmp = TempSqlite::new();
+    store_checks::delete_user_removes_links_and_sessions(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn a_broken_database_gives_errors_not_panics() {
+    let tmp = TempSqlite::new();
+    store_checks::a_broken_database_gives_errors_not_panics(&tmp.connect().await).await;
+}
+
+#[tokio::test]
+async fn migrations_run_twice_are_idempotent_and_keep_rows() {
+    let tmp = TempSqlite::new();
+    let store = DieselUserStore::new(tmp.connect().await);
+    use actix_kakao_auth::store::KakaoUserStore;
+    let login = actix_kakao_auth::testing::sample_login(7, "again", None);
+    let user = store.find_or_create_user(&login).await.unwrap();
+    let reopened = DieselUserStore::new(tmp.connect().await);
+    assert_eq!(reopened.user_by_id(user.id).await.unwrap(), Some(user));
+    assert_eq!(reopened.count_users().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_connects_to_a_fresh_file_all_succeed() {
+    let tmp = TempSqlite::new();
+    store_checks::concurrent_connects_all_succeed(&tmp.url).await;
+}
+
+#[tokio::test]
+async fn plain_paths_and_sqlite_urls_both_work() {
+    let tmp = TempSqlite::new();
+    let path = tmp.url.trim_start_matches("sqlite://").to_owned();
+    let by_path = Db::connect(&path).await.unwrap();
+    assert_eq!(by_path.backend(), "sqlite");
+    by_path.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unopenable_file_names_the_path() {
+    let err = Db::connect("/nonexistent-dir-for-demo-app/x/db.sqlite3")
+        .await
+        .expect_err("no such directory");
+    assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("/nonexistent-dir-for-demo-app/x/db.sqlite3"), "{err}");
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_rejected() {
+    for url in ["sqlite::memory:", "mysql://localhost/db", ""] {
+        let err = Db::connect(url).await.expect_err(url);
+        assert!(matches!(err, DbError::InvalidUrl(_)), "{url}: {err:?}");
+    }
+}
