@@ -90,7 +90,7 @@ pub(crate) fn take(
 ) -> Result<Option<PendingLogin>, String> {
     let now = Utc::now().timestamp();
     let all = load(session);
-    let had_any = !all.is_empty();
+    let before = all.len();
     let mut found = None;
     let mut rest = Vec::with_capacity(all.len());
     for login in all {
@@ -101,7 +101,7 @@ pub(crate) fn take(
             rest.push(login);
         }
     }
-    if had_any {
+    if rest.len() != before {
         store(session, &rest)?;
     }
     Ok(found.filter(|login| login.is_fresh(ttl, now)))
