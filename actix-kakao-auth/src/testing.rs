@@ -170,7 +170,10 @@ async fn login<S: KakaoUserStore>(
         .map(|user| user.auth_id())
         .map_err(|e| Violation {
             rule,
-            detail: format!("find_or_create_user failed for Kakao id {}: {e}", login.uid()),
+            detail: format!(
+                "find_or_create_user failed for Kakao id {}: {e}",
+                login.uid()
+            ),
         })
 }
 
@@ -203,7 +206,12 @@ pub async fn check_returning_login_maps_to_the_same_user<S: KakaoUserStore>(
 ) -> CheckResult {
     const RULE: &str = "returning_login_maps_to_the_same_user";
     let id = random_kakao_id();
-    let first = login(store, &sample_login(id, "라이언", Some("ryan@example.com")), RULE).await?;
+    let first = login(
+        store,
+        &sample_login(id, "라이언", Some("ryan@example.com")),
+        RULE,
+    )
+    .await?;
     let again = login(store, &sample_login(id, "라이언 (new)", None), RULE).await?;
     ensure(first == again, RULE, || {
         format!("Kakao id {id}: first login gave user {first}, the next one user {again}")
@@ -256,8 +264,12 @@ pub async fn check_no_matching_by_email_nickname_or_username<S: KakaoUserStore>(
     ensure(same_email_and_nickname != victim, RULE, || {
         format!("Kakao id {b} got the user of Kakao id {a} by sharing email and nickname")
     })?;
-    let username_like = login(store, &sample_login(c, &format!("kakao_{a}"), Some(&email)), RULE)
-        .await?;
+    let username_like = login(
+        store,
+        &sample_login(c, &format!("kakao_{a}"), Some(&email)),
+        RULE,
+    )
+    .await?;
     ensure(username_like != victim, RULE, || {
         format!("Kakao id {c} with nickname kakao_{a} got the user of Kakao id {a}")
     })?;
@@ -347,6 +359,9 @@ mod tests {
     fn the_large_id_pair_collapses_as_f64() {
         let n: i64 = 1 << 61;
         assert_eq!(n as f64, (n + 1) as f64);
-        assert_eq!(9_007_199_254_740_992_i64 as f64, 9_007_199_254_740_993_i64 as f64);
+        assert_eq!(
+            9_007_199_254_740_992_i64 as f64,
+            9_007_199_254_740_993_i64 as f64
+        );
     }
 }

@@ -46,7 +46,9 @@ pub struct RunningApp {
 
 impl std::fmt::Debug for RunningApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningApp").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("RunningApp")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,19 +113,26 @@ pub enum StartError {
 
 /// Connects everything and binds the listener; call [`RunningApp::run_until_stopped`].
 pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
-    let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+    let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
+        addr: config.bind.clone(),
+        source,
+    })?;
     let local = listener.local_addr().map_err(StartError::Server)?;
     if config.app_url == format!("http://{}", config.bind) {
         config.app_url = format!("http://{local}");
     }
 
-    let db = Db::connect(&config.database_url).await.map_err(|e| StartError::Database(e.to_string()))?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
     let store = DieselUserStore::new(db.clone());
 
     let (emulator, client_id) = match &config.kakao_client_id {
         Some(id) => (None, id.clone()),
         None => {
-            let emulator = start_emulator(&config).await.map_err(StartError::Emulator)?;
+            let emulator = start_emulator(&config)
+                .await
+                .map_err(StartError::Emulator)?;
             tracing::info!(url = %emulator.base_url(), "KAKAO_CLIENT_ID is not set: using the built-in Kakao emulator");
             let id = emulator.client_id().to_owned();
             (Some(emulator), id)
@@ -131,7 +140,11 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
     };
     let auth_config = kakao_config(&config, client_id, emulator.as_ref())?;
     let auth = KakaoAuth::new(auth_config, store.clone())?;
-    let state = web::Data::new(AppState { db: db.clone(), store, emulator_mode: emulator.is_some() });
+    let state = web::Data::new(AppState {
+        db: db.clone(),
+        store,
+        emulator_mode: emulator.is_some(),
+    });
 
     let server = match config.session_backend {
         SessionBackend::Database => {
@@ -180,7 +193,11 @@ fn kakao_config(
         .scopes(config.kakao_scope.clone())
         .login_redirect_url("/download-list/");
     let emulator_url = emulator.map(|e| e.base_url().as_str().trim_end_matches('/').to_owned());
-    if let Some(url) = config.kakao_auth_url.clone().or_else(|| emulator_url.clone()) {
+    if let Some(url) = config
+        .kakao_auth_url
+        .clone()
+        .or_else(|| emulator_url.clone())
+    {
         builder = builder.auth_base_url(url);
     }
     if let Some(url) = config.kakao_api_url.clone().or(emulator_url) {

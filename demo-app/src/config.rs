@@ -65,13 +65,20 @@ impl DemoConfig {
             Some(url) => checked_url("APP_URL", &url)?,
             None => format!("http://{bind}"),
         };
-        let kakao_auth_url = get("KAKAO_AUTH_URL").map(|u| checked_url("KAKAO_AUTH_URL", &u)).transpose()?;
-        let kakao_api_url = get("KAKAO_API_URL").map(|u| checked_url("KAKAO_API_URL", &u)).transpose()?;
+        let kakao_auth_url = get("KAKAO_AUTH_URL")
+            .map(|u| checked_url("KAKAO_AUTH_URL", &u))
+            .transpose()?;
+        let kakao_api_url = get("KAKAO_API_URL")
+            .map(|u| checked_url("KAKAO_API_URL", &u))
+            .transpose()?;
         let redis_url = get("REDIS_URL");
         if let Some(url) = &redis_url {
             let parsed = Url::parse(url).map_err(|e| invalid("REDIS_URL", e.to_string()))?;
             if !matches!(parsed.scheme(), "redis" | "rediss") {
-                return Err(invalid("REDIS_URL", "must start with redis:// or rediss://"));
+                return Err(invalid(
+                    "REDIS_URL",
+                    "must start with redis:// or rediss://",
+                ));
             }
         }
         let session_backend = match get("SESSION_STORE").as_deref() {
@@ -80,14 +87,23 @@ impl DemoConfig {
             Some("redis") if redis_url.is_some() => SessionBackend::Redis,
             Some("redis") => return Err(invalid("SESSION_STORE", "redis needs REDIS_URL")),
             Some("cookie") => SessionBackend::Cookie,
-            Some(other) => return Err(invalid("SESSION_STORE", format!("{other:?} is not db, redis or cookie"))),
+            Some(other) => {
+                return Err(invalid(
+                    "SESSION_STORE",
+                    format!("{other:?} is not db, redis or cookie"),
+                ))
+            }
         };
         let session_secret = get("SESSION_SECRET");
         if let Some(secret) = &session_secret {
             actix_kakao_auth::config::session_key_from_secret(secret)?;
         }
         let kakao_app_id = get("KAKAO_APP_ID")
-            .map(|v| v.trim().parse::<i64>().map_err(|_| invalid("KAKAO_APP_ID", "must be a number")))
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| invalid("KAKAO_APP_ID", "must be a number"))
+            })
             .transpose()?;
         Ok(Self {
             bind,
@@ -96,7 +112,9 @@ impl DemoConfig {
             kakao_client_secret: get("KAKAO_CLIENT_SECRET"),
             kakao_auth_url,
             kakao_api_url,
-            kakao_scope: get("KAKAO_SCOPE").map(|s| split_scopes(&s)).unwrap_or_default(),
+            kakao_scope: get("KAKAO_SCOPE")
+                .map(|s| split_scopes(&s))
+                .unwrap_or_default(),
             kakao_admin_key: get("KAKAO_ADMIN_KEY"),
             kakao_app_id,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
@@ -114,7 +132,10 @@ impl DemoConfig {
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { name, reason: reason.into() }
+    ConfigError::Invalid {
+        name,
+        reason: reason.into(),
+    }
 }
 
 fn checked_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -130,7 +151,10 @@ mod tests {
     use super::*;
 
     fn from(pairs: &[(&str, &str)]) -> Result<DemoConfig, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         DemoConfig::from_vars(move |n| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
     }
 
@@ -142,14 +166,21 @@ mod tests {
         assert_eq!(c.database_url, "demo-app.sqlite3");
         assert_eq!(c.session_backend, SessionBackend::Database);
         assert!(c.kakao_client_id.is_none());
-        assert_eq!(c.redirect_uri(), "http://127.0.0.1:8000/accounts/oauth/complete/kakao/");
+        assert_eq!(
+            c.redirect_uri(),
+            "http://127.0.0.1:8000/accounts/oauth/complete/kakao/"
+        );
     }
 
     #[test]
     fn redis_url_switches_sessions_to_redis_unless_told_otherwise() {
         let c = from(&[("REDIS_URL", "redis://127.0.0.1:6379")]).expect("valid");
         assert_eq!(c.session_backend, SessionBackend::Redis);
-        let c = from(&[("REDIS_URL", "redis://127.0.0.1:6379"), ("SESSION_STORE", "db")]).expect("valid");
+        let c = from(&[
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ("SESSION_STORE", "db"),
+        ])
+        .expect("valid");
         assert_eq!(c.session_backend, SessionBackend::Database);
     }
 

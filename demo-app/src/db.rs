@@ -48,9 +48,10 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migratio
 /// Migrations for PostgreSQL, embedded at compile time.
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
-/// Settings for every SQLite connection: concurrent readers with one writer, a wait
-/// instead of an immediate `SQLITE_BUSY`, enforced foreign keys.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+/// Settings for every SQLite connection: a wait instead of an immediate `SQLITE_BUSY`
+/// (first, so the rest already waits for locks), concurrent readers with one writer,
+/// enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
 
 /// The `pg_advisory_lock` key held while migrations run (any constant; ASCII "kakaomig").
@@ -130,7 +131,8 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
-    /// A blocking task (SQLite, migrations) panicked or was cancelled.
+    /// A background task (SQLite calls, migrations, a detached store write) panicked
+    /// or was cancelled.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -148,9 +150,8 @@ impl Target {
     fn parse(database_url: &str) -> Result<Self, DbError> {
         let url = database_url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let parsed = url::Url::parse(url).map_err(|e| {
-                DbError::InvalidUrl(format!("not a valid postgres:// URL ({e})"))
-            })?;
+            let parsed = url::Url::parse(url)
+                .map_err(|e| DbError::InvalidUrl(format!("not a valid postgres:// URL ({e})")))?;
             return Ok(Self::Postgres {
                 url: url.to_owned(),
                 shown: redact(parsed),
@@ -158,13 +159,10 @@ impl Target {
         }
         let path = match url.strip_prefix("sqlite:") {
             Some(rest) => rest.strip_prefix("//").unwrap_or(rest),
-            None if url.contains("://") => {
-                return Err(DbError::InvalidUrl(format!(
-                    "unsupported scheme in {:?}: use a SQLite file path, sqlite://PATH or postgres://…",
-                    url.split("://").next().unwrap_or_default()
-                )))
-            }
-            None => url,
+            None => match url.split_once("://") {
+                Some((scheme, _)) => return Err(unsupported_scheme(scheme)),
+                None => url,
+            },
         };
         if path.is_empty() {
             return Err(DbError::InvalidUrl("empty SQLite path".into()));
@@ -191,6 +189,12 @@ impl Target {
             Self::Postgres { shown, .. } => format!("PostgreSQL at {shown}"),
         }
     }
+}
+
+fn unsupported_scheme(scheme: &str) -> DbError {
+    DbError::InvalidUrl(format!(
+        "unsupported scheme {scheme:?}: use a SQLite file path, sqlite://PATH or postgres://…"
+    ))
 }
 
 /// The URL with its password replaced by `***`.
@@ -222,12 +226,20 @@ impl Db {
                 config.custom_setup = Box::new(establish_sqlite);
                 config.recycling_method = RecyclingMethod::Fast;
                 let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-                Db::Sqlite(build_pool(manager, options.max_connections.unwrap_or(4), &options)?)
+                Db::Sqlite(build_pool(
+                    manager,
+                    options.max_connections.unwrap_or(4),
+                    &options,
+                )?)
             }
             Target::Postgres { url, .. } => {
                 migrate_postgres(url, &target, options.connect_timeout).await?;
                 let manager = AsyncDieselConnectionManager::<PgConn>::new(url.as_str());
-                Db::Postgres(build_pool(manager, options.max_connections.unwrap_or(8), &options)?)
+                Db::Postgres(build_pool(
+                    manager,
+                    options.max_connections.unwrap_or(8),
+                    &options,
+                )?)
             }
         };
         db.ping().await.map_err(|e| match e {
@@ -246,12 +258,11 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::IntoSql as _;
         use diesel_async::RunQueryDsl as _;
-        let one: i32 = crate::db_run!(self, |conn| {
+        let _one: i32 = crate::db_run!(self, |conn| {
             diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
                 .get_result(conn)
                 .await
         })?;
-        debug_assert_eq!(one, 1);
         Ok(())
     }
 
@@ -299,10 +310,8 @@ where
 #[doc(hidden)]
 pub async fn checkout<C>(pool: &Pool<C>) -> Result<Object<C>, DbError>
 where
-    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<
-        Type = C,
-        Error = diesel_async::pooled_connection::PoolError,
-    >,
+    AsyncDieselConnectionManager<C>:
+        deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
 {
     Ok(pool.get().await?)
 }
@@ -321,6 +330,9 @@ fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<Sqlite
 
 /// Runs the SQLite migrations on a dedicated connection, on the blocking pool, inside
 /// one `BEGIN IMMEDIATE` transaction (so two processes starting at once take turns).
+///
+/// SQLite answers "database is locked" without waiting when two connections would
+/// deadlock (both switching a new file to WAL, for instance); that case is retried.
 async fn migrate_sqlite(path: String, target: &Target) -> Result<(), DbError> {
     let shown = target.shown();
     tokio::task::spawn_blocking(move || {
@@ -334,12 +346,35 @@ async fn migrate_sqlite(path: String, target: &Target) -> Result<(), DbError> {
                 conn.run_pending_migrations(SQLITE_MIGRATIONS).map(drop)
             })
         };
-        migrate(&mut conn).map_err(|source| DbError::Migration {
-            target: shown,
-            source,
-        })
+        let mut attempt = 1;
+        loop {
+            match migrate(&mut conn) {
+                Err(e) if is_sqlite_busy(&*e) && attempt < SQLITE_BUSY_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(20 * u64::from(attempt)));
+                }
+                result => {
+                    return result.map_err(|source| DbError::Migration {
+                        target: shown,
+                        source,
+                    })
+                }
+            }
+        }
     })
     .await?
+}
+
+/// How often [`migrate_sqlite`] tries when SQLite reports a lock conflict.
+const SQLITE_BUSY_RETRIES: u32 = 25;
+
+/// Whether `e` is SQLite's "database is locked" (`SQLITE_BUSY`).
+fn is_sqlite_busy(e: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        e.downcast_ref::<diesel::result::Error>(),
+        Some(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("database is locked")
+    )
 }
 
 /// The migration harness's error type.
@@ -350,11 +385,16 @@ type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 /// [`AsyncConnectionWrapper`] on the blocking pool.
 async fn migrate_postgres(url: &str, target: &Target, timeout: Duration) -> Result<(), DbError> {
     let shown = target.shown();
-    let conn = match tokio::time::timeout(timeout, PgConn::establish(url)).await {
-        Ok(Ok(conn)) => conn,
-        Ok(Err(source)) => return Err(DbError::Connect { target: shown, source }),
-        Err(_) => return Err(DbError::ConnectTimeout { target: shown, timeout }),
-    };
+    let conn = tokio::time::timeout(timeout, PgConn::establish(url))
+        .await
+        .map_err(|_| DbError::ConnectTimeout {
+            target: shown.clone(),
+            timeout,
+        })?
+        .map_err(|source| DbError::Connect {
+            target: shown.clone(),
+            source,
+        })?;
     tokio::task::spawn_blocking(move || {
         use diesel::RunQueryDsl as _;
         let mut conn: AsyncConnectionWrapper<PgConn> = AsyncConnectionWrapper::from(conn);
@@ -454,7 +494,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_rejected_with_a_reason() {
-        for bad in ["", "sqlite://", "sqlite::memory:", ":memory:", "mysql://x/y", "postgres://[::1"] {
+        for bad in [
+            "",
+            "sqlite://",
+            "sqlite::memory:",
+            ":memory:",
+            "mysql://x/y",
+            "postgres://[::1",
+        ] {
             assert!(
                 matches!(Target::parse(bad), Err(DbError::InvalidUrl(_))),
                 "{bad:?} accepted"

@@ -54,7 +54,15 @@ mod tests {
     #[test]
     fn only_exact_names_are_found() {
         assert!(find("sample-report.csv").is_some());
-        for bad in ["", "..", "../Cargo.toml", "%2e%2e", "sample-report.csv/", "SAMPLE-REPORT.CSV", "a\\b"] {
+        for bad in [
+            "",
+            "..",
+            "../Cargo.toml",
+            "%2e%2e",
+            "sample-report.csv/",
+            "SAMPLE-REPORT.CSV",
+            "a\\b",
+        ] {
             assert!(find(bad).is_none(), "{bad}");
         }
     }

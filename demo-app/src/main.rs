@@ -8,7 +8,9 @@ use tracing_subscriber::EnvFilter;
 #[actix_web::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = match DemoConfig::from_env() {
         Ok(config) => config,

@@ -19,7 +19,12 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
-        let initial = user.nickname.chars().next().map(String::from).unwrap_or_else(|| "?".into());
+        let initial = user
+            .nickname
+            .chars()
+            .next()
+            .map(String::from)
+            .unwrap_or_else(|| "?".into());
         Self {
             nickname: user.nickname.clone(),
             profile_image_url: user.profile_image_url.clone(),

@@ -33,7 +33,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn html(page: &impl Template) -> HttpResponse {
     match page.render() {
-        Ok(body) => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body),
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body),
         Err(error) => {
             tracing::error!(%error, "template failed");
             HttpResponse::InternalServerError().body("internal error")
@@ -42,7 +44,11 @@ fn html(page: &impl Template) -> HttpResponse {
 }
 
 /// Loads the logged-in user's row. A session whose user no longer exists is ended.
-async fn load_user(state: &AppState, current: &CurrentUser, session: &Session) -> actix_web::Result<Option<User>> {
+async fn load_user(
+    state: &AppState,
+    current: &CurrentUser,
+    session: &Session,
+) -> actix_web::Result<Option<User>> {
     let Ok(id) = current.id().parse::<i64>() else {
         session.purge();
         return Ok(None);
@@ -60,7 +66,11 @@ async fn load_user(state: &AppState, current: &CurrentUser, session: &Session) -
     }
 }
 
-async fn home(state: web::Data<AppState>, current: Option<CurrentUser>, session: Session) -> actix_web::Result<HttpResponse> {
+async fn home(
+    state: web::Data<AppState>,
+    current: Option<CurrentUser>,
+    session: Session,
+) -> actix_web::Result<HttpResponse> {
     let user = match &current {
         Some(current) => load_user(&state, current, &session).await?,
         None => None,
@@ -76,7 +86,9 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(error) => {
             tracing::warn!(%error, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
         }
     }
 }
@@ -104,18 +116,27 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/app.css"))
 }
 
-async fn download_list(state: web::Data<AppState>, current: CurrentUser, session: Session) -> actix_web::Result<HttpResponse> {
+async fn download_list(
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    session: Session,
+) -> actix_web::Result<HttpResponse> {
     let Some(user) = load_user(&state, &current, &session).await? else {
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, "/login/?next=%2Fdownload-list%2F"))
             .finish());
     };
-    Ok(html(&DownloadsPage { user: UserView::from(&user), files: DOWNLOADS }))
+    Ok(html(&DownloadsPage {
+        user: UserView::from(&user),
+        files: DOWNLOADS,
+    }))
 }
 
 async fn download(path: web::Path<String>) -> HttpResponse {
     let Some(file) = downloads::find(&path) else {
-        return HttpResponse::NotFound().content_type("text/plain").body("not found");
+        return HttpResponse::NotFound()
+            .content_type("text/plain")
+            .body("not found");
     };
     HttpResponse::Ok()
         .content_type(file.content_type)

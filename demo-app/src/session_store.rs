@@ -120,7 +120,12 @@ impl DbSessionStore {
     }
 
     /// Inserts a row under a fresh key.
-    async fn insert(&self, state: &str, user_id: Option<i64>, expires_at: NaiveDateTime) -> Result<String, SessionStoreError> {
+    async fn insert(
+        &self,
+        state: &str,
+        user_id: Option<i64>,
+        expires_at: NaiveDateTime,
+    ) -> Result<String, SessionStoreError> {
         loop {
             let row = SessionRow {
                 key: Alphanumeric.sample_string(&mut rand::thread_rng(), KEY_LEN),
@@ -129,7 +134,10 @@ impl DbSessionStore {
                 expires_at,
             };
             let inserted = db_run!(&self.db, |conn| {
-                diesel::insert_into(sessions::table).values(&row).execute(conn).await
+                diesel::insert_into(sessions::table)
+                    .values(&row)
+                    .execute(conn)
+                    .await
             });
             match inserted {
                 Ok(_) => return Ok(row.key),
@@ -146,7 +154,7 @@ impl DbSessionStore {
             return;
         }
         let saves = self.saves.fetch_add(1, Ordering::Relaxed) + 1;
-        if saves % self.purge_every == 0 {
+        if saves.is_multiple_of(self.purge_every) {
             match self.purge_expired().await {
                 Ok(n) => tracing::debug!(purged = n, "expired sessions purged"),
                 Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
@@ -205,7 +213,11 @@ impl SessionStore for DbSessionStore {
             .map_err(|e| LoadError::Deserialization(e.into()))
     }
 
-    async fn save(&self, session_state: SessionState, ttl: &Duration) -> Result<SessionKey, SaveError> {
+    async fn save(
+        &self,
+        session_state: SessionState,
+        ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
         let state = serialize(&session_state).map_err(SaveError::Serialization)?;
         let key = self
             .insert(&state, identity_user_id(&session_state), expiry(ttl))
@@ -255,7 +267,11 @@ impl SessionStore for DbSessionStore {
         })
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &Duration,
+    ) -> Result<(), anyhow::Error> {
         let key = session_key.as_ref();
         let expires_at = expiry(ttl);
         let now = now_utc();

@@ -35,7 +35,9 @@ pub enum StoreError {
     #[error("database query failed: {0}")]
     Query(#[from] DieselError),
     /// Every attempt to create the user hit a uniqueness conflict.
-    #[error("Kakao id {uid}: gave up after {attempts} attempts that all hit a uniqueness conflict")]
+    #[error(
+        "Kakao id {uid}: gave up after {attempts} attempts that all hit a uniqueness conflict"
+    )]
     Contended {
         /// The Kakao id.
         uid: String,
@@ -144,65 +146,72 @@ impl DieselUserStore {
     /// One attempt at find-or-create, in one transaction.
     async fn find_or_create_once(&self, record: &LoginRecord) -> Result<User, StoreError> {
         let now = now_utc();
-        db_run!(&self.db, transaction |conn| {
-            let link: Option<SocialAuth> = links::table
-                .filter(links::provider.eq(KAKAO_PROVIDER))
-                .filter(links::uid.eq(&record.uid))
-                .select(SocialAuth::as_select())
-                .first(conn)
-                .await
-                .optional()?;
-            if let Some(link) = link {
-                let user = diesel::update(users::table.find(link.user_id))
-                    .set(&UserLoginUpdate {
-                        nickname: record.nickname.as_deref(),
+        db_run!(
+            &self.db,
+            transaction | conn | {
+                let link: Option<SocialAuth> = links::table
+                    .filter(links::provider.eq(KAKAO_PROVIDER))
+                    .filter(links::uid.eq(&record.uid))
+                    .select(SocialAuth::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if let Some(link) = link {
+                    let user = diesel::update(users::table.find(link.user_id))
+                        .set(&UserLoginUpdate {
+                            nickname: record.nickname.as_deref(),
+                            email: record.email.as_deref(),
+                            profile_image_url: record.profile_image_url.as_deref(),
+                            last_login_at: now,
+                        })
+                        .returning(User::as_returning())
+                        .get_result(conn)
+                        .await?;
+                    diesel::update(links::table.find(link.id))
+                        .set(&LinkLoginUpdate {
+                            extra_data: &record.extra_data,
+                            modified: now,
+                        })
+                        .execute(conn)
+                        .await?;
+                    return Ok::<User, StoreError>(user);
+                }
+                let taken: Vec<String> = users::table
+                    .select(users::username)
+                    .filter(
+                        users::username
+                            .like(username_pattern(&record.uid))
+                            .escape('\\'),
+                    )
+                    .load(conn)
+                    .await?;
+                let username = choose_username(&record.uid, &taken);
+                let user = diesel::insert_into(users::table)
+                    .values(&NewUser {
+                        username: &username,
                         email: record.email.as_deref(),
+                        nickname: record.nickname.as_deref().unwrap_or(DEFAULT_NICKNAME),
                         profile_image_url: record.profile_image_url.as_deref(),
+                        created_at: now,
                         last_login_at: now,
                     })
                     .returning(User::as_returning())
                     .get_result(conn)
                     .await?;
-                diesel::update(links::table.find(link.id))
-                    .set(&LinkLoginUpdate {
+                diesel::insert_into(links::table)
+                    .values(&NewSocialAuth {
+                        user_id: user.id,
+                        provider: KAKAO_PROVIDER,
+                        uid: &record.uid,
                         extra_data: &record.extra_data,
+                        created: now,
                         modified: now,
                     })
                     .execute(conn)
                     .await?;
-                return Ok::<User, StoreError>(user);
+                Ok(user)
             }
-            let taken: Vec<String> = users::table
-                .select(users::username)
-                .filter(users::username.like(username_pattern(&record.uid)).escape('\\'))
-                .load(conn)
-                .await?;
-            let username = choose_username(&record.uid, &taken);
-            let user = diesel::insert_into(users::table)
-                .values(&NewUser {
-                    username: &username,
-                    email: record.email.as_deref(),
-                    nickname: record.nickname.as_deref().unwrap_or(DEFAULT_NICKNAME),
-                    profile_image_url: record.profile_image_url.as_deref(),
-                    created_at: now,
-                    last_login_at: now,
-                })
-                .returning(User::as_returning())
-                .get_result(conn)
-                .await?;
-            diesel::insert_into(links::table)
-                .values(&NewSocialAuth {
-                    user_id: user.id,
-                    provider: KAKAO_PROVIDER,
-                    uid: &record.uid,
-                    extra_data: &record.extra_data,
-                    created: now,
-                    modified: now,
-                })
-                .execute(conn)
-                .await?;
-            Ok(user)
-        })
+        )
     }
 
     /// The user with primary key `id`.
@@ -244,15 +253,23 @@ impl DieselUserStore {
     }
 
     /// Deletes user `id`, their link rows (by `ON DELETE CASCADE`) and every server-side
-    /// session row of theirs, in one transaction. Returns whether the user existed.
+    /// session row of theirs, in one transaction (run to the end even if the caller
+    /// goes away). Returns whether the user existed.
     pub async fn delete_user(&self, id: i64) -> Result<bool, StoreError> {
-        db_run!(&self.db, transaction |conn| {
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
-                .execute(conn)
-                .await?;
-            let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
-            Ok::<bool, StoreError>(deleted > 0)
+        let db = self.db.clone();
+        detached(async move {
+            db_run!(
+                &db,
+                transaction | conn | {
+                    diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
+                        .execute(conn)
+                        .await?;
+                    let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
+                    Ok::<bool, StoreError>(deleted > 0)
+                }
+            )
         })
+        .await
     }
 
     /// The number of users.
@@ -278,8 +295,18 @@ impl KakaoUserStore for DieselUserStore {
     /// `extra_data`; or creates user and link together. A uniqueness conflict (a
     /// concurrent first login of the same id won) rolls the attempt back and retries,
     /// which then finds the winner's link.
+    ///
+    /// The work runs in a task of its own, so a caller that goes away (a dropped HTTP
+    /// request) never leaves a transaction half-done on a pooled connection.
     async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, StoreError> {
+        let store = self.clone();
         let record = LoginRecord::new(login);
+        detached(async move { store.find_or_create(record).await }).await
+    }
+}
+
+impl DieselUserStore {
+    async fn find_or_create(&self, record: LoginRecord) -> Result<User, StoreError> {
         for attempt in 1..=MAX_ATTEMPTS {
             match self.find_or_create_once(&record).await {
                 Err(e) if e.is_unique_violation() => {
@@ -294,6 +321,13 @@ impl KakaoUserStore for DieselUserStore {
             attempts: MAX_ATTEMPTS,
         })
     }
+}
+
+/// Runs `work` as a tokio task and waits for it: dropping the caller does not cancel it.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::spawn(work).await.map_err(DbError::from)?
 }
 
 #[cfg(test)]

@@ -25,7 +25,10 @@ fn state(pairs: &[(&str, &str)]) -> State {
 
 /// The state of a logged-in user as actix-identity writes it.
 fn logged_in(user_id: i64) -> State {
-    state(&[(IDENTITY_KEY, &format!("\"{user_id}\"")), ("theme", "\"dark\"")])
+    state(&[
+        (IDENTITY_KEY, &format!("\"{user_id}\"")),
+        ("theme", "\"dark\""),
+    ])
 }
 
 async fn row_user_id(db: &Db, key: &SessionKey) -> Option<Option<i64>> {
@@ -46,7 +49,10 @@ async fn row_user_id(db: &Db, key: &SessionKey) -> Option<Option<i64>> {
 async fn row_count(db: &Db) -> i64 {
     async fn run(db: &Db) -> Result<i64, DbError> {
         use diesel_async::RunQueryDsl;
-        Ok(db_run!(db, |conn| sessions::table.count().get_result(conn).await)?)
+        Ok(db_run!(db, |conn| sessions::table
+            .count()
+            .get_result(conn)
+            .await)?)
     }
     run(db).await.unwrap()
 }
@@ -90,7 +96,10 @@ async fn save_load_update_delete(db: &Db) {
         .await
         .unwrap();
     assert_ne!(revived, key);
-    assert_eq!(store.load(&revived).await.unwrap(), Some(state(&[("c", "4")])));
+    assert_eq!(
+        store.load(&revived).await.unwrap(),
+        Some(state(&[("c", "4")]))
+    );
     assert_eq!(store.load(&key).await.unwrap(), None);
 
     let missing = SessionKey::try_from("x".repeat(64)).unwrap();
@@ -99,16 +108,32 @@ async fn save_load_update_delete(db: &Db) {
 
 async fn expired_rows_are_not_loaded_and_are_purged(db: &Db) {
     let store = DbSessionStore::new(db.clone()).with_purge_every(0);
-    let live = store.save(state(&[("a", "1")]), &Duration::hours(1)).await.unwrap();
-    let expired = store.save(state(&[("a", "1")]), &Duration::seconds(-5)).await.unwrap();
+    let live = store
+        .save(state(&[("a", "1")]), &Duration::hours(1))
+        .await
+        .unwrap();
+    let expired = store
+        .save(state(&[("a", "1")]), &Duration::seconds(-5))
+        .await
+        .unwrap();
     assert_eq!(store.load(&expired).await.unwrap(), None);
-    store.update_ttl(&expired, &Duration::hours(1)).await.unwrap();
-    assert_eq!(store.load(&expired).await.unwrap(), None, "expired stays expired");
+    store
+        .update_ttl(&expired, &Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load(&expired).await.unwrap(),
+        None,
+        "expired stays expired"
+    );
     let refreshed = store
         .update(copy(&expired), state(&[("b", "2")]), &Duration::hours(1))
         .await
         .unwrap();
-    assert_ne!(refreshed, expired, "an expired session is not revived under its key");
+    assert_ne!(
+        refreshed, expired,
+        "an expired session is not revived under its key"
+    );
 
     assert_eq!(store.purge_expired().await.unwrap(), 1);
     assert_eq!(row_user_id(db, &expired).await, None, "row gone");
@@ -118,7 +143,11 @@ async fn expired_rows_are_not_loaded_and_are_purged(db: &Db) {
     // Automatic purging: every save with `with_purge_every(1)`.
     let auto = DbSessionStore::new(db.clone()).with_purge_every(1);
     let stale = auto.save(state(&[]), &Duration::seconds(-5)).await.unwrap();
-    assert_eq!(row_user_id(db, &stale).await, None, "purged by its own save");
+    assert_eq!(
+        row_user_id(db, &stale).await,
+        None,
+        "purged by its own save"
+    );
     let before = row_count(db).await;
     let fresh = auto.save(state(&[]), &Duration::hours(1)).await.unwrap();
     assert_eq!(row_count(db).await, before + 1);
@@ -126,8 +155,15 @@ async fn expired_rows_are_not_loaded_and_are_purged(db: &Db) {
 
     // The background task: its first run is immediate.
     let quiet = DbSessionStore::new(db.clone()).with_purge_every(0);
-    let stale = quiet.save(state(&[]), &Duration::seconds(-5)).await.unwrap();
-    assert_eq!(row_user_id(db, &stale).await, Some(None), "not purged by its save");
+    let stale = quiet
+        .save(state(&[]), &Duration::seconds(-5))
+        .await
+        .unwrap();
+    assert_eq!(
+        row_user_id(db, &stale).await,
+        Some(None),
+        "not purged by its save"
+    );
     let task = quiet.spawn_purge_task(std::time::Duration::from_secs(3600));
     let mut purged = false;
     for _ in 0..50 {
@@ -197,7 +233,9 @@ async fn sessions_on_sqlite() {
 
 #[tokio::test]
 async fn sessions_on_postgres() {
-    let Some(url) = postgres_url("sessions_on_postgres") else { return };
+    let Some(url) = postgres_url("sessions_on_postgres") else {
+        return;
+    };
     let pg = PgSchema::create(&url).await;
     all_checks(&pg.connect().await).await;
 }

@@ -17,7 +17,9 @@ async fn schema(test: &str) -> Option<PgSchema> {
 
 #[tokio::test]
 async fn passes_the_store_acceptance_suite() {
-    let Some(pg) = schema("passes_the_store_acceptance_suite").await else { return };
+    let Some(pg) = schema("passes_the_store_acceptance_suite").await else {
+        return;
+    };
     let db = pg.connect().await;
     store_checks::acceptance_suite(&db).await;
     // Again on the same database, as on a shared server: runs never interfere.
@@ -60,13 +62,17 @@ async fn a_racing_first_login_gets_the_committed_winner() {
 
 #[tokio::test]
 async fn a_failed_link_insert_leaves_nothing_behind() {
-    let Some(pg) = schema("a_failed_link_insert_leaves_nothing_behind").await else { return };
+    let Some(pg) = schema("a_failed_link_insert_leaves_nothing_behind").await else {
+        return;
+    };
     store_checks::a_failed_link_insert_leaves_nothing_behind(&pg.connect().await).await;
 }
 
 #[tokio::test]
 async fn a_taken_username_is_never_matched() {
-    let Some(pg) = schema("a_taken_username_is_never_matched").await else { return };
+    let Some(pg) = schema("a_taken_username_is_never_matched").await else {
+        return;
+    };
     store_checks::a_taken_username_is_never_matched(&pg.connect().await).await;
 }
 
@@ -80,13 +86,17 @@ async fn a_returning_login_refreshes_profile_and_extra_data() {
 
 #[tokio::test]
 async fn delete_user_removes_links_and_sessions() {
-    let Some(pg) = schema("delete_user_removes_links_and_sessions").await else { return };
+    let Some(pg) = schema("delete_user_removes_links_and_sessions").await else {
+        return;
+    };
     store_checks::delete_user_removes_links_and_sessions(&pg.connect().await).await;
 }
 
 #[tokio::test]
 async fn a_broken_database_gives_errors_not_panics() {
-    let Some(pg) = schema("a_broken_database_gives_errors_not_panics").await else { return };
+    let Some(pg) = schema("a_broken_database_gives_errors_not_panics").await else {
+        return;
+    };
     store_checks::a_broken_database_gives_errors_not_panics(&pg.connect().await).await;
 }
 
@@ -120,6 +130,9 @@ async fn an_unreachable_server_is_a_clear_error() {
         .expect_err("nothing listens on port 1");
     assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("PostgreSQL at postgres://postgres:***@127.0.0.1:1/test"), "{text}");
+    assert!(
+        text.contains("PostgreSQL at postgres://postgres:***@127.0.0.1:1/test"),
+        "{text}"
+    );
     assert!(!text.contains("secret"), "{text}");
 }

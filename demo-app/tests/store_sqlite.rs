@@ -107,7 +107,11 @@ async fn an_unopenable_file_names_the_path() {
         .await
         .expect_err("no such directory");
     assert!(matches!(err, DbError::Connect { .. }), "{err:?}");
-    assert!(err.to_string().contains("/nonexistent-dir-for-demo-app/x/db.sqlite3"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("/nonexistent-dir-for-demo-app/x/db.sqlite3"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 pub mod store_checks;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use demo_app::db::{Db, DbError};
@@ -23,7 +24,11 @@ pub fn postgres_url(test: &str) -> Option<String> {
                 std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"),
                 "{test}: TEST_DATABASE_URL not set but REQUIRE_SERVICES=1"
             );
-            eprintln!("SKIP: TEST_DATABASE_URL not set ({test} needs PostgreSQL)");
+            // Straight to stderr: libtest captures `eprintln!`, and a skip should show.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: TEST_DATABASE_URL not set ({test} needs PostgreSQL)"
+            );
             None
         }
     }
@@ -130,7 +135,10 @@ pub async fn users_for_uid(db: &Db, uid: &str) -> i64 {
     use demo_app::schema::users;
     async fn run(db: &Db) -> Result<Vec<String>, DbError> {
         Ok(db_run!(db, |conn| {
-            users::table.select(users::username).load::<String>(conn).await
+            users::table
+                .select(users::username)
+                .load::<String>(conn)
+                .await
         })?)
     }
     let base = format!("kakao_{uid}");

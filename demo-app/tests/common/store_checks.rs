@@ -72,10 +72,15 @@ pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db) {
         demo_app::db_run!(db, |conn| {
             conn.batch_execute(winner_sql).await?;
             let loser = tokio::spawn(async move {
-                store.find_or_create_user(&sample_login(id, "loser", None)).await
+                store
+                    .find_or_create_user(&sample_login(id, "loser", None))
+                    .await
             });
             tokio::time::sleep(Duration::from_millis(300)).await;
-            assert!(!loser.is_finished(), "the loser did not wait for the winner");
+            assert!(
+                !loser.is_finished(),
+                "the loser did not wait for the winner"
+            );
             conn.batch_execute("COMMIT").await?;
             loser.await.expect("login task")
         })
@@ -83,7 +88,10 @@ pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db) {
     let got = race(db, store.clone(), id, &winner_sql).await.unwrap();
     let winner = store.user_id_by_uid(&uid).await.unwrap();
     assert_eq!(Some(got.id), winner);
-    assert_eq!(got.nickname, "loser", "the login refreshed the winner's profile");
+    assert_eq!(
+        got.nickname, "loser",
+        "the login refreshed the winner's profile"
+    );
     assert_eq!(users_for_uid(db, &uid).await, 1);
     assert_eq!(links_for_uid(db, &uid).await, 1);
 }
@@ -186,10 +194,16 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
         store.user_id_by_uid("9007199254740993").await.unwrap(),
         Some(first.id)
     );
-    assert_eq!(store.user_id_by_uid("9007199254740992").await.unwrap(), None);
+    assert_eq!(
+        store.user_id_by_uid("9007199254740992").await.unwrap(),
+        None
+    );
 
     let link = store.link_by_user(first.id).await.unwrap().unwrap();
-    assert_eq!((link.provider.as_str(), link.uid.as_str()), ("kakao", "9007199254740993"));
+    assert_eq!(
+        (link.provider.as_str(), link.uid.as_str()),
+        ("kakao", "9007199254740993")
+    );
     let extra: serde_json::Value = serde_json::from_str(&link.extra_data).unwrap();
     assert_eq!(extra["id"], "9007199254740993");
     assert_eq!(extra["nickname"], "라이언");
@@ -207,7 +221,11 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
     assert_eq!(again.id, first.id);
     assert_eq!(again.username, first.username);
     assert_eq!(again.nickname, "라이언 2");
-    assert_eq!(again.email.as_deref(), Some("ryan@example.com"), "no email → kept");
+    assert_eq!(
+        again.email.as_deref(),
+        Some("ryan@example.com"),
+        "no email → kept"
+    );
     assert_eq!(again.created_at, first.created_at);
     assert!(again.last_login_at > first.last_login_at);
     let link2 = store.link_by_user(first.id).await.unwrap().unwrap();
@@ -238,7 +256,10 @@ pub async fn delete_user_removes_links_and_sessions(db: &Db) {
     assert_eq!(store.link_by_user(user.id).await.unwrap(), None);
     assert_eq!(store.user_id_by_uid(&id.to_string()).await.unwrap(), None);
     assert_eq!(links_for_uid(db, &id.to_string()).await, 0);
-    assert!(sessions.load(&key).await.unwrap().is_none(), "session survived");
+    assert!(
+        sessions.load(&key).await.unwrap().is_none(),
+        "session survived"
+    );
     assert!(!store.delete_user(user.id).await.unwrap());
 }
 
@@ -251,7 +272,10 @@ pub async fn a_broken_database_gives_errors_not_panics(db: &Db) {
         .await;
     let err = result.expect_err("a login without the link table");
     assert!(matches!(err, StoreError::Query(_)), "{err:?}");
-    assert!(err.to_string().contains("social_auth_usersocialauth"), "{err}");
+    assert!(
+        err.to_string().contains("social_auth_usersocialauth"),
+        "{err}"
+    );
     assert!(store.count_links().await.is_err());
 }
 
