@@ -5,14 +5,16 @@ use std::net::TcpListener;
 
 use actix_kakao_auth::emulator::KakaoEmulator;
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
-use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
+use actix_session::storage::{CookieSessionStore, SessionStore};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::{DemoConfig, SessionBackend};
 use crate::db::Db;
+use crate::redis_session_store::RedisSessionStore;
 use crate::session_store::DbSessionStore;
+use crate::sessions::Sessions;
 use crate::store::DieselUserStore;
 
 /// Content-Security-Policy of the demo's pages: nothing from elsewhere but images (the
@@ -28,6 +30,8 @@ pub struct AppState {
     pub store: DieselUserStore,
     /// True when talking to the built-in emulator.
     pub emulator_mode: bool,
+    /// The session store.
+    pub sessions: Sessions,
 }
 
 /// A started demo app.
@@ -140,26 +144,33 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
     };
     let auth_config = kakao_config(&config, client_id, emulator.as_ref())?;
     let auth = KakaoAuth::new(auth_config, store.clone())?;
+    let sessions = match config.session_backend {
+        SessionBackend::Database => {
+            let store = DbSessionStore::new(db.clone());
+            store.spawn_purge_task(std::time::Duration::from_secs(600));
+            Sessions::Database(store)
+        }
+        SessionBackend::Redis => {
+            let url = config.redis_url.clone().unwrap_or_default();
+            let store = RedisSessionStore::connect_with_prefix(&url, &config.redis_key_prefix).await.map_err(|e| StartError::Redis(e.to_string()))?;
+            Sessions::Redis(store)
+        }
+        SessionBackend::Cookie => {
+            tracing::warn!("SESSION_STORE=cookie: sessions live only in the cookie and cannot be revoked by logout");
+            Sessions::Cookie
+        }
+    };
     let state = web::Data::new(AppState {
         db: db.clone(),
         store,
         emulator_mode: emulator.is_some(),
+        sessions: sessions.clone(),
     });
 
-    let server = match config.session_backend {
-        SessionBackend::Database => {
-            let sessions = DbSessionStore::new(db.clone());
-            serve(listener, state, auth.clone(), move || sessions.clone())
-        }
-        SessionBackend::Redis => {
-            let url = config.redis_url.clone().unwrap_or_default();
-            let sessions = RedisSessionStore::new(url).await.map_err(|e| StartError::Redis(e.to_string()))?;
-            serve(listener, state, auth.clone(), move || sessions.clone())
-        }
-        SessionBackend::Cookie => {
-            tracing::warn!("SESSION_STORE=cookie: sessions live only in the cookie and cannot be revoked by logout");
-            serve(listener, state, auth.clone(), CookieSessionStore::default)
-        }
+    let server = match sessions {
+        Sessions::Database(store) => serve(listener, state, auth.clone(), move || store.clone()),
+        Sessions::Redis(store) => serve(listener, state, auth.clone(), move || store.clone()),
+        Sessions::Cookie => serve(listener, state, auth.clone(), CookieSessionStore::default),
     }
     .map_err(StartError::Server)?;
     tracing::info!(url = %config.app_url, "demo-app listening");

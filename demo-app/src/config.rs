@@ -40,6 +40,8 @@ pub struct DemoConfig {
     pub database_url: String,
     /// `REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `REDIS_KEY_PREFIX`: prefix of every Redis key (default `demo-app:`).
+    pub redis_key_prefix: String,
     /// `SESSION_STORE` (resolved).
     pub session_backend: SessionBackend,
     /// `SESSION_SECRET`.
@@ -119,6 +121,7 @@ impl DemoConfig {
             kakao_app_id,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
+            redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| crate::redis_session_store::DEFAULT_PREFIX.to_owned()),
             session_backend,
             session_secret,
             kakao_timeout: None,

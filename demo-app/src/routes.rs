@@ -82,14 +82,21 @@ async fn home(
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
-        Err(error) => {
-            tracing::warn!(%error, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain")
-                .body("database unavailable")
-        }
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let redis = state.sessions.ping_redis().await;
+    let mut body = format!("database: {}\n", if database.is_ok() { "ok" } else { "unavailable" });
+    if let Some(redis) = &redis {
+        body.push_str(&format!("redis: {}\n", if redis.is_ok() { "ok" } else { "unavailable" }));
+    }
+    let failures: Vec<&String> = [database.as_ref().err(), redis.as_ref().and_then(|r| r.as_ref().err())]
+        .into_iter()
+        .flatten()
+        .collect();
+    if failures.is_empty() {
+        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(body)
+    } else {
+        tracing::warn!(?failures, "health check failed");
+        HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body(body)
     }
 }
 

@@ -165,3 +165,34 @@ pub async fn links_for_uid(db: &Db, uid: &str) -> i64 {
     }
     run(db, uid).await.unwrap()
 }
+
+/// The Redis URL from `TEST_REDIS_URL`, with the same skip/require rule as
+/// [`postgres_url`].
+pub fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "{test}: TEST_REDIS_URL not set but REQUIRE_SERVICES=1"
+            );
+            let _ = writeln!(std::io::stderr(), "SKIP: TEST_REDIS_URL not set ({test} needs Redis)");
+            None
+        }
+    }
+}
+
+/// A key prefix unique to one test run, so Redis tests never see each other's keys.
+pub fn unique_redis_prefix() -> String {
+    format!("demo-test-{}:", random_suffix())
+}
+
+/// Deletes every Redis key under `prefix` (a test's cleanup).
+pub async fn delete_redis_prefix(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+    if !keys.is_empty() {
+        let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
+}

@@ -1,0 +1,39 @@
+//! Which session store the demo runs on, and what only a server-side store can do: end
+//! every session of one user.
+
+use crate::redis_session_store::RedisSessionStore;
+use crate::session_store::DbSessionStore;
+
+/// The session store in use.
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    /// The `sessions` table.
+    Database(DbSessionStore),
+    /// Redis.
+    Redis(RedisSessionStore),
+    /// The cookie itself: nothing on the server to revoke.
+    Cookie,
+}
+
+impl Sessions {
+    /// Ends every session of `user_id`, returning how many were ended. With cookie-only
+    /// sessions nothing can be ended; that is logged and `Ok(0)` returned.
+    pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64, String> {
+        match self {
+            Self::Database(store) => store.delete_user_sessions(user_id).await.map_err(|e| e.to_string()),
+            Self::Redis(store) => store.delete_user_sessions(user_id).await.map_err(|e| e.to_string()),
+            Self::Cookie => {
+                tracing::warn!(user_id, "cookie-only sessions cannot be ended on the server");
+                Ok(0)
+            }
+        }
+    }
+
+    /// Checks the session backend for `/healthz` (`None` when it is the database or the cookie).
+    pub async fn ping_redis(&self) -> Option<Result<(), String>> {
+        match self {
+            Self::Redis(store) => Some(store.ping().await.map_err(|e| e.to_string())),
+            _ => None,
+        }
+    }
+}
