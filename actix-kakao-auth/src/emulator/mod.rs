@@ -12,6 +12,10 @@
 //! | `GET\|POST /v2/user/me` | kapi | the user, in Kakao's shape, limited by the granted scopes |
 //! | `GET /v1/user/access_token_info` | kapi | `{id, expires_in, app_id}` |
 //! | `POST /v1/user/logout`, `POST /v1/user/unlink` | kapi | Bearer or `KakaoAK` admin key |
+//! | `GET /.well-known/openid-configuration` | kauth | OIDC discovery, pointing at the emulator |
+//! | `GET /.well-known/jwks.json` | kauth | two RSA keys; [`KakaoEmulator::rotate_signing_key`] rotates |
+//! | `POST /oauth/tokeninfo` | kauth | decodes an id_token (KOE400–403; debugging only, as at Kakao) |
+//! | `GET /v1/oidc/userinfo` | kapi | OIDC claims for a Bearer token with `openid` |
 //! | `GET /emulator/avatar/{id}.svg` | (emulator) | generated profile pictures, so the demo works offline |
 //!
 //! The consent page is plainly marked as a local emulator (Korean and English). A person can
@@ -39,8 +43,9 @@
 //!   a generated picture and no email.
 //! * `property_keys` is honoured loosely, `secure_resource` is ignored, `WWW-Authenticate` is
 //!   sent only on kapi `-401` token errors.
-//! * OpenID Connect (discovery, JWKS, ID tokens, tokeninfo, userinfo) is not implemented yet;
-//!   `openid` is accepted as a consent item and the hooks are in the private `oidc` module.
+//! * OpenID Connect: id_tokens are RS256 JWTs signed with committed, **public, emulator-only
+//!   test keys** (never trust them anywhere else). `iss` is the emulator's base URL without the
+//!   trailing slash. [`Faults::set_id_token`] mints each kind of bad token ([`IdTokenFault`]).
 //! * [`KakaoEmulator::send_unlink_webhook`] first unlinks the user on the emulator's side, as
 //!   Kakao has already done by the time it calls the webhook.
 //! * Everything lives in memory and dies with the emulator.
@@ -79,7 +84,7 @@ mod error;
 mod faults;
 mod fixtures;
 mod kapi;
-mod oidc;
+pub(crate) mod oidc;
 mod pages;
 mod params;
 mod respond;
@@ -97,7 +102,7 @@ use actix_web::{web, App, HttpServer};
 
 pub use driver::{ConsentDecision, UserChoice};
 pub use error::EmulatorError;
-pub use faults::{Endpoint, Fault, Faults};
+pub use faults::{Endpoint, Fault, Faults, IdTokenFault};
 pub use fixtures::FixtureUser;
 pub use state::RecordedRequest;
 
@@ -231,8 +236,8 @@ impl EmulatorBuilder {
     }
 
     /// The consent items configured for the app; requesting anything else gives KOE205.
-    /// Default `profile_nickname`, `profile_image`, `account_email`, `openid` (`openid` is
-    /// accepted, but ID tokens are not minted yet).
+    /// Default `profile_nickname`, `profile_image`, `account_email`, `openid` (a grant with
+    /// `openid` gets an `id_token`).
     pub fn allowed_scopes(mut self, scopes: Vec<String>) -> Self {
         self.config.allowed_scopes = scopes;
         self
@@ -377,6 +382,62 @@ impl KakaoEmulator {
         self.shared.lock().user_me_log.clone()
     }
 
+    /// Rotates the OIDC signing key: the older of the two published keys is retired, a key
+    /// the JWKS did not list before is published, and every new id_token is signed with it.
+    pub fn rotate_signing_key(&self) {
+        self.shared.oidc.rotation.rotate();
+    }
+
+    /// The `kid` new id_tokens are signed with (`None` only if the committed keys were broken).
+    pub fn signing_kid(&self) -> Option<&'static str> {
+        self.shared.oidc.rotation.signing().ok().map(|k| k.kid)
+    }
+
+    /// The `kid`s `/.well-known/jwks.json` currently publishes.
+    pub fn published_kids(&self) -> Vec<&'static str> {
+        self.shared
+            .oidc
+            .rotation
+            .published()
+            .map(|keys| keys.iter().map(|k| k.kid).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many times `/.well-known/jwks.json` was requested (also requests answered by a fault).
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.oidc.jwks_requests()
+    }
+
+    /// Every id_token the token endpoint minted so far, oldest first.
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        self.shared.oidc.issued()
+    }
+
+    /// Mints an id_token for a user, as a code exchange granting `scopes` (which should
+    /// include `openid`) with this `nonce` would, including the current
+    /// [`IdTokenFault`]. For verifier tests that need no browser flow.
+    pub fn mint_id_token(
+        &self,
+        user_id: i64,
+        scopes: &[&str],
+        nonce: Option<&str>,
+    ) -> Result<String, EmulatorError> {
+        let user = self
+            .shared
+            .user(user_id)
+            .ok_or_else(|| EmulatorError::Unexpected(format!("unknown user {user_id}")))?;
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        oidc::mint_for(
+            &self.shared,
+            &oidc::Subject {
+                user: &user,
+                scopes: &scopes,
+                nonce,
+            },
+        )
+        .ok_or_else(|| EmulatorError::Unexpected("could not sign the id_token".into()))
+    }
+
     /// Revokes every access and refresh token of the user (they now get `-401` / KOE322).
     /// The user stays linked.
     pub fn revoke_tokens_of(&self, user_id: i64) {
@@ -426,5 +487,11 @@ impl KakaoEmulator {
     /// Stops the server gracefully (in-flight requests get up to one second).
     pub async fn stop(self) {
         self.handle.stop(true).await;
+    }
+}
+
+impl AsRef<KakaoEmulator> for KakaoEmulator {
+    fn as_ref(&self) -> &KakaoEmulator {
+        self
     }
 }
