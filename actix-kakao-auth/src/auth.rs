@@ -9,6 +9,7 @@ use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
 use crate::error::KakaoApiError;
 use crate::middleware::KakaoAuthMiddleware;
+use crate::oidc::IdTokenVerifier;
 use crate::store::KakaoUserStore;
 
 /// Kakao login for one application: configuration, the Kakao client and the app's store.
@@ -22,6 +23,8 @@ pub struct KakaoAuth<S> {
 struct Inner<S> {
     config: Arc<KakaoAuthConfig>,
     client: KakaoClient,
+    verifier: Option<IdTokenVerifier>,
+    refresh_gate: crate::account::RefreshGate,
     store: S,
 }
 
@@ -46,10 +49,15 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
     pub fn new(config: KakaoAuthConfig, store: S) -> Result<Self, KakaoApiError> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(&config))?;
+        let verifier = config
+            .oidc_enabled()
+            .then(|| IdTokenVerifier::new(client.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 client,
+                verifier,
+                refresh_gate: crate::account::RefreshGate::default(),
                 store,
             }),
         })
@@ -82,6 +90,16 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
     /// The Kakao client (for kapi calls of your own).
     pub fn client(&self) -> &KakaoClient {
         &self.inner.client
+    }
+
+    /// The id_token verifier, present when `openid` is among the scopes.
+    pub fn id_token_verifier(&self) -> Option<&IdTokenVerifier> {
+        self.inner.verifier.as_ref()
+    }
+
+    /// One refresh at a time per user.
+    pub(crate) fn refresh_gate(&self) -> &crate::account::RefreshGate {
+        &self.inner.refresh_gate
     }
 
     /// The app's store.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use oauth2::basic::{
     BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -212,6 +212,22 @@ impl KakaoClient {
             .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
     }
 
+    /// `GET` a JWKS document (OpenID Connect signing keys) through the shared client: no
+    /// redirects, the configured timeouts and body size limit. Any status but 200 is an
+    /// error (5xx: [`KakaoApiError::Unavailable`]).
+    pub async fn fetch_jwks(&self, url: &Url) -> Result<Vec<u8>, KakaoApiError> {
+        let (status, body) = self.read(self.http.get(url.clone())).await?;
+        match status {
+            200 => Ok(body),
+            500.. => Err(KakaoApiError::Unavailable { status }),
+            _ => Err(KakaoApiError::invalid_response(
+                status,
+                "JWKS request refused",
+                &body,
+            )),
+        }
+    }
+
     /// The `oauth2` HTTP seam: sends one request through the shared client.
     async fn send(
         &self,
@@ -281,6 +297,82 @@ impl KakaoClient {
     }
 }
 
+/// How a kapi call authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum KapiAuth<'a> {
+    /// `Authorization: Bearer {access token}`: acts on that token's user.
+    Bearer(&'a AccessToken),
+    /// `Authorization: KakaoAK {admin key}` with `target_id_type=user_id&target_id=…`.
+    Admin {
+        /// The admin key.
+        key: &'a crate::secret::AdminKey,
+        /// The Kakao user id.
+        target_id: i64,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+struct KapiIdBody {
+    id: i64,
+}
+
+impl KakaoClient {
+    /// `POST /oauth/token` with `grant_type=refresh_token`. When Kakao does not rotate
+    /// the refresh token (it does only when less than a month is left), the answer has
+    /// none: the caller keeps the old one.
+    pub async fn refresh_tokens(&self, refresh_token: &RefreshToken) -> Result<KakaoTokens, KakaoApiError> {
+        let send = |request| self.send(request);
+        let token = oauth2::RefreshToken::new(refresh_token.secret().to_owned());
+        let response = self
+            .oauth
+            .exchange_refresh_token(&token)
+            .request_async(&send)
+            .await
+            .map_err(token_error)?;
+        Ok(tokens_from_response(&response))
+    }
+
+    /// `POST /v1/user/logout`: revokes the user's tokens. Returns the Kakao id.
+    pub async fn logout_user(&self, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
+        self.kapi_post("/v1/user/logout", auth).await
+    }
+
+    /// `POST /v1/user/unlink`: disconnects the user from the app (consents withdrawn,
+    /// every token revoked). Returns the Kakao id.
+    pub async fn unlink_user(&self, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
+        self.kapi_post("/v1/user/unlink", auth).await
+    }
+
+    /// `{kauth}/oauth/logout?client_id=…&logout_redirect_uri=…`: the URL that ends the
+    /// browser's Kakao Account session, then returns to `logout_redirect_uri` (which
+    /// must be registered in the Kakao console as a logout redirect URI).
+    pub fn kakao_logout_url(&self, logout_redirect_uri: &str) -> Url {
+        let mut url = self.config.auth_endpoint("/oauth/logout");
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("logout_redirect_uri", logout_redirect_uri);
+        url
+    }
+
+    async fn kapi_post(&self, path: &str, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
+        let request = self.http.post(self.config.api_endpoint(path));
+        let request = match auth {
+            KapiAuth::Bearer(token) => request.bearer_auth(token.secret()),
+            KapiAuth::Admin { key, target_id } => request
+                .header(reqwest::header::AUTHORIZATION, format!("KakaoAK {}", key.secret()))
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=utf-8")
+                .body(format!("target_id_type=user_id&target_id={target_id}")),
+        };
+        let (status, body) = self.read(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<KapiIdBody>(&body)
+            .map(|b| b.id)
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+    }
+}
+
 /// Maps a kapi non-200 answer to a typed error.
 fn kapi_error(status: u16, body: &[u8]) -> KakaoApiError {
     match serde_json::from_slice::<KapiErrorBody>(body) {
@@ -308,6 +400,15 @@ fn token_error(err: RequestTokenError<KakaoApiError, KakaoTokenErrorResponse>) -
     }
 }
 
+/// `now + seconds`, saturating at chrono's largest date instead of panicking on a
+/// hostile or broken `expires_in` (`DateTime + Duration` panics on overflow).
+fn after(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Converts Kakao's token answer to absolute expiry times.
 pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens {
     let now = Utc::now();
@@ -317,11 +418,10 @@ pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens
     let refresh_expires_at = response
         .extra_fields()
         .refresh_token_expires_in
-        .map(|s| now + chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000)));
+        .map(|s| after(now, std::time::Duration::from_secs(s)));
     KakaoTokens {
         access_token: AccessToken::new(response.access_token().secret().clone()),
-        expires_at: now
-            + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::hours(6)),
+        expires_at: after(now, expires_in),
         refresh_token: response
             .refresh_token()
             .map(|t| RefreshToken::new(t.secret().clone())),
@@ -350,6 +450,15 @@ mod tests {
         assert!(
             left > chrono::Duration::seconds(21500) && left <= chrono::Duration::seconds(21599)
         );
+    }
+
+    #[test]
+    fn huge_lifetimes_saturate_instead_of_panicking() {
+        let body = br#"{"token_type":"bearer","access_token":"a","expires_in":18446744073709551615,"refresh_token":"r","refresh_token_expires_in":18446744073709551615}"#;
+        let response: KakaoTokenResponse = serde_json::from_slice(body).expect("parses");
+        let tokens = tokens_from_response(&response);
+        assert_eq!(tokens.expires_at, DateTime::<Utc>::MAX_UTC);
+        assert_eq!(tokens.refresh_token_expires_at, Some(DateTime::<Utc>::MAX_UTC));
     }
 
     #[test]

@@ -80,7 +80,24 @@ pub struct KakaoAuthConfig {
     pub(crate) max_response_bytes: usize,
     pub(crate) flow_ttl: Duration,
     pub(crate) max_pending_logins: usize,
+    pub(crate) token_refresh_margin: Duration,
+    pub(crate) admin_key: Option<crate::secret::AdminKey>,
+    pub(crate) app_id: Option<i64>,
+    pub(crate) kakao_logout_path: String,
+    pub(crate) disconnect_path: String,
+    pub(crate) unlink_callback_path: String,
+    pub(crate) oidc: OidcSettings,
     pub(crate) session: SessionSettings,
+}
+
+/// OpenID Connect settings, resolved at build time.
+#[derive(Debug, Clone)]
+pub(crate) struct OidcSettings {
+    pub(crate) issuer: String,
+    pub(crate) jwks_url: Url,
+    pub(crate) leeway: Duration,
+    pub(crate) jwks_cache_ttl: Duration,
+    pub(crate) jwks_min_refetch_interval: Duration,
 }
 
 impl std::fmt::Debug for KakaoAuthConfig {
@@ -94,6 +111,8 @@ impl std::fmt::Debug for KakaoAuthConfig {
             .field("api_base_url", &self.api_base_url.as_str())
             .field("login_redirect_url", &self.login_redirect_url)
             .field("login_error_url", &self.login_error_url)
+            .field("oidc_issuer", &self.oidc.issuer)
+            .field("jwks_url", &self.oidc.jwks_url.as_str())
             .field("session_key", &"[redacted]")
             .finish_non_exhaustive()
     }
@@ -129,6 +148,33 @@ impl KakaoAuthConfig {
     /// True when `openid` is among the scopes (OpenID Connect on).
     pub fn oidc_enabled(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The expected `iss` of id_tokens (by default the kauth base URL without its
+    /// trailing slash: `https://kauth.kakao.com`).
+    pub fn oidc_issuer(&self) -> &str {
+        &self.oidc.issuer
+    }
+
+    /// Where the id_token signing keys are fetched (by default
+    /// `{kauth base}/.well-known/jwks.json`).
+    pub fn jwks_url(&self) -> &Url {
+        &self.oidc.jwks_url
+    }
+
+    /// Clock skew tolerated on the id_token's `exp` and `iat`.
+    pub fn id_token_leeway(&self) -> Duration {
+        self.oidc.leeway
+    }
+
+    /// How long a fetched JWKS is used before it is fetched again.
+    pub fn jwks_cache_ttl(&self) -> Duration {
+        self.oidc.jwks_cache_ttl
+    }
+
+    /// The shortest time between two JWKS fetches caused by an unknown `kid`.
+    pub fn jwks_min_refetch_interval(&self) -> Duration {
+        self.oidc.jwks_min_refetch_interval
     }
 
     /// The kauth base URL.
@@ -191,6 +237,26 @@ impl KakaoAuthConfig {
         &self.session.cookie_name
     }
 
+    /// The "log out with the Kakao account" route.
+    pub fn kakao_logout_path(&self) -> &str {
+        &self.kakao_logout_path
+    }
+
+    /// The disconnect route.
+    pub fn disconnect_path(&self) -> &str {
+        &self.disconnect_path
+    }
+
+    /// The unlink webhook route.
+    pub fn unlink_callback_path(&self) -> &str {
+        &self.unlink_callback_path
+    }
+
+    /// True when an admin key is configured.
+    pub fn has_admin_key(&self) -> bool {
+        self.admin_key.is_some()
+    }
+
     pub(crate) fn auth_endpoint(&self, path: &str) -> Url {
         join(&self.auth_base_url, path)
     }
@@ -229,6 +295,17 @@ pub struct KakaoAuthConfigBuilder {
     max_response_bytes: usize,
     flow_ttl: Duration,
     max_pending_logins: usize,
+    token_refresh_margin: Duration,
+    admin_key: Option<String>,
+    app_id: Option<i64>,
+    kakao_logout_path: String,
+    disconnect_path: String,
+    unlink_callback_path: String,
+    oidc_issuer: Option<String>,
+    jwks_url: Option<String>,
+    id_token_leeway: Duration,
+    jwks_cache_ttl: Duration,
+    jwks_min_refetch_interval: Duration,
     session_secret: Option<String>,
     cookie_name: String,
     cookie_secure: Option<bool>,
@@ -265,6 +342,17 @@ impl KakaoAuthConfigBuilder {
             max_response_bytes: 256 * 1024,
             flow_ttl: Duration::from_secs(600),
             max_pending_logins: 5,
+            token_refresh_margin: Duration::from_secs(300),
+            admin_key: None,
+            app_id: None,
+            kakao_logout_path: "/logout/kakao/".to_owned(),
+            disconnect_path: "/accounts/oauth/disconnect/kakao/".to_owned(),
+            unlink_callback_path: "/accounts/oauth/unlink/kakao/".to_owned(),
+            oidc_issuer: None,
+            jwks_url: None,
+            id_token_leeway: Duration::from_secs(60),
+            jwks_cache_ttl: Duration::from_secs(600),
+            jwks_min_refetch_interval: Duration::from_secs(30),
             session_secret: None,
             cookie_name: "sessionid".to_owned(),
             cookie_secure: None,
@@ -302,6 +390,14 @@ impl KakaoAuthConfigBuilder {
             builder.scopes = split_scopes(&scope);
         }
         builder.session_secret = get("SESSION_SECRET");
+        builder.admin_key = get("KAKAO_ADMIN_KEY");
+        if let Some(app_id) = get("KAKAO_APP_ID") {
+            let id = app_id
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| ConfigError::invalid("KAKAO_APP_ID", "must be the app's numeric id"))?;
+            builder.app_id = Some(id);
+        }
         Ok(builder)
     }
 
@@ -403,6 +499,40 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// The issuer an id_token's `iss` must equal exactly (OpenID Connect, with `openid` in
+    /// the scopes). Default: the kauth base URL without its trailing slash, i.e.
+    /// `https://kauth.kakao.com`, or the emulator's URL when pointed at it.
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.oidc_issuer = Some(issuer.into());
+        self
+    }
+
+    /// Where the id_token signing keys (JWKS) are fetched. Default:
+    /// `{kauth base URL}/.well-known/jwks.json`.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Clock skew tolerated when checking an id_token's `exp` and `iat`. Default: 60 s.
+    pub fn id_token_leeway(mut self, leeway: Duration) -> Self {
+        self.id_token_leeway = leeway;
+        self
+    }
+
+    /// How long a fetched JWKS is trusted before it is fetched again. Default: 10 min.
+    pub fn jwks_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.jwks_cache_ttl = ttl;
+        self
+    }
+
+    /// The shortest time between two JWKS fetches triggered by an id_token whose `kid` is
+    /// not in the cached set (Kakao may block clients that fetch too often). Default: 30 s.
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_min_refetch_interval = interval;
+        self
+    }
+
     /// Secret from which the session cookie key is derived (at least 64 characters).
     /// Instances sharing it share sessions. Default: a random key per start (sessions
     /// end at restart), with a warning.
@@ -429,6 +559,47 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// How long before expiry [`KakaoAuth::access_token_for`](crate::KakaoAuth::access_token_for)
+    /// refreshes a token. Default: 5 minutes.
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = margin;
+        self
+    }
+
+    /// The admin key. It authenticates Kakao's unlink webhook (`Authorization: KakaoAK …`)
+    /// and lets disconnect unlink without the user's token. Default: none (the webhook
+    /// route answers 404).
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
+        self
+    }
+
+    /// The app's numeric id; when set, the unlink webhook also requires a matching
+    /// `app_id`. Default: not checked.
+    pub fn app_id(mut self, app_id: i64) -> Self {
+        self.app_id = Some(app_id);
+        self
+    }
+
+    /// The route of "log out with the Kakao account" (POST). Default: `/logout/kakao/`.
+    pub fn kakao_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.kakao_logout_path = path.into();
+        self
+    }
+
+    /// The disconnect (회원 탈퇴) route (POST). Default: `/accounts/oauth/disconnect/kakao/`.
+    pub fn disconnect_path(mut self, path: impl Into<String>) -> Self {
+        self.disconnect_path = path.into();
+        self
+    }
+
+    /// The route of Kakao's unlink webhook (GET and POST).
+    /// Default: `/accounts/oauth/unlink/kakao/`.
+    pub fn unlink_callback_path(mut self, path: impl Into<String>) -> Self {
+        self.unlink_callback_path = path.into();
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -437,6 +608,22 @@ impl KakaoAuthConfigBuilder {
         let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
         let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
         let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
+        let oidc = OidcSettings {
+            issuer: match self.oidc_issuer {
+                Some(issuer) if issuer.trim().is_empty() => {
+                    return Err(ConfigError::invalid("oidc_issuer", "must not be empty"))
+                }
+                Some(issuer) => issuer,
+                None => auth_base_url.as_str().trim_end_matches('/').to_owned(),
+            },
+            jwks_url: match &self.jwks_url {
+                Some(url) => parse_absolute("jwks_url", url)?,
+                None => join(&auth_base_url, "/.well-known/jwks.json"),
+            },
+            leeway: self.id_token_leeway,
+            jwks_cache_ttl: self.jwks_cache_ttl,
+            jwks_min_refetch_interval: self.jwks_min_refetch_interval,
+        };
         for (name, path) in [
             ("login_url", &self.login_url),
             ("begin_path", &self.begin_path),
@@ -444,6 +631,9 @@ impl KakaoAuthConfigBuilder {
             ("login_redirect_url", &self.login_redirect_url),
             ("login_error_url", &self.login_error_url),
             ("logout_redirect_url", &self.logout_redirect_url),
+            ("kakao_logout_path", &self.kakao_logout_path),
+            ("disconnect_path", &self.disconnect_path),
+            ("unlink_callback_path", &self.unlink_callback_path),
         ] {
             if crate::next_url::sanitize_next(path).is_none() {
                 return Err(ConfigError::invalid(
@@ -482,6 +672,13 @@ impl KakaoAuthConfigBuilder {
             max_response_bytes: self.max_response_bytes,
             flow_ttl: self.flow_ttl,
             max_pending_logins: self.max_pending_logins,
+            token_refresh_margin: self.token_refresh_margin,
+            admin_key: self.admin_key.map(crate::secret::AdminKey::new),
+            app_id: self.app_id,
+            kakao_logout_path: self.kakao_logout_path,
+            disconnect_path: self.disconnect_path,
+            unlink_callback_path: self.unlink_callback_path,
+            oidc,
             session: SessionSettings {
                 key,
                 cookie_name: self.cookie_name,
@@ -630,6 +827,36 @@ mod tests {
             join(&root, "/oauth/token").as_str(),
             "https://kauth.kakao.com/oauth/token"
         );
+    }
+
+    #[test]
+    fn oidc_defaults_follow_the_auth_base_url() {
+        let config = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+            .build()
+            .expect("valid");
+        assert_eq!(config.oidc_issuer(), "https://kauth.kakao.com");
+        assert_eq!(
+            config.jwks_url().as_str(),
+            "https://kauth.kakao.com/.well-known/jwks.json"
+        );
+        assert_eq!(config.id_token_leeway(), Duration::from_secs(60));
+        assert_eq!(config.jwks_cache_ttl(), Duration::from_secs(600));
+        assert_eq!(config.jwks_min_refetch_interval(), Duration::from_secs(30));
+        let emulated = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+            .auth_base_url("http://127.0.0.1:9999/")
+            .build()
+            .expect("valid");
+        assert_eq!(emulated.oidc_issuer(), "http://127.0.0.1:9999");
+        assert_eq!(
+            emulated.jwks_url().as_str(),
+            "http://127.0.0.1:9999/.well-known/jwks.json"
+        );
+        let custom = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+            .oidc_issuer("https://issuer.example")
+            .jwks_url("not a url")
+            .build()
+            .expect_err("bad jwks url");
+        assert!(custom.to_string().starts_with("jwks_url"), "{custom}");
     }
 
     #[test]

@@ -192,9 +192,9 @@ pub enum LoginError {
     /// `/v2/user/me` failed.
     #[error("user info request failed: {0}")]
     UserInfo(#[source] KakaoApiError),
-    /// The id_token failed verification.
+    /// The id_token failed verification (or its keys could not be fetched).
     #[error("id_token rejected: {0}")]
-    IdToken(String),
+    IdToken(#[source] crate::oidc::IdTokenError),
     /// The application's store failed.
     #[error("user store failed: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -222,6 +222,7 @@ impl LoginError {
             Self::Token(_) => LoginFailure::InvalidResponse,
             Self::UserInfo(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
             Self::UserInfo(_) => LoginFailure::InvalidResponse,
+            Self::IdToken(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
             Self::IdToken(_) => LoginFailure::InvalidIdToken,
             Self::Store(_) | Self::Session(_) => LoginFailure::Internal,
         }
@@ -232,6 +233,7 @@ impl LoginError {
         match self {
             Self::Authorization { error } => Some(error.clone()),
             Self::Token(e) | Self::UserInfo(e) => e.kakao_code(),
+            Self::IdToken(crate::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
             _ => None,
         }
     }
@@ -270,5 +272,20 @@ mod tests {
             error: "access_denied".into(),
         };
         assert_eq!(denied.failure(), LoginFailure::AccessDenied);
+    }
+
+    #[test]
+    fn id_token_errors_map_to_invalid_id_token_unless_kakao_is_down() {
+        use crate::oidc::IdTokenError;
+        let bad = LoginError::IdToken(IdTokenError::BadSignature);
+        assert_eq!(bad.failure(), LoginFailure::InvalidIdToken);
+        let down = LoginError::IdToken(IdTokenError::Jwks(KakaoApiError::Unavailable {
+            status: 503,
+        }));
+        assert_eq!(down.failure(), LoginFailure::KakaoUnavailable);
+        let refused = LoginError::IdToken(IdTokenError::Jwks(KakaoApiError::invalid_response(
+            404, "refused", b"",
+        )));
+        assert_eq!(refused.failure(), LoginFailure::InvalidIdToken);
     }
 }

@@ -37,7 +37,8 @@
 //! 3. Kakao redirects back to the callback with `code` and `state`.
 //! 4. The state is checked in constant time and consumed; the code is exchanged
 //!    (`client_secret_post`, `code_verifier`, exact `redirect_uri`).
-//! 5. `/v2/user/me` describes the user.
+//!    With `openid`, the `id_token` is verified now, before anything is stored (see [`oidc`]).
+//! 5. `/v2/user/me` describes the user (with `openid`, its id must equal the token's `sub`).
 //! 6. Your [`KakaoUserStore`](store::KakaoUserStore) maps the Kakao id to a local user,
 //!    creating user and link atomically.
 //! 7. The session id is renewed, the user id stored, and the browser goes to `next` or the
@@ -55,6 +56,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod account;
+mod account_routes;
 mod auth;
 pub mod client;
 pub mod config;
@@ -63,11 +66,13 @@ mod extract;
 mod flow;
 pub mod middleware;
 pub mod next_url;
+pub mod oidc;
 pub mod origin;
 pub mod profile;
 mod scope;
 pub mod secret;
 pub mod store;
+pub mod token_crypto;
 
 pub use auth::KakaoAuth;
 pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};
@@ -80,3 +85,7 @@ pub mod emulator;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -1,6 +1,6 @@
 //! The login routes: `/login/`, begin, callback, logout.
 
-use actix_identity::Identity;
+use actix_identity::{Identity, IdentityExt};
 use actix_session::Session;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
@@ -12,8 +12,9 @@ use crate::auth::KakaoAuth;
 use crate::error::LoginError;
 use crate::flow::{self, PendingLogin};
 use crate::next_url::sanitize_next;
+use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::origin::is_same_origin;
-use crate::store::{AuthUser, KakaoLogin, KakaoUserStore};
+use crate::store::{AuthUser, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -25,11 +26,40 @@ pub(crate) fn register<S: KakaoUserStore>(cfg: &mut web::ServiceConfig, auth: Ka
         .route(config.begin_path(), web::get().to(begin::<S>))
         .route(config.callback_path(), web::get().to(callback::<S>))
         .route(config.logout_path(), web::post().to(logout::<S>));
+    crate::account_routes::register::<S>(cfg, &config);
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct NextQuery {
     next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ScopeQuery {
+    scope: Option<String>,
+}
+
+/// Most scopes one additional-consent request may add.
+const MAX_EXTRA_SCOPES: usize = 16;
+
+/// Additional consent (추가 항목 동의 받기): a logged-in user may ask for more scopes with
+/// `?scope=account_email,gender`. Only plain scope names are passed on; an anonymous
+/// request gets the configured scopes only.
+fn additional_scopes(req: &HttpRequest) -> Vec<String> {
+    if req.query_string().len() > MAX_QUERY_LEN || req.get_identity().is_err() {
+        return Vec::new();
+    }
+    let Some(scope) = web::Query::<ScopeQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.into_inner().scope)
+    else {
+        return Vec::new();
+    };
+    crate::config::split_scopes(&scope)
+        .into_iter()
+        .filter(|s| s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        .take(MAX_EXTRA_SCOPES)
+        .collect()
 }
 
 fn next_from(req: &HttpRequest) -> Option<String> {
@@ -71,7 +101,8 @@ async fn begin<S: KakaoUserStore>(
     let nonce = config
         .oidc_enabled()
         .then(|| CsrfToken::new_random_len(32).secret().clone());
-    let start = auth.client().start_authorization(nonce.as_deref(), &[]);
+    let extra_scopes = additional_scopes(&req);
+    let start = auth.client().start_authorization(nonce.as_deref(), &extra_scopes);
     let pending = PendingLogin {
         state: start.state.secret().clone(),
         pkce_verifier: start.pkce_verifier.secret().clone(),
@@ -96,10 +127,22 @@ async fn begin<S: KakaoUserStore>(
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
+pub(crate) struct CallbackQuery {
+    pub(crate) code: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+/// Parses the callback's query string (at most [`MAX_QUERY_LEN`] bytes).
+pub(crate) fn parse_callback_query(query: &str) -> Result<CallbackQuery, LoginError> {
+    if query.len() > MAX_QUERY_LEN {
+        return Err(LoginError::MalformedCallback(
+            "query string too long".into(),
+        ));
+    }
+    web::Query::<CallbackQuery>::from_query(query)
+        .map(web::Query::into_inner)
+        .map_err(|e| LoginError::MalformedCallback(e.to_string()))
 }
 
 /// `GET /accounts/oauth/complete/kakao/`: finishes a login.
@@ -154,14 +197,7 @@ async fn complete_login<S: KakaoUserStore>(
     auth: &KakaoAuth<S>,
 ) -> Result<String, LoginError> {
     let config = auth.config();
-    if req.query_string().len() > MAX_QUERY_LEN {
-        return Err(LoginError::MalformedCallback(
-            "query string too long".into(),
-        ));
-    }
-    let query = web::Query::<CallbackQuery>::from_query(req.query_string())
-        .map_err(|e| LoginError::MalformedCallback(e.to_string()))?
-        .into_inner();
+    let query = parse_callback_query(req.query_string())?;
     // Consume the pending login first: a state is single use whatever happens next.
     let pending = match &query.state {
         Some(state) => flow::take(session, state, config.flow_ttl).map_err(LoginError::Session)?,
@@ -183,11 +219,20 @@ async fn complete_login<S: KakaoUserStore>(
         .exchange_code(&code, &pending.pkce_verifier)
         .await
         .map_err(LoginError::Token)?;
+    // OpenID Connect: the id_token is verified before anything is stored.
+    let id_claims = match auth.id_token_verifier() {
+        Some(verifier) => Some(verify_id_token(verifier, &tokens, pending.nonce.as_deref()).await?),
+        None => None,
+    };
     let user = auth
         .client()
         .user_info(&tokens.access_token)
         .await
         .map_err(LoginError::UserInfo)?;
+    if let Some(claims) = &id_claims {
+        // The token must describe the user /v2/user/me describes.
+        claims.check_subject(user.id).map_err(LoginError::IdToken)?;
+    }
     let login = KakaoLogin { user, tokens };
     let local_user = auth
         .store()
@@ -206,6 +251,24 @@ async fn complete_login<S: KakaoUserStore>(
     Ok(next)
 }
 
+/// Verifies the id_token of a login that sent `nonce` at authorize. A login started
+/// without a nonce (begun before `openid` was configured) cannot be verified and fails.
+async fn verify_id_token(
+    verifier: &IdTokenVerifier,
+    tokens: &KakaoTokens,
+    nonce: Option<&str>,
+) -> Result<IdTokenClaims, LoginError> {
+    let id_token = tokens
+        .id_token
+        .as_ref()
+        .ok_or(LoginError::IdToken(IdTokenError::Missing))?;
+    let nonce = nonce.ok_or(LoginError::IdToken(IdTokenError::NonceMissing))?;
+    verifier
+        .verify(id_token.secret(), nonce)
+        .await
+        .map_err(LoginError::IdToken)
+}
+
 /// `POST /logout/`: ends the session on the server, then 303 to the logout redirect URL.
 async fn logout<S: KakaoUserStore>(
     req: HttpRequest,
@@ -217,7 +280,39 @@ async fn logout<S: KakaoUserStore>(
         tracing::warn!("cross-site logout refused");
         return HttpResponse::Forbidden().body("cross-site request refused");
     }
+    if let Some(user_id) = req.get_identity().ok().and_then(|i| i.id().ok()) {
+        crate::account_routes::revoke_token_best_effort(&auth, &user_id).await;
+    }
     // Purging deletes the server-side state: a copy of the old cookie no longer works.
     session.purge();
     redirect(StatusCode::SEE_OTHER, config.logout_redirect_url())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_callback_query_is_size_limited() {
+        let at_limit = format!("code={}&state=s", "c".repeat(MAX_QUERY_LEN - 13));
+        assert_eq!(at_limit.len(), MAX_QUERY_LEN);
+        let parsed = parse_callback_query(&at_limit).expect("at the limit");
+        assert_eq!(parsed.state.as_deref(), Some("s"));
+        let over = format!("{at_limit}x");
+        assert!(matches!(
+            parse_callback_query(&over),
+            Err(LoginError::MalformedCallback(_))
+        ));
+    }
+
+    #[test]
+    fn callback_queries_parse_leniently_and_never_panic() {
+        let q =
+            parse_callback_query("code=a%20b&state=s&error=access_denied&extra=1").expect("parses");
+        assert_eq!(q.code.as_deref(), Some("a b"));
+        assert_eq!(q.error.as_deref(), Some("access_denied"));
+        for odd in ["", "&&&", "code", "code=%ZZ", "state=%FF%FE", "=x"] {
+            let _ = parse_callback_query(odd);
+        }
+    }
 }

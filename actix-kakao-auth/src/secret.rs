@@ -46,6 +46,10 @@ secret_type!(
     RefreshToken
 );
 secret_type!(
+    /// The app's admin key (Kakao console: 앱 키 → Admin 키). Server-side only.
+    AdminKey
+);
+secret_type!(
     /// An OpenID Connect id_token (a JWT) as received from Kakao.
     IdToken
 );

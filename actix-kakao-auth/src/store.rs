@@ -79,6 +79,71 @@ pub trait KakaoUserStore: Send + Sync + 'static {
         &self,
         login: &KakaoLogin,
     ) -> impl Future<Output = Result<Self::User, Self::Error>> + Send;
+
+    /// The Kakao account linked to local user `user_id` and its stored tokens.
+    ///
+    /// Implement this (with [`update_tokens`](Self::update_tokens)) to enable token
+    /// refresh, token revocation at logout and disconnect. The default stores nothing.
+    fn kakao_account(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<KakaoAccount>, Self::Error>> + Send {
+        let _ = user_id;
+        std::future::ready(Ok(None))
+    }
+
+    /// Stores tokens after a refresh. `tokens.refresh_token` is the one to keep (the
+    /// library carries the old one over when Kakao did not rotate it). The default
+    /// stores nothing.
+    fn update_tokens(
+        &self,
+        user_id: &str,
+        tokens: &KakaoTokens,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let _ = (user_id, tokens);
+        std::future::ready(Ok(()))
+    }
+
+    /// The local user linked to Kakao id `kakao_id` (for Kakao's unlink webhook).
+    /// The default knows no one.
+    fn user_for_kakao_id(
+        &self,
+        kakao_id: i64,
+    ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send {
+        let _ = kakao_id;
+        std::future::ready(Ok(None))
+    }
+
+    /// Removes the Kakao link of `user_id` (and whatever the application does with a
+    /// user who left: the demo deletes the user). Returns false when there was nothing
+    /// to remove. Called after a disconnect and by the unlink webhook.
+    fn remove_kakao_link(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        let _ = user_id;
+        std::future::ready(Ok(false))
+    }
+
+    /// Ends every session of `user_id` in the app's session store (database, Redis).
+    /// Returns how many were ended. The default ends none (cookie-only sessions cannot
+    /// be ended on the server).
+    fn end_sessions(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+        let _ = user_id;
+        std::future::ready(Ok(0))
+    }
+}
+
+/// A local user's Kakao link as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct KakaoAccount {
+    /// The Kakao id.
+    pub kakao_id: i64,
+    /// The stored tokens, when the store keeps them.
+    pub tokens: Option<KakaoTokens>,
 }
 
 #[cfg(test)]

@@ -16,10 +16,19 @@ use crate::redis_session_store::RedisSessionStore;
 use crate::session_store::DbSessionStore;
 use crate::sessions::Sessions;
 use crate::store::DieselUserStore;
+use actix_kakao_auth::token_crypto::TokenCipher;
+use std::sync::Arc;
 
 /// Content-Security-Policy of the demo's pages: nothing from elsewhere but images (the
-/// Kakao profile picture), no framing, no plugins.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/// Kakao profile picture), no framing, no plugins; forms post only to the app itself and
+/// to Kakao's OAuth host (`form-action` also governs the redirects that follow a form
+/// post, and `POST /logout/kakao/` redirects to Kakao's logout page).
+pub fn content_security_policy(kakao_auth_url: &url::Url) -> String {
+    format!(
+        "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {}",
+        kakao_auth_url.origin().ascii_serialization()
+    )
+}
 
 /// Shared by the demo's handlers.
 #[derive(Debug, Clone)]
@@ -129,7 +138,10 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
-    let store = DieselUserStore::new(db.clone());
+    let sessions = connect_sessions(&config, &db).await?;
+    let store = DieselUserStore::new(db.clone())
+        .with_cipher(Arc::new(token_cipher(&config)?))
+        .with_sessions(sessions.clone());
 
     let (emulator, client_id) = match &config.kakao_client_id {
         Some(id) => (None, id.clone()),
@@ -144,22 +156,6 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
     };
     let auth_config = kakao_config(&config, client_id, emulator.as_ref())?;
     let auth = KakaoAuth::new(auth_config, store.clone())?;
-    let sessions = match config.session_backend {
-        SessionBackend::Database => {
-            let store = DbSessionStore::new(db.clone());
-            store.spawn_purge_task(std::time::Duration::from_secs(600));
-            Sessions::Database(store)
-        }
-        SessionBackend::Redis => {
-            let url = config.redis_url.clone().unwrap_or_default();
-            let store = RedisSessionStore::connect_with_prefix(&url, &config.redis_key_prefix).await.map_err(|e| StartError::Redis(e.to_string()))?;
-            Sessions::Redis(store)
-        }
-        SessionBackend::Cookie => {
-            tracing::warn!("SESSION_STORE=cookie: sessions live only in the cookie and cannot be revoked by logout");
-            Sessions::Cookie
-        }
-    };
     let state = web::Data::new(AppState {
         db: db.clone(),
         store,
@@ -167,10 +163,11 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         sessions: sessions.clone(),
     });
 
+    let csp = content_security_policy(auth.config().auth_base_url());
     let server = match sessions {
-        Sessions::Database(store) => serve(listener, state, auth.clone(), move || store.clone()),
-        Sessions::Redis(store) => serve(listener, state, auth.clone(), move || store.clone()),
-        Sessions::Cookie => serve(listener, state, auth.clone(), CookieSessionStore::default),
+        Sessions::Database(store) => serve(listener, state, auth.clone(), csp, move || store.clone()),
+        Sessions::Redis(store) => serve(listener, state, auth.clone(), csp, move || store.clone()),
+        Sessions::Cookie => serve(listener, state, auth.clone(), csp, CookieSessionStore::default),
     }
     .map_err(StartError::Server)?;
     tracing::info!(url = %config.app_url, "demo-app listening");
@@ -182,6 +179,45 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         handle: server.handle(),
         server: Some(server),
     })
+}
+
+async fn connect_sessions(config: &DemoConfig, db: &Db) -> Result<Sessions, StartError> {
+    Ok(match config.session_backend {
+        SessionBackend::Database => {
+            let store = DbSessionStore::new(db.clone());
+            store.spawn_purge_task(std::time::Duration::from_secs(600));
+            Sessions::Database(store)
+        }
+        SessionBackend::Redis => {
+            let url = config.redis_url.clone().unwrap_or_default();
+            let store = RedisSessionStore::connect_with_prefix(&url, &config.redis_key_prefix)
+                .await
+                .map_err(|e| StartError::Redis(e.to_string()))?;
+            Sessions::Redis(store)
+        }
+        SessionBackend::Cookie => {
+            tracing::warn!("SESSION_STORE=cookie: sessions live only in the cookie and cannot be revoked by logout");
+            Sessions::Cookie
+        }
+    })
+}
+
+/// The key that seals Kakao tokens at rest: `TOKEN_KEY`, else derived from
+/// `SESSION_SECRET` (HKDF with its own label, so the two keys are independent), else
+/// random per start. `TOKEN_KEY_PREVIOUS` still opens tokens sealed before a rotation.
+fn token_cipher(config: &DemoConfig) -> Result<TokenCipher, actix_kakao_auth::ConfigError> {
+    let cipher = match (&config.token_key, &config.session_secret) {
+        (Some(key), _) => TokenCipher::from_secret(key)?,
+        (None, Some(secret)) => TokenCipher::from_secret(secret)?,
+        (None, None) => {
+            tracing::warn!("neither TOKEN_KEY nor SESSION_SECRET is set: stored Kakao tokens become unreadable at restart");
+            TokenCipher::random()
+        }
+    };
+    match &config.token_key_previous {
+        Some(previous) => cipher.with_previous(previous),
+        None => Ok(cipher),
+    }
 }
 
 async fn start_emulator(config: &DemoConfig) -> std::io::Result<KakaoEmulator> {
@@ -223,6 +259,12 @@ fn kakao_config(
     if let Some(timeout) = config.kakao_timeout {
         builder = builder.request_timeout(timeout);
     }
+    if let Some(key) = &config.kakao_admin_key {
+        builder = builder.admin_key(key.clone());
+    }
+    if let Some(app_id) = config.kakao_app_id {
+        builder = builder.app_id(app_id);
+    }
     builder.build()
 }
 
@@ -230,6 +272,7 @@ fn serve<St, F>(
     listener: TcpListener,
     state: web::Data<AppState>,
     auth: KakaoAuth<DieselUserStore>,
+    csp: String,
     make_sessions: F,
 ) -> std::io::Result<Server>
 where
@@ -242,7 +285,7 @@ where
             .configure(auth.routes())
             .configure(crate::routes::configure)
             .wrap(auth.middleware(make_sessions()))
-            .wrap(security_headers())
+            .wrap(security_headers(&csp))
     })
     .listen(listener)?
     .shutdown_timeout(10)
@@ -250,9 +293,9 @@ where
     Ok(server)
 }
 
-fn security_headers() -> DefaultHeaders {
+fn security_headers(csp: &str) -> DefaultHeaders {
     DefaultHeaders::new()
-        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("Content-Security-Policy", csp.to_owned()))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))

@@ -46,6 +46,11 @@ pub struct DemoConfig {
     pub session_backend: SessionBackend,
     /// `SESSION_SECRET`.
     pub session_secret: Option<String>,
+    /// `TOKEN_KEY`: seals Kakao tokens at rest (≥ 32 characters); default: derived from
+    /// `SESSION_SECRET`.
+    pub token_key: Option<String>,
+    /// `TOKEN_KEY_PREVIOUS`: the key before a rotation, still used to open old tokens.
+    pub token_key_previous: Option<String>,
     /// Total timeout of each call to Kakao (not an environment variable; tests shorten it).
     pub kakao_timeout: Option<std::time::Duration>,
 }
@@ -100,6 +105,13 @@ impl DemoConfig {
         if let Some(secret) = &session_secret {
             actix_kakao_auth::config::session_key_from_secret(secret)?;
         }
+        let token_key = get("TOKEN_KEY");
+        let token_key_previous = get("TOKEN_KEY_PREVIOUS");
+        for (name, value) in [("TOKEN_KEY", &token_key), ("TOKEN_KEY_PREVIOUS", &token_key_previous)] {
+            if value.as_ref().is_some_and(|v| v.chars().count() < actix_kakao_auth::token_crypto::MIN_TOKEN_SECRET_LEN) {
+                return Err(invalid(name, "must be at least 32 characters"));
+            }
+        }
         let kakao_app_id = get("KAKAO_APP_ID")
             .map(|v| {
                 v.trim()
@@ -124,6 +136,8 @@ impl DemoConfig {
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| crate::redis_session_store::DEFAULT_PREFIX.to_owned()),
             session_backend,
             session_secret,
+            token_key,
+            token_key_previous,
             kakao_timeout: None,
         })
     }
@@ -196,6 +210,7 @@ mod tests {
             ("SESSION_STORE", "memcached"),
             ("REDIS_URL", "http://x"),
             ("KAKAO_APP_ID", "abc"),
+            ("TOKEN_KEY", "short"),
         ] {
             let err = from(&[(var, value)]).expect_err(var);
             assert!(err.to_string().starts_with(var), "{err}");

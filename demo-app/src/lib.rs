@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod downloads;
+pub mod link_data;
 pub mod models;
 pub mod pages;
 pub mod redis_session_store;

@@ -6,13 +6,18 @@
 //! one transaction; when two first logins of one Kakao id race, the loser's transaction
 //! hits a unique constraint, is rolled back whole, and the retry reads the winner's user.
 
-use actix_kakao_auth::store::{KakaoLogin, KakaoUserStore};
+use std::sync::Arc;
+
+use actix_kakao_auth::store::{KakaoAccount, KakaoLogin, KakaoTokens, KakaoUserStore};
+use actix_kakao_auth::token_crypto::TokenCipher;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::RunQueryDsl;
 
 use crate::db::{Db, DbError};
 use crate::db_run;
+use crate::link_data::LinkData;
+use crate::sessions::Sessions;
 use crate::models::{
     now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User, UserLoginUpdate,
     KAKAO_PROVIDER,
@@ -34,6 +39,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] DieselError),
+    /// The session store failed.
+    #[error("session store failed: {0}")]
+    Sessions(String),
     /// Every attempt to create the user hit a uniqueness conflict.
     #[error(
         "Kakao id {uid}: gave up after {attempts} attempts that all hit a uniqueness conflict"
@@ -62,6 +70,8 @@ impl StoreError {
 #[derive(Debug, Clone)]
 pub struct DieselUserStore {
     db: Db,
+    cipher: Arc<TokenCipher>,
+    sessions: Option<Sessions>,
 }
 
 /// What one login writes, computed once before the transaction.
@@ -75,35 +85,15 @@ struct LoginRecord {
 }
 
 impl LoginRecord {
-    fn new(login: &KakaoLogin) -> Self {
+    fn new(login: &KakaoLogin, cipher: &TokenCipher) -> Self {
         Self {
             uid: login.uid(),
             nickname: login.user.nickname().map(str::to_owned),
             email: login.user.verified_email().map(str::to_owned),
             profile_image_url: login.user.profile_image_url().map(str::to_owned),
-            extra_data: extra_data(login).to_string(),
+            extra_data: LinkData::from_login(login, cipher).to_text(),
         }
     }
-}
-
-/// The JSON kept in `social_auth_usersocialauth.extra_data` for a login: the Kakao id
-/// and nickname, `connected_at`, granted scopes, the tokens and their expiry times.
-///
-/// Tokens are stored as plain strings for now; this is the one place to change when
-/// they get encrypted.
-pub fn extra_data(login: &KakaoLogin) -> serde_json::Value {
-    let tokens = &login.tokens;
-    serde_json::json!({
-        "id": login.uid(),
-        "nickname": login.user.nickname(),
-        "connected_at": login.user.connected_at,
-        "scopes": tokens.scopes,
-        "token_type": "bearer",
-        "access_token": tokens.access_token.secret(),
-        "expires_at": tokens.expires_at.to_rfc3339(),
-        "refresh_token": tokens.refresh_token.as_ref().map(|t| t.secret()),
-        "refresh_token_expires_at": tokens.refresh_token_expires_at.map(|t| t.to_rfc3339()),
-    })
 }
 
 /// The username for a new user: `kakao_<uid>`, or `kakao_<uid>_<n>` with the smallest
@@ -133,9 +123,30 @@ fn username_pattern(uid: &str) -> String {
 }
 
 impl DieselUserStore {
-    /// A store on `db`.
+    /// A store on `db`. Tokens are sealed with a random key (unreadable after a
+    /// restart) until [`with_cipher`](Self::with_cipher) sets the configured one.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, cipher: Arc::new(TokenCipher::random()), sessions: None }
+    }
+
+    /// Seals tokens at rest with `cipher`.
+    pub fn with_cipher(mut self, cipher: Arc<TokenCipher>) -> Self {
+        self.cipher = cipher;
+        self
+    }
+
+    /// Lets the store end a user's sessions (disconnect, unlink webhook).
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// The stored Kakao tokens of user `user_id`, opened.
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Option<KakaoTokens>, StoreError> {
+        Ok(self
+            .link_by_user(user_id)
+            .await?
+            .and_then(|link| LinkData::parse(&link.extra_data).tokens(&self.cipher)))
     }
 
     /// The database this store uses.
@@ -157,6 +168,9 @@ impl DieselUserStore {
                     .await
                     .optional()?;
                 if let Some(link) = link {
+                    let extra_data = LinkData::parse(&record.extra_data)
+                        .merged_over(&LinkData::parse(&link.extra_data))
+                        .to_text();
                     let user = diesel::update(users::table.find(link.user_id))
                         .set(&UserLoginUpdate {
                             nickname: record.nickname.as_deref(),
@@ -169,7 +183,7 @@ impl DieselUserStore {
                         .await?;
                     diesel::update(links::table.find(link.id))
                         .set(&LinkLoginUpdate {
-                            extra_data: &record.extra_data,
+                            extra_data: &extra_data,
                             modified: now,
                         })
                         .execute(conn)
@@ -300,8 +314,47 @@ impl KakaoUserStore for DieselUserStore {
     /// request) never leaves a transaction half-done on a pooled connection.
     async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, StoreError> {
         let store = self.clone();
-        let record = LoginRecord::new(login);
+        let record = LoginRecord::new(login, &self.cipher);
         detached(async move { store.find_or_create(record).await }).await
+    }
+
+    async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, StoreError> {
+        let Ok(id) = user_id.parse::<i64>() else { return Ok(None) };
+        let Some(link) = self.link_by_user(id).await? else { return Ok(None) };
+        let Ok(kakao_id) = link.uid.parse::<i64>() else { return Ok(None) };
+        let tokens = LinkData::parse(&link.extra_data).tokens(&self.cipher);
+        Ok(Some(KakaoAccount { kakao_id, tokens }))
+    }
+
+    async fn update_tokens(&self, user_id: &str, tokens: &KakaoTokens) -> Result<(), StoreError> {
+        let Ok(id) = user_id.parse::<i64>() else { return Ok(()) };
+        let Some(link) = self.link_by_user(id).await? else { return Ok(()) };
+        let mut data = LinkData::parse(&link.extra_data);
+        data.set_tokens(tokens, &self.cipher);
+        let text = data.to_text();
+        let now = now_utc();
+        db_run!(&self.db, |conn| {
+            diesel::update(links::table.find(link.id))
+                .set(&LinkLoginUpdate { extra_data: &text, modified: now })
+                .execute(conn)
+                .await
+        })?;
+        Ok(())
+    }
+
+    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(self.user_id_by_uid(&kakao_id.to_string()).await?.map(|id| id.to_string()))
+    }
+
+    /// The demo has no other login method: a user without a Kakao link is deleted.
+    async fn remove_kakao_link(&self, user_id: &str) -> Result<bool, StoreError> {
+        let Ok(id) = user_id.parse::<i64>() else { return Ok(false) };
+        self.delete_user(id).await
+    }
+
+    async fn end_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
+        let (Some(sessions), Ok(id)) = (&self.sessions, user_id.parse::<i64>()) else { return Ok(0) };
+        sessions.end_user_sessions(id).await.map_err(StoreError::Sessions)
     }
 }
 

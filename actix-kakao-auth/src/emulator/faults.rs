@@ -23,6 +23,12 @@ pub enum Endpoint {
     Unlink,
     /// `GET /oauth/authorize` (kauth, browser-facing). The consent form's POST is not affected.
     Authorize,
+    /// `GET /.well-known/jwks.json` (kauth): a fault here is a JWKS fetch failure.
+    Jwks,
+    /// `POST /oauth/tokeninfo` (kauth).
+    TokenInfo,
+    /// `GET /v1/oidc/userinfo` (kapi).
+    OidcUserInfo,
 }
 
 impl Endpoint {
@@ -30,7 +36,11 @@ impl Endpoint {
     fn is_kapi(self) -> bool {
         matches!(
             self,
-            Endpoint::UserMe | Endpoint::AccessTokenInfo | Endpoint::Logout | Endpoint::Unlink
+            Endpoint::UserMe
+                | Endpoint::AccessTokenInfo
+                | Endpoint::Logout
+                | Endpoint::Unlink
+                | Endpoint::OidcUserInfo
         )
     }
 }
@@ -62,10 +72,57 @@ pub enum Fault {
     Maintenance,
 }
 
+/// A defect the token endpoint builds into every `id_token` it mints while set (see
+/// [`Faults::set_id_token`]). Each one must make a correct client reject the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IdTokenFault {
+    /// A correct token whose signature has one bit flipped.
+    BadSignature,
+    /// `aud` is another app's key.
+    WrongAudience,
+    /// `iss` is the emulator's URL **with** a trailing slash (only an exact match is valid).
+    WrongIssuer,
+    /// `exp` (and `iat`) an hour in the past.
+    Expired,
+    /// `iat` an hour in the future.
+    IssuedInFuture,
+    /// No `nonce` claim although the login sent one.
+    MissingNonce,
+    /// A `nonce` other than the one the login sent.
+    WrongNonce,
+    /// `"alg":"none"` and an empty signature.
+    AlgNone,
+    /// `"alg":"HS256"`, HMAC-keyed with the signing key's public JWK (algorithm confusion).
+    Hs256WithPublicKey,
+    /// Signed by a fourth key that the JWKS never publishes, under its own `kid`.
+    UnknownKid,
+    /// `sub` is another user's id (the user's id plus one).
+    WrongSubject,
+}
+
+impl IdTokenFault {
+    /// Every fault, for tests that try them all.
+    pub const ALL: [IdTokenFault; 11] = [
+        Self::BadSignature,
+        Self::WrongAudience,
+        Self::WrongIssuer,
+        Self::Expired,
+        Self::IssuedInFuture,
+        Self::MissingNonce,
+        Self::WrongNonce,
+        Self::AlgNone,
+        Self::Hs256WithPublicKey,
+        Self::UnknownKid,
+        Self::WrongSubject,
+    ];
+}
+
 /// A thread-safe handle to the emulator's fault table. Changes take effect on the next request.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     table: Arc<Mutex<HashMap<Endpoint, Fault>>>,
+    id_token: Arc<Mutex<Option<IdTokenFault>>>,
 }
 
 impl Faults {
@@ -79,9 +136,29 @@ impl Faults {
         self.lock().remove(&endpoint);
     }
 
-    /// Clears every fault.
+    /// Clears every fault, including an `id_token` fault.
     pub fn clear_all(&self) {
         self.lock().clear();
+        self.clear_id_token();
+    }
+
+    /// Mints every following `id_token` with `fault` until cleared.
+    pub fn set_id_token(&self, fault: IdTokenFault) {
+        *self.id_token_slot() = Some(fault);
+    }
+
+    /// Mints correct `id_token`s again.
+    pub fn clear_id_token(&self) {
+        *self.id_token_slot() = None;
+    }
+
+    /// The `id_token` fault currently set.
+    pub fn id_token(&self) -> Option<IdTokenFault> {
+        *self.id_token_slot()
+    }
+
+    fn id_token_slot(&self) -> MutexGuard<'_, Option<IdTokenFault>> {
+        self.id_token.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn get(&self, endpoint: Endpoint) -> Option<Fault> {

@@ -1,42 +1,138 @@
-//! OpenID Connect hooks — **not implemented yet**.
+//! OpenID Connect: discovery, JWKS with key rotation, id_token minting (with faults),
+//! tokeninfo and userinfo.
 //!
-//! The emulator already accepts `openid` as a consent item (when it is in `allowed_scopes`),
-//! stores the authorize `nonce` with each code, and reports `openid` in the token response's
-//! `scope`. What remains, and where it plugs in:
+//! * `GET /.well-known/openid-configuration`: kakao-api.md §5.1, URLs pointing at the
+//!   emulator; `issuer` is the base URL without its trailing slash.
+//! * `GET /.well-known/jwks.json`: two RSA keys. [`KakaoEmulator::rotate_signing_key`]
+//!   retires the older one, publishes a new one and signs with it, so a client's cached
+//!   set lacks the new `kid` (a rotation as Kakao does it). Requests are counted
+//!   ([`KakaoEmulator::jwks_requests`]); [`Endpoint::Jwks`] faults make the fetch fail.
+//! * `id_token` in the token response when `openid` was granted: RS256, header
+//!   `kid`/`typ`/`alg`; claims `aud` (client id), `sub` (user id as a string), `auth_time`,
+//!   `iss`, `nickname` / `picture` / `email` per consent (`email` only when valid and
+//!   verified), `exp` (the access token's lifetime), `iat`, and the authorize `nonce`. A
+//!   refresh returns one again (without `nonce`) when the original grant had one.
+//!   [`Faults::set_id_token`] builds one [`IdTokenFault`] into every token minted.
+//! * `POST /oauth/tokeninfo`: KOE400–403. `GET /v1/oidc/userinfo`: Bearer, `-3` without
+//!   `openid`.
 //!
-//! * [`configure`]: register `GET /.well-known/openid-configuration` (the kakao-api.md §5.1
-//!   fields, URLs pointing at `Shared::base_url`), `GET /.well-known/jwks.json` (two RSA keys
-//!   and a switch to rotate the signing `kid`), `POST /oauth/tokeninfo` (KOE400–403) and
-//!   `GET /v1/oidc/userinfo`. It is already called from the app factory.
-//! * [`mint_id_token`]: return an RS256 JWT (header `kid`/`typ`/`alg`; claims `iss`, `aud` =
-//!   client id, `sub` = user id as a string, `iat`/`exp`/`auth_time`, `nonce` if sent,
-//!   `nickname`/`picture`/`email` per consent — `email` only when valid and verified) when
-//!   the grant's scopes contain `openid`. The token endpoint already puts `Some(jwt)` into the
-//!   response as `id_token` and remembers it on the refresh token.
-//! * [`mint_id_token_on_refresh`]: same, only when the original grant carried an ID token.
+//! The keys are committed, public, emulator-only test keys (see `oidc/keys.rs`).
+//!
+//! [`KakaoEmulator::rotate_signing_key`]: super::KakaoEmulator::rotate_signing_key
+//! [`KakaoEmulator::jwks_requests`]: super::KakaoEmulator::jwks_requests
+//! [`Endpoint::Jwks`]: super::Endpoint::Jwks
+//! [`Faults::set_id_token`]: super::Faults::set_id_token
+//! [`IdTokenFault`]: super::IdTokenFault
+
+mod endpoints;
+mod keys;
+mod mint;
+mod signing;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use actix_web::web;
 
 use super::state::{CodeGrant, RefreshToken, Shared};
 
-/// Registers the OIDC routes. Currently none.
-pub(crate) fn configure(_cfg: &mut web::ServiceConfig) {
-    // Hook: discovery, JWKS, tokeninfo and userinfo go here.
+pub(crate) use mint::Subject;
+pub(crate) use signing::Rotation;
+#[cfg(feature = "fuzzing")]
+pub(crate) use signing::{jwks_document, sign_raw};
+
+/// Upper bound on the remembered id_tokens.
+const MAX_ISSUED: usize = 1_000;
+
+/// The emulator's OIDC state.
+#[derive(Debug, Default)]
+pub(crate) struct OidcState {
+    /// Which keys are published and which one signs.
+    pub rotation: Rotation,
+    jwks_requests: AtomicUsize,
+    issued: Mutex<Vec<String>>,
 }
 
-/// The `id_token` for a code exchange, when `openid` was granted. Currently never minted.
-pub(crate) fn mint_id_token(_shared: &Shared, grant: &CodeGrant) -> Option<String> {
-    if grant.scopes.iter().any(|s| s == "openid") {
-        tracing::debug!(
-            nonce = grant.nonce.as_deref().unwrap_or(""),
-            "kakao emulator: openid granted, but ID-token minting is not implemented yet"
-        );
+impl OidcState {
+    pub(crate) fn count_jwks_request(&self) {
+        self.jwks_requests.fetch_add(1, Ordering::SeqCst);
     }
-    None
+
+    /// `GET /.well-known/jwks.json` requests so far (also those answered by a fault).
+    pub(crate) fn jwks_requests(&self) -> usize {
+        self.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// The id_tokens the token endpoint minted, oldest first.
+    pub(crate) fn issued(&self) -> Vec<String> {
+        self.issued
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn remember(&self, token: &str) {
+        let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
+        if issued.len() >= MAX_ISSUED {
+            issued.remove(0);
+        }
+        issued.push(token.to_owned());
+    }
 }
 
-/// The `id_token` for a refresh, when the original grant had one. Currently never minted.
-pub(crate) fn mint_id_token_on_refresh(_shared: &Shared, refresh: &RefreshToken) -> Option<String> {
-    let _ = refresh.with_id_token;
-    None
+/// Registers the OIDC routes.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .route(web::get().to(endpoints::discovery)),
+    )
+    .service(web::resource("/.well-known/jwks.json").route(web::get().to(endpoints::jwks)))
+    .service(web::resource("/oauth/tokeninfo").route(web::post().to(endpoints::tokeninfo)))
+    .service(web::resource("/v1/oidc/userinfo").route(web::get().to(endpoints::userinfo)));
+}
+
+/// Mints a token for `subject` with the current fault; `None` (logged) if signing failed.
+pub(crate) fn mint_for(shared: &Shared, subject: &Subject<'_>) -> Option<String> {
+    match mint::mint(shared, subject, shared.faults.id_token()) {
+        Ok(token) => {
+            shared.oidc.remember(&token);
+            Some(token)
+        }
+        Err(error) => {
+            tracing::error!(%error, "kakao emulator: could not sign an id_token");
+            None
+        }
+    }
+}
+
+/// The `id_token` for a code exchange, when `openid` was granted.
+pub(crate) fn mint_id_token(shared: &Shared, grant: &CodeGrant) -> Option<String> {
+    if !grant.scopes.iter().any(|s| s == "openid") {
+        return None;
+    }
+    let user = shared.user(grant.user_id)?;
+    mint_for(
+        shared,
+        &Subject {
+            user: &user,
+            scopes: &grant.scopes,
+            nonce: grant.nonce.as_deref(),
+        },
+    )
+}
+
+/// The `id_token` for a refresh, when the original grant had one (no `nonce`).
+pub(crate) fn mint_id_token_on_refresh(shared: &Shared, refresh: &RefreshToken) -> Option<String> {
+    if !refresh.with_id_token {
+        return None;
+    }
+    let user = shared.user(refresh.user_id)?;
+    mint_for(
+        shared,
+        &Subject {
+            user: &user,
+            scopes: &refresh.scopes,
+            nonce: None,
+        },
+    )
 }

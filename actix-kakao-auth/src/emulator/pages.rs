@@ -1,5 +1,6 @@
 //! The emulator's HTML: the consent page and Kakao-style error pages. Self-contained (inline
-//! CSS, no scripts, no external resources), `lang="ko"`, bilingual, every dynamic value escaped.
+//! CSS and SVG, no scripts, no external resources), `lang="ko"`, bilingual, every dynamic value
+//! escaped, and marked on every page as a local emulator so nobody mistakes it for Kakao.
 
 use std::fmt::Write as _;
 
@@ -43,30 +44,59 @@ fn scope_label(scope: &str) -> String {
 
 const STYLE: &str = "\
 *{box-sizing:border-box}\
-body{margin:0;font-family:system-ui,-apple-system,'Apple SD Gothic Neo','Malgun Gothic',sans-serif;\
-background:#f6f6f6;color:#191919;line-height:1.5}\
-main{max-width:30rem;margin:0 auto;padding:1rem}\
-.banner{border:3px dashed #c62828;background:#fff3f3;color:#8e0000;padding:.75rem 1rem;border-radius:.5rem;\
-margin-bottom:1rem}\
-.banner strong{display:block}\
-.card{background:#fff;border-radius:.75rem;padding:1rem 1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
-h1{font-size:1.25rem;margin:.25rem 0 .75rem}\
-code{background:#eee;padding:0 .25rem;border-radius:.25rem;word-break:break-all}\
-ul.scopes{padding-left:1.25rem}\
-fieldset{border:1px solid #ddd;border-radius:.5rem;margin:1rem 0;padding:.5rem .75rem}\
-legend{font-weight:600;padding:0 .25rem}\
-.choice{display:flex;align-items:flex-start;gap:.5rem;padding:.5rem 0;border-bottom:1px solid #f0f0f0}\
-.choice:last-child{border-bottom:0}\
-.choice input[type=radio]{width:1.25rem;height:1.25rem;margin-top:.15rem;flex:none}\
-.choice label{flex:1;cursor:pointer}\
+body{margin:0;font-family:system-ui,-apple-system,'Apple SD Gothic Neo','Noto Sans KR','Noto Sans CJK KR',\
+'NanumGothic','Malgun Gothic',sans-serif;background:#f2f2f2;color:#191919;line-height:1.5;word-break:keep-all;\
+overflow-wrap:anywhere}\
+body::before{content:'';display:block;height:10px;\
+background:repeating-linear-gradient(-45deg,#c62828 0 12px,#ffd54f 12px 24px)}\
+main{max-width:34rem;margin:0 auto;padding:1rem}\
+.banner{display:flex;gap:.75rem;align-items:flex-start;border:2px dashed #c62828;background:#fff3f3;\
+color:#7f0000;padding:.75rem 1rem;border-radius:.75rem;margin-bottom:1rem}\
+.badge{flex:none;background:#c62828;color:#fff;font-size:.75rem;font-weight:700;letter-spacing:.06em;\
+padding:.2rem .5rem;border-radius:.35rem;margin-top:.1rem}\
+.banner strong,.banner span[lang]{display:block}\
+.banner small{display:block;margin-top:.35rem;color:#8e2b2b;font-size:.82rem}\
+.card{background:#fff;border-radius:1rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.1),\
+0 8px 24px rgba(0,0,0,.06)}\
+.head{display:flex;align-items:center;gap:.75rem;margin-bottom:.75rem}\
+.talk{flex:none;width:2.75rem;height:2.75rem;border-radius:.8rem;background:#fee500;position:relative}\
+.talk::before{content:'';position:absolute;left:.6rem;top:.75rem;width:1.55rem;height:1.2rem;\
+border-radius:50%;background:#191919}\
+.talk::after{content:'';position:absolute;left:.95rem;top:1.75rem;border-style:solid;\
+border-width:.4rem .12rem 0 .3rem;border-color:#191919 transparent transparent transparent}\
+h1{font-size:1.2rem;line-height:1.35;margin:0}\
+h1 span{display:block;font-size:.9rem;font-weight:400;color:#555}\
+p{margin:.5rem 0}\
+code{background:#f0f0f0;padding:0 .3rem;border-radius:.25rem;font-size:.9em;word-break:break-all}\
+ul.scopes{list-style:none;margin:.5rem 0;padding:.5rem .75rem;background:#fafafa;border-radius:.5rem}\
+ul.scopes li{padding:.3rem 0 .3rem 1.6rem;position:relative}\
+ul.scopes li::before{content:'\\2713';position:absolute;left:.2rem;color:#2e7d32;font-weight:700}\
 .meta{display:block;color:#555;font-size:.85rem}\
-input[type=text]{width:100%;font-size:1rem;padding:.6rem;border:1px solid #999;border-radius:.375rem;margin-top:.25rem}\
+fieldset{border:1px solid #ddd;border-radius:.75rem;margin:1rem 0;padding:.25rem .75rem .75rem}\
+legend{font-weight:700;padding:0 .35rem}\
+.choice{display:flex;align-items:center;gap:.6rem;padding:.55rem .5rem;margin:.2rem 0;border-radius:.6rem;\
+border:2px solid transparent}\
+.choice:has(input:checked){border-color:#191919;background:#fffbe0}\
+.choice input[type=radio]{width:1.25rem;height:1.25rem;margin:0;flex:none;accent-color:#191919}\
+.choice label{flex:1;display:flex;align-items:center;gap:.65rem;cursor:pointer;min-height:2.5rem}\
+.face{flex:none;width:2.5rem;height:2.5rem;border-radius:50%;overflow:hidden;display:inline-block}\
+.face svg{display:block;width:100%;height:100%}\
+.face.typed{background:#e8e8e8;color:#555;display:inline-flex;align-items:center;justify-content:center;\
+font-weight:700}\
+.name{font-weight:600}\
+.nickname-field{padding:.25rem .5rem 0 2.35rem}\
+.nickname-field label{font-size:.9rem;font-weight:600}\
+input[type=text]{width:100%;font-size:1rem;padding:.6rem .7rem;border:1px solid #888;border-radius:.5rem;\
+margin-top:.25rem}\
 .buttons{display:flex;flex-direction:column;gap:.5rem;margin-top:1rem}\
-button{font-size:1rem;min-height:3rem;border-radius:.5rem;border:0;cursor:pointer;font-weight:600}\
-button.approve{background:#fee500;color:#191919}\
-button.cancel{background:#e5e5e5;color:#191919}\
-:focus-visible{outline:3px solid #1a73e8;outline-offset:2px}\
-.error-code{font-size:1.1rem;font-weight:700}";
+button{font:inherit;font-size:1rem;min-height:3rem;border-radius:.75rem;border:0;cursor:pointer;\
+font-weight:700}\
+button.approve{background:#fee500;color:rgba(0,0,0,.85)}\
+button.cancel{background:#ececec;color:#191919}\
+button:hover{filter:brightness(.96)}\
+:focus-visible{outline:3px solid #1a56db;outline-offset:2px}\
+.error-code{font-size:1rem;font-weight:700;color:#c62828}\
+.foot{text-align:center;color:#777;font-size:.8rem;margin-top:1rem}";
 
 fn page(title: &str, extra_head: &str, body: &str) -> String {
     format!(
@@ -74,9 +104,13 @@ fn page(title: &str, extra_head: &str, body: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"robots\" content=\"noindex\">\n{extra_head}<title>{title}</title>\n\
          <style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <div class=\"banner\" role=\"note\"><strong>로컬 카카오 에뮬레이터 — 실제 카카오가 아닙니다</strong>\
-         <span lang=\"en\">Local Kakao emulator — not the real Kakao</span></div>\n\
-         {body}</main>\n</body>\n</html>\n",
+         <div class=\"banner\" role=\"note\"><span class=\"badge\" lang=\"en\">EMULATOR</span><div>\
+         <strong>로컬 카카오 에뮬레이터 — 실제 카카오가 아닙니다</strong>\
+         <span lang=\"en\">Local Kakao emulator — not the real Kakao</span>\
+         <small>개발과 테스트용 화면입니다. 실제 카카오 계정 정보를 입력하지 마세요. \
+         <span lang=\"en\">For development and tests only: never enter real Kakao credentials here.</span>\
+         </small></div></div>\n\
+         {body}<p class=\"foot\">actix-kakao-auth · Kakao emulator</p>\n</main>\n</body>\n</html>\n",
         title = escape(title),
     )
 }
@@ -91,14 +125,15 @@ pub(crate) struct ConsentPage<'a> {
 }
 
 /// The consent page: requested items, a choice of fixture user or a typed nickname, and the
-/// approve / cancel buttons.
+/// approve / cancel buttons. Pictures are inline SVG: the page loads nothing from anywhere.
 pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
     let mut body = String::new();
     let _ = write!(
         body,
-        "<div class=\"card\">\n<h1>카카오 로그인 동의 <span lang=\"en\">/ Kakao Login consent</span></h1>\n\
+        "<div class=\"card\">\n<div class=\"head\"><span class=\"talk\" aria-hidden=\"true\"></span>\
+         <h1>카카오 로그인 동의 <span lang=\"en\">Kakao Login consent</span></h1></div>\n\
          <p>앱 <code>{client}</code> 이(가) 다음 정보를 요청합니다.<br>\
-         <span lang=\"en\">The app <code>{client}</code> asks for:</span></p>\n\
+         <span lang=\"en\" class=\"meta\">The app <code>{client}</code> asks for:</span></p>\n\
          <ul class=\"scopes\" aria-label=\"요청한 동의 항목 / Requested consent items\">\n",
         client = escape(p.client_id),
     );
@@ -128,10 +163,13 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
             (Some(_), false) => "이메일 비동의 / email not shared".to_owned(),
             (None, _) => "이메일 없음 / no email".to_owned(),
         };
+        let face = avatar_svg(user.profile_image.then_some(user));
         let _ = writeln!(
             body,
             "<div class=\"choice\"><input type=\"radio\" id=\"user-{id}\" name=\"user\" value=\"{id}\"{checked}>\
-             <label for=\"user-{id}\">{nickname}<span class=\"meta\">id {id} · {email}</span></label></div>",
+             <label for=\"user-{id}\"><span class=\"face\" aria-hidden=\"true\">{face}</span>\
+             <span><span class=\"name\">{nickname}</span><span class=\"meta\">id {id} · {email}</span></span>\
+             </label></div>",
             id = user.id,
             checked = if i == 0 { " checked" } else { "" },
             nickname = escape(&user.nickname),
@@ -140,9 +178,11 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
     let _ = write!(
         body,
         "<div class=\"choice\"><input type=\"radio\" id=\"user-custom\" name=\"user\" value=\"custom\"{checked}>\
-         <label for=\"user-custom\">다른 사용자: 닉네임 직접 입력 / Another user: type a nickname\
-         <span class=\"meta\">같은 닉네임은 항상 같은 사용자입니다 / The same nickname is always the same user</span></label></div>\n\
-         <div><label for=\"nickname\">닉네임 / Nickname</label>\
+         <label for=\"user-custom\"><span class=\"face typed\" aria-hidden=\"true\">Aa</span>\
+         <span><span class=\"name\">다른 사용자: 닉네임 직접 입력 / Another user: type a nickname</span>\
+         <span class=\"meta\">같은 닉네임은 항상 같은 사용자입니다 / The same nickname is always the same user</span></span>\
+         </label></div>\n\
+         <div class=\"nickname-field\"><label for=\"nickname\">닉네임 / Nickname</label>\
          <input type=\"text\" id=\"nickname\" name=\"nickname\" maxlength=\"40\" autocomplete=\"off\"></div>\n\
          </fieldset>\n<div class=\"buttons\">\n\
          <button type=\"submit\" class=\"approve\" name=\"action\" value=\"approve\">동의하고 계속하기 / Agree and continue</button>\n\

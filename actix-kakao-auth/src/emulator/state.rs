@@ -13,6 +13,7 @@ use rand::RngCore;
 
 use super::faults::Faults;
 use super::fixtures::FixtureUser;
+use super::oidc::OidcState;
 
 /// How long an unanswered consent page stays valid.
 const PENDING_TTL: Duration = Duration::from_secs(30 * 60);
@@ -159,6 +160,8 @@ pub(crate) struct Shared {
     /// Where the emulator is reachable, e.g. `http://127.0.0.1:PORT/`.
     pub base_url: url::Url,
     pub faults: Faults,
+    /// Signing-key rotation, JWKS request count and the id_tokens minted.
+    pub oidc: OidcState,
     inner: Mutex<Inner>,
 }
 
@@ -231,6 +234,7 @@ impl Shared {
             config,
             base_url,
             faults: Faults::default(),
+            oidc: OidcState::default(),
             inner: Mutex::new(Inner::default()),
         }
     }

@@ -23,7 +23,8 @@ fn has(list: &[String], scope: &str) -> bool {
     list.iter().any(|s| s == scope)
 }
 
-fn avatar_urls(base: &url::Url, user: &FixtureUser) -> (String, String) {
+/// The user's picture URLs: (640×640 image, 110×110 thumbnail).
+pub(crate) fn avatar_urls(base: &url::Url, user: &FixtureUser) -> (String, String) {
     let name = if user.profile_image {
         user.id.to_string()
     } else {

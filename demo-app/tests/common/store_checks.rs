@@ -211,7 +211,11 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
     assert!(extra["expires_at"].is_string());
     assert!(extra["refresh_token_expires_at"].is_string());
     assert!(extra["connected_at"].is_string());
-    assert_eq!(extra["access_token"], "test-access-9007199254740993");
+    // Tokens are sealed at rest: the text holds a key id and ciphertext, not the token.
+    assert!(!link.extra_data.contains("test-access-9007199254740993"));
+    assert!(extra["access_token"]["kid"].is_string() && extra["access_token"]["ct"].is_string());
+    let tokens = store.tokens_of(first.id).await.unwrap().expect("the store opens its tokens");
+    assert_eq!(tokens.access_token.secret(), "test-access-9007199254740993");
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     let again = store

@@ -1,0 +1,85 @@
+//! Entry points for the cargo-fuzz targets in `fuzz/` (feature `fuzzing`). Not a stable API.
+//!
+//! Each function feeds untrusted bytes to one parser exactly as the login does, and
+//! returns what it made of them; the targets assert the properties that must hold.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::client::{tokens_from_response, KakaoClient, KakaoTokenResponse};
+use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
+use crate::profile::KakaoUserInfo;
+use crate::store::KakaoTokens;
+use crate::KakaoAuthConfig;
+
+/// The client id the fuzzing verifier expects in `aud`.
+pub const CLIENT_ID: &str = "fuzz-client";
+/// The issuer the fuzzing verifier expects in `iss`.
+pub const ISSUER: &str = "http://127.0.0.1:1";
+/// The nonce the fuzzing verifier expects.
+pub const NONCE: &str = "fuzz-nonce";
+
+/// The callback query parser: `Some((code, state, error))` when it parsed.
+pub fn callback_query(query: &str) -> Option<(Option<String>, Option<String>, Option<String>)> {
+    crate::scope::parse_callback_query(query)
+        .ok()
+        .map(|q| (q.code, q.state, q.error))
+}
+
+/// The token-response parser and the expiry arithmetic that follows it.
+pub fn token_response(body: &[u8]) -> Option<KakaoTokens> {
+    serde_json::from_slice::<KakaoTokenResponse>(body)
+        .ok()
+        .map(|response| tokens_from_response(&response))
+}
+
+/// The `/v2/user/me` parser and its accessors.
+pub fn user_me(body: &[u8]) -> Option<KakaoUserInfo> {
+    let info = KakaoUserInfo::from_json(body).ok()?;
+    let _ = (
+        info.nickname(),
+        info.profile_image_url(),
+        info.verified_email(),
+        info.uid(),
+    );
+    Some(info)
+}
+
+/// The JWKS parser.
+pub fn jwks(body: &[u8]) -> Result<JwkSet, IdTokenError> {
+    JwkSet::from_json(body)
+}
+
+fn fixture() -> Option<&'static (IdTokenVerifier, JwkSet)> {
+    static FIXTURE: OnceLock<Option<(IdTokenVerifier, JwkSet)>> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let config = KakaoAuthConfig::builder(CLIENT_ID, "http://127.0.0.1:2/cb/")
+                .auth_base_url(ISSUER)
+                .session_secret("f".repeat(64))
+                .build()
+                .ok()?;
+            let client = KakaoClient::new(Arc::new(config)).ok()?;
+            let keys = crate::emulator::oidc::jwks_document().ok()?;
+            let keys = JwkSet::from_json(keys.as_bytes()).ok()?;
+            Some((IdTokenVerifier::new(client), keys))
+        })
+        .as_ref()
+}
+
+/// The id_token verifier on an arbitrary token, against the emulator's published keys.
+/// `None` only if the fixture could not be built.
+pub fn id_token(token: &str) -> Option<Result<IdTokenClaims, IdTokenError>> {
+    let (verifier, keys) = fixture()?;
+    Some(verifier.verify_with_keys(token, NONCE, keys))
+}
+
+/// The verifier on a token whose header and payload are arbitrary bytes but whose RS256
+/// signature is valid (signed with the emulator's key), so the header and claim checks see
+/// every shape. `None` only if the fixture could not be built or signing failed.
+pub fn signed_id_token(
+    header: &[u8],
+    payload: &[u8],
+) -> Option<Result<IdTokenClaims, IdTokenError>> {
+    let token = crate::emulator::oidc::sign_raw(header, payload).ok()?;
+    id_token(&token)
+}

@@ -1,0 +1,312 @@
+//! Kakao's signing keys: parsing a JWKS, and a cache that re-fetches on an unknown `kid`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use url::Url;
+
+use super::error::{echo, IdTokenError};
+use super::verifier::TimeFn;
+use crate::client::KakaoClient;
+
+/// Smallest and largest accepted RSA modulus, in bits.
+const MODULUS_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
+/// More keys than this in one JWKS is not a JWKS Kakao would serve.
+const MAX_KEYS: usize = 64;
+
+/// The usable keys of a JWKS: RSA keys for signatures with RS256 (or no `alg`), 2048 to
+/// 4096 bits, each with a `kid`. Other keys are skipped.
+#[derive(Clone)]
+pub struct JwkSet {
+    keys: Vec<(String, DecodingKey)>,
+}
+
+impl std::fmt::Debug for JwkSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwkSet")
+            .field("kids", &self.kids().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawSet {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawKey {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+}
+
+impl JwkSet {
+    /// Parses a JWKS document (`{"keys":[…]}`). A set without a single usable key is an
+    /// error, so a broken answer never replaces good cached keys.
+    pub fn from_json(body: &[u8]) -> Result<Self, IdTokenError> {
+        let raw: RawSet = serde_json::from_slice(body)
+            .map_err(|e| IdTokenError::InvalidJwks(format!("not a JWKS: {e}")))?;
+        if raw.keys.len() > MAX_KEYS {
+            return Err(IdTokenError::InvalidJwks(format!(
+                "more than {MAX_KEYS} keys"
+            )));
+        }
+        let keys: Vec<(String, DecodingKey)> = raw
+            .keys
+            .into_iter()
+            .filter_map(|value| serde_json::from_value::<RawKey>(value).ok())
+            .filter_map(usable_key)
+            .collect();
+        if keys.is_empty() {
+            return Err(IdTokenError::InvalidJwks("no usable RS256 key".into()));
+        }
+        Ok(Self { keys })
+    }
+
+    /// The key ids, in document order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|(kid, _)| kid.as_str())
+    }
+
+    /// The number of usable keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the set holds no key (never the case for a parsed set).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key with this `kid` (the first one, should a JWKS repeat a `kid`).
+    pub(crate) fn find(&self, kid: &str) -> Option<&DecodingKey> {
+        self.keys.iter().find(|(k, _)| k == kid).map(|(_, key)| key)
+    }
+}
+
+/// Keeps an RSA signature key for RS256 with a sane modulus; drops anything else.
+fn usable_key(raw: RawKey) -> Option<(String, DecodingKey)> {
+    let kid = raw.kid.filter(|kid| !kid.is_empty())?;
+    let rsa = raw.kty == "RSA";
+    let for_rs256 = raw.alg.as_deref().is_none_or(|alg| alg == "RS256");
+    let for_signing = raw.use_.as_deref().is_none_or(|u| u == "sig");
+    if !(rsa && for_rs256 && for_signing) {
+        return None;
+    }
+    let n = URL_SAFE_NO_PAD.decode(raw.n?).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(raw.e?).ok()?;
+    if !MODULUS_BITS.contains(&bit_length(&n)) || e.is_empty() || e.len() > 8 {
+        tracing::warn!(kid = %echo(&kid), "JWKS key skipped: unusable RSA parameters");
+        return None;
+    }
+    Some((kid, DecodingKey::from_rsa_raw_components(&n, &e)))
+}
+
+/// The bit length of a big-endian unsigned integer.
+fn bit_length(bytes: &[u8]) -> usize {
+    let trimmed: &[u8] = match bytes.iter().position(|b| *b != 0) {
+        Some(first) => &bytes[first..],
+        None => return 0,
+    };
+    trimmed.len() * 8 - trimmed[0].leading_zeros() as usize
+}
+
+/// What the cache knows, behind a short lock.
+#[derive(Default)]
+struct CacheState {
+    keys: Option<Arc<JwkSet>>,
+    /// When `keys` was fetched.
+    fetched_at: Option<DateTime<Utc>>,
+    /// When an unknown `kid` last caused a re-fetch.
+    refetched_at: Option<DateTime<Utc>>,
+    /// When the last fetch failed (cleared by a success).
+    failed_at: Option<DateTime<Utc>>,
+}
+
+/// Whether `at` lies within `window` before `now`. A time after `now` (the clock went
+/// back) counts as outside, so a clock change never freezes the cache.
+fn within(at: Option<DateTime<Utc>>, window: Duration, now: DateTime<Utc>) -> bool {
+    let Some(at) = at else { return false };
+    let Ok(window) = chrono::Duration::from_std(window) else {
+        return true;
+    };
+    at <= now && now.signed_duration_since(at) < window
+}
+
+/// The JWKS cache: keys are kept for a TTL; an unknown `kid` triggers at most one
+/// re-fetch per minimum interval; a failed fetch is not retried within that interval;
+/// concurrent callers share one fetch (single flight). `Send + Sync`: one cache serves
+/// every worker.
+pub(crate) struct JwksCache {
+    client: KakaoClient,
+    url: Url,
+    ttl: Duration,
+    min_refetch_interval: Duration,
+    clock: TimeFn,
+    state: Mutex<CacheState>,
+    /// Held for the whole of a fetch: whoever waits on it finds the fresh keys after.
+    fetch: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("url", &self.url.as_str())
+            .field("ttl", &self.ttl)
+            .field("min_refetch_interval", &self.min_refetch_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksCache {
+    pub(crate) fn new(client: KakaoClient, clock: TimeFn) -> Self {
+        let config = client.config();
+        Self {
+            url: config.jwks_url().clone(),
+            ttl: config.jwks_cache_ttl(),
+            min_refetch_interval: config.jwks_min_refetch_interval(),
+            client,
+            clock,
+            state: Mutex::new(CacheState::default()),
+            fetch: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: TimeFn) {
+        self.clock = clock;
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached keys if they are younger than the TTL.
+    fn fresh_keys(&self, now: DateTime<Utc>) -> Option<Arc<JwkSet>> {
+        let state = self.state();
+        if within(state.fetched_at, self.ttl, now) {
+            state.keys.clone()
+        } else {
+            None
+        }
+    }
+
+    /// The key named `kid`, fetching the JWKS when the cache is empty or stale, or once
+    /// (rate-limited) when `kid` is unknown.
+    pub(crate) async fn key(&self, kid: &str) -> Result<DecodingKey, IdTokenError> {
+        if let Some(key) = self
+            .fresh_keys((self.clock)())
+            .and_then(|k| k.find(kid).cloned())
+        {
+            return Ok(key);
+        }
+        let _single_flight = self.fetch.lock().await;
+        // Someone may have fetched while this caller waited.
+        let now = (self.clock)();
+        let fresh = self.fresh_keys(now);
+        if let Some(key) = fresh.as_ref().and_then(|k| k.find(kid).cloned()) {
+            return Ok(key);
+        }
+        {
+            let mut state = self.state();
+            if within(state.failed_at, self.min_refetch_interval, now) {
+                return Err(IdTokenError::JwksBackoff);
+            }
+            if fresh.is_some() {
+                // Fresh keys, unknown kid: a rotation, or a forged kid. One re-fetch per interval.
+                if within(state.refetched_at, self.min_refetch_interval, now) {
+                    return Err(IdTokenError::UnknownKey { kid: echo(kid) });
+                }
+                state.refetched_at = Some(now);
+            }
+        }
+        let keys = match self.fetch_now().await {
+            Ok(keys) => keys,
+            Err(error) => {
+                self.state().failed_at = Some(now);
+                return Err(error);
+            }
+        };
+        let found = keys.find(kid).cloned();
+        {
+            let mut state = self.state();
+            state.keys = Some(keys);
+            state.fetched_at = Some(now);
+            state.failed_at = None;
+        }
+        found.ok_or_else(|| IdTokenError::UnknownKey { kid: echo(kid) })
+    }
+
+    async fn fetch_now(&self) -> Result<Arc<JwkSet>, IdTokenError> {
+        tracing::debug!(url = %self.url, "fetching the JWKS");
+        let body = self
+            .client
+            .fetch_jwks(&self.url)
+            .await
+            .map_err(IdTokenError::Jwks)?;
+        let keys = JwkSet::from_json(&body)?;
+        tracing::info!(kids = ?keys.kids().collect::<Vec<_>>(), "JWKS fetched");
+        Ok(Arc::new(keys))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_length_ignores_leading_zero_bytes() {
+        assert_eq!(bit_length(&[0, 0, 1]), 1);
+        assert_eq!(bit_length(&[0x80; 256]), 2048);
+        assert_eq!(bit_length(&[0, 0x7f]), 7);
+        assert_eq!(bit_length(&[]), 0);
+    }
+
+    #[test]
+    fn sets_without_a_usable_key_are_refused() {
+        for body in [
+            &b"{}"[..],
+            br#"{"keys":[]}"#,
+            br#"{"keys":[{"kty":"EC","kid":"a","crv":"P-256","x":"AA","y":"AA"}]}"#,
+            br#"{"keys":[{"kty":"RSA","kid":"a","n":"AQAB","e":"AQAB"}]}"#,
+            b"not json",
+        ] {
+            assert!(
+                matches!(JwkSet::from_json(body), Err(IdTokenError::InvalidJwks(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn within_treats_a_future_timestamp_as_outside() {
+        let now = Utc::now();
+        let window = Duration::from_secs(30);
+        assert!(within(Some(now), window, now));
+        assert!(!within(
+            Some(now + chrono::Duration::seconds(5)),
+            window,
+            now
+        ));
+        assert!(!within(
+            Some(now - chrono::Duration::seconds(30)),
+            window,
+            now
+        ));
+        assert!(!within(None, window, now));
+    }
+}

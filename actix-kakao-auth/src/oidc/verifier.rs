@@ -1,0 +1,128 @@
+//! [`IdTokenVerifier`]: runs the checks in order against keys from the JWKS cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::checks::{self, Expected};
+use super::claims::IdTokenClaims;
+use super::error::IdTokenError;
+use super::jwks::{JwkSet, JwksCache};
+use super::jws;
+use crate::client::KakaoClient;
+
+/// The verifier's clock: returns "now". Shared by the claim checks and the JWKS cache.
+pub type TimeFn = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Verifies Kakao id_tokens for one app. Build one per application (the
+/// [`KakaoAuth`](crate::KakaoAuth) login does so when `openid` is configured) and share
+/// it: it is `Send + Sync`, and its JWKS cache serves every worker.
+pub struct IdTokenVerifier {
+    issuer: String,
+    client_id: String,
+    leeway: Duration,
+    clock: TimeFn,
+    jwks: JwksCache,
+}
+
+impl std::fmt::Debug for IdTokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdTokenVerifier")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("leeway", &self.leeway)
+            .field("jwks", &self.jwks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdTokenVerifier {
+    /// A verifier for the client's configuration: issuer, client id, leeway, JWKS URL, cache
+    /// TTL and re-fetch interval all come from
+    /// [`KakaoAuthConfig`](crate::KakaoAuthConfig). The JWKS is fetched through `client`.
+    pub fn new(client: KakaoClient) -> Self {
+        let config = client.config();
+        let clock: TimeFn = Arc::new(Utc::now);
+        Self {
+            issuer: config.oidc_issuer().to_owned(),
+            client_id: config.client_id().to_owned(),
+            leeway: config.id_token_leeway(),
+            jwks: JwksCache::new(client.clone(), Arc::clone(&clock)),
+            clock,
+        }
+    }
+
+    /// Replaces the clock (default [`Utc::now`]), for tests: the `exp`/`iat` checks and the
+    /// JWKS cache's TTL and intervals all read it.
+    #[must_use]
+    pub fn set_time_fn<F>(mut self, time_fn: F) -> Self
+    where
+        F: Fn() -> DateTime<Utc> + Send + Sync + 'static,
+    {
+        let clock: TimeFn = Arc::new(time_fn);
+        self.jwks.set_clock(Arc::clone(&clock));
+        self.clock = clock;
+        self
+    }
+
+    /// The issuer tokens must name.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Verifies `id_token` for a login that sent `nonce` at authorize, fetching Kakao's keys
+    /// as needed. Returns the claims only if every check passed; call
+    /// [`IdTokenClaims::check_subject`] once the user id is known.
+    pub async fn verify(&self, id_token: &str, nonce: &str) -> Result<IdTokenClaims, IdTokenError> {
+        let jws = jws::parse(id_token)?;
+        let kid = checks::check_header(&jws.header)?;
+        let key = self.jwks.key(kid).await?;
+        checks::check_signature(&jws, &key)?;
+        self.checked_claims(&jws.payload, nonce)
+    }
+
+    /// [`verify`](Self::verify) against a key set you hold, without any network call.
+    pub fn verify_with_keys(
+        &self,
+        id_token: &str,
+        nonce: &str,
+        keys: &JwkSet,
+    ) -> Result<IdTokenClaims, IdTokenError> {
+        let jws = jws::parse(id_token)?;
+        let kid = checks::check_header(&jws.header)?;
+        let key = keys.find(kid).ok_or_else(|| IdTokenError::UnknownKey {
+            kid: super::error::echo(kid),
+        })?;
+        checks::check_signature(&jws, key)?;
+        self.checked_claims(&jws.payload, nonce)
+    }
+
+    /// Parses the (signature-checked) payload and runs the claim checks.
+    fn checked_claims(&self, payload: &[u8], nonce: &str) -> Result<IdTokenClaims, IdTokenError> {
+        let claims = IdTokenClaims::from_json(payload)?;
+        checks::check_claims(
+            &claims,
+            &Expected {
+                issuer: &self.issuer,
+                client_id: &self.client_id,
+                nonce,
+                now: (self.clock)().timestamp(),
+                leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+            },
+        )?;
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verifier_can_be_shared_across_workers() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<IdTokenVerifier>();
+        assert_send_sync::<JwkSet>();
+    }
+}

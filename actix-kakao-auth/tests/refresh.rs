@@ -1,0 +1,186 @@
+//! Token refresh through `KakaoAuth::access_token_for`, against the emulator, with an
+//! in-memory store.
+#![cfg(feature = "emulator")]
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_kakao_auth::account::TokenError;
+use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+use actix_kakao_auth::store::{AuthUser, KakaoAccount, KakaoLogin, KakaoTokens, KakaoUserStore};
+use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
+use url::Url;
+
+const REDIRECT: &str = "http://127.0.0.1:9/accounts/oauth/complete/kakao/";
+
+#[derive(Clone, Default)]
+struct MemoryStore {
+    tokens: Arc<Mutex<HashMap<String, KakaoTokens>>>,
+}
+
+struct User(String);
+
+impl AuthUser for User {
+    fn auth_id(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl KakaoUserStore for MemoryStore {
+    type User = User;
+    type Error = std::io::Error;
+
+    async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
+        self.tokens.lock().unwrap().insert(login.uid(), login.tokens.clone());
+        Ok(User(login.uid()))
+    }
+
+    async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, std::io::Error> {
+        let tokens = self.tokens.lock().unwrap().get(user_id).cloned();
+        Ok(tokens.map(|tokens| KakaoAccount { kakao_id: user_id.parse().unwrap(), tokens: Some(tokens) }))
+    }
+
+    async fn update_tokens(&self, user_id: &str, tokens: &KakaoTokens) -> Result<(), std::io::Error> {
+        self.tokens.lock().unwrap().insert(user_id.to_owned(), tokens.clone());
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    fn get(&self, user: &str) -> KakaoTokens {
+        self.tokens.lock().unwrap()[user].clone()
+    }
+}
+
+async fn emulator(rotation_window: Duration) -> KakaoEmulator {
+    KakaoEmulator::builder()
+        .redirect_uri(REDIRECT)
+        .refresh_rotation_window(rotation_window)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAuth<MemoryStore> {
+    let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+    let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
+        .auth_base_url(base.clone())
+        .api_base_url(base)
+        .token_refresh_margin(margin)
+        .build()
+        .unwrap();
+    KakaoAuth::new(config, store).unwrap()
+}
+
+/// Logs fixture 1001 in through the emulator and stores the tokens; returns its user id.
+async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore>) -> String {
+    let start = auth.client().start_authorization(None, &[]);
+    let callback: Url = kakao
+        .consent(&start.url, ConsentDecision::Approve(UserChoice::Fixture(1001)))
+        .await
+        .unwrap();
+    let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let tokens = auth.client().exchange_code(&code, start.pkce_verifier.secret()).await.unwrap();
+    let user = auth.client().user_info(&tokens.access_token).await.unwrap();
+    auth.store().find_or_create_user(&KakaoLogin { user, tokens }).await.unwrap().auth_id()
+}
+
+fn refreshes(kakao: &KakaoEmulator) -> usize {
+    kakao
+        .token_requests()
+        .iter()
+        .filter(|r| r.form.get("grant_type").map(String::as_str) == Some("refresh_token"))
+        .count()
+}
+
+#[actix_web::test]
+async fn a_fresh_token_is_returned_without_asking_kakao() {
+    let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    let auth = auth(&kakao, store.clone(), Duration::from_secs(300));
+    let user = log_in(&kakao, &auth).await;
+    let token = auth.access_token_for(&user).await.unwrap();
+    assert_eq!(token.secret(), store.get(&user).access_token.secret());
+    assert_eq!(refreshes(&kakao), 0);
+}
+
+#[actix_web::test]
+async fn a_token_near_expiry_is_refreshed_and_stored_keeping_the_unrotated_refresh_token() {
+    let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    // A margin longer than the token's life: every stored token counts as expiring.
+    let auth = auth(&kakao, store.clone(), Duration::from_secs(7 * 3600));
+    let user = log_in(&kakao, &auth).await;
+    let before = store.get(&user);
+    let token = auth.access_token_for(&user).await.unwrap();
+    assert_eq!(refreshes(&kakao), 1);
+    assert_ne!(token.secret(), before.access_token.secret());
+    let after = store.get(&user);
+    assert_eq!(after.access_token.secret(), token.secret(), "the new token is stored");
+    assert_eq!(
+        after.refresh_token.as_ref().unwrap().secret(),
+        before.refresh_token.as_ref().unwrap().secret(),
+        "more than a month left: Kakao keeps the refresh token, and so do we"
+    );
+    assert_eq!(after.scopes, before.scopes, "scopes survive a refresh answer without scope");
+    let request = kakao.token_requests().into_iter().last().unwrap();
+    assert_eq!(request.form["refresh_token"], before.refresh_token.unwrap().secret());
+    assert_eq!(request.form["client_id"], kakao.client_id());
+}
+
+#[actix_web::test]
+async fn a_rotated_refresh_token_is_stored() {
+    // A rotation window longer than the refresh token's life: Kakao always rotates.
+    let kakao = emulator(Duration::from_secs(90 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    let auth = auth(&kakao, store.clone(), Duration::from_secs(7 * 3600));
+    let user = log_in(&kakao, &auth).await;
+    let before = store.get(&user).refresh_token.unwrap();
+    auth.access_token_for(&user).await.unwrap();
+    let after = store.get(&user).refresh_token.unwrap();
+    assert_ne!(after.secret(), before.secret(), "the rotated refresh token replaced the old one");
+    // And the stored one works for the next refresh (the old one no longer would).
+    auth.access_token_for(&user).await.unwrap();
+    assert_eq!(refreshes(&kakao), 2);
+}
+
+#[actix_web::test]
+async fn a_revoked_refresh_token_means_re_login() {
+    let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    let auth = auth(&kakao, store.clone(), Duration::from_secs(7 * 3600));
+    let user = log_in(&kakao, &auth).await;
+    kakao.revoke_tokens_of(1001);
+    let err = auth.access_token_for(&user).await.unwrap_err();
+    assert!(matches!(err, TokenError::ReloginRequired), "{err:?}");
+}
+
+#[actix_web::test]
+async fn two_concurrent_callers_trigger_one_refresh() {
+    let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    // Refresh when less than 6 h are left: the first refresh's token (6 h) satisfies the
+    // second caller, which must then not refresh again.
+    let auth = auth(&kakao, store.clone(), Duration::from_secs(6 * 3600 - 10));
+    let user = log_in(&kakao, &auth).await;
+    // Make the stored token look old.
+    let mut old = store.get(&user);
+    old.expires_at = chrono::Utc::now() + chrono::Duration::seconds(60);
+    store.tokens.lock().unwrap().insert(user.clone(), old);
+    kakao.faults().set(
+        actix_kakao_auth::emulator::Endpoint::Token,
+        actix_kakao_auth::emulator::Fault::Delay(Duration::from_millis(300)),
+    );
+    let (a, b) = tokio::join!(auth.access_token_for(&user), auth.access_token_for(&user));
+    assert_eq!(a.unwrap().secret(), b.unwrap().secret());
+    assert_eq!(refreshes(&kakao), 1, "one refresh for two callers");
+}
+
+#[actix_web::test]
+async fn a_store_without_tokens_says_so() {
+    let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
+    let auth = auth(&kakao, MemoryStore::default(), Duration::from_secs(300));
+    assert!(matches!(auth.access_token_for("nobody").await, Err(TokenError::NoTokens)));
+}
