@@ -259,6 +259,9 @@ fn kakao_config(
     if let Some(timeout) = config.kakao_timeout {
         builder = builder.request_timeout(timeout);
     }
+    if let Some(margin) = config.kakao_token_refresh_margin {
+        builder = builder.token_refresh_margin(margin);
+    }
     if let Some(key) = &config.kakao_admin_key {
         builder = builder.admin_key(key.clone());
     }

@@ -53,6 +53,8 @@ pub struct DemoConfig {
     pub token_key_previous: Option<String>,
     /// Total timeout of each call to Kakao (not an environment variable; tests shorten it).
     pub kakao_timeout: Option<std::time::Duration>,
+    /// Refresh margin for Kakao access tokens (not an environment variable; tests lengthen it).
+    pub kakao_token_refresh_margin: Option<std::time::Duration>,
 }
 
 impl DemoConfig {
@@ -139,6 +141,7 @@ impl DemoConfig {
             token_key,
             token_key_previous,
             kakao_timeout: None,
+            kakao_token_refresh_margin: None,
         })
     }
 

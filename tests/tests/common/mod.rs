@@ -36,7 +36,7 @@ impl TestApp {
         adjust(&mut config);
         let mut app = demo_app::app::start(config).await.unwrap();
         app.spawn();
-        let store = DieselUserStore::new(app.db.clone());
+        let store = app.auth.store().clone();
         Self {
             app,
             store,
