@@ -241,3 +241,18 @@ async fn additional_consent_adds_scopes_to_the_link() {
     let link = app.store.link_by_user(user_id).await.unwrap().unwrap();
     assert_eq!(scopes(&link.extra_data), ["profile_nickname", "account_email"]);
 }
+
+#[actix_web::test]
+async fn the_home_page_offers_kakao_logout_and_a_confirmed_disconnect() {
+    let app = TestApp::spawn().await;
+    let (browser, _, _) = logged_in(&app, 1001).await;
+    let home = browser.get("/").await;
+    assert!(home.body.contains("action=\"/logout/kakao/\""));
+    assert!(home.body.contains("카카오 계정과 함께 로그아웃"));
+    assert!(home.body.contains("<details class=\"danger\">"), "disconnect sits behind a confirmation");
+    assert!(home.body.contains("action=\"/accounts/oauth/disconnect/kakao/\""));
+    assert!(home.body.contains("연결 끊기"));
+    let csp = home.header("content-security-policy").unwrap();
+    let kakao_origin = app.emulator().base_url().origin().ascii_serialization();
+    assert!(csp.contains(&format!("form-action 'self' {kakao_origin}")), "{csp}");
+}
