@@ -39,7 +39,10 @@ pub(crate) struct RefreshGate {
 
 impl RefreshGate {
     fn lock_for(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(lock) = locks.get(user_id).and_then(Weak::upgrade) {
             return lock;
         }
@@ -74,20 +77,34 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
         let lock = self.refresh_gate().lock_for(user_id);
         let _guard = lock.lock().await;
         // Another caller may have refreshed while this one waited.
-        let tokens = self.stored_tokens(user_id).await?.ok_or(TokenError::NoTokens)?;
+        let tokens = self
+            .stored_tokens(user_id)
+            .await?
+            .ok_or(TokenError::NoTokens)?;
         if is_fresh(&tokens, margin) {
             return Ok(tokens.access_token);
         }
-        if tokens.refresh_token_expires_at.is_some_and(|expires| expires <= Utc::now()) {
+        if tokens
+            .refresh_token_expires_at
+            .is_some_and(|expires| expires <= Utc::now())
+        {
             return Err(TokenError::ReloginRequired);
         }
-        let refresh_token = tokens.refresh_token.clone().ok_or(TokenError::ReloginRequired)?;
+        let refresh_token = tokens
+            .refresh_token
+            .clone()
+            .ok_or(TokenError::ReloginRequired)?;
         let mut fresh = match self.client().refresh_tokens(&refresh_token).await {
             Ok(fresh) => fresh,
-            Err(KakaoApiError::Auth { ref error, ref error_code, .. })
-                if error == "invalid_grant" || error_code.as_deref() == Some("KOE322") =>
-            {
-                tracing::info!(user = user_id, "Kakao refresh token expired or revoked: re-login needed");
+            Err(KakaoApiError::Auth {
+                ref error,
+                ref error_code,
+                ..
+            }) if error == "invalid_grant" || error_code.as_deref() == Some("KOE322") => {
+                tracing::info!(
+                    user = user_id,
+                    "Kakao refresh token expired or revoked: re-login needed"
+                );
                 return Err(TokenError::ReloginRequired);
             }
             Err(error) => return Err(TokenError::Kakao(error)),

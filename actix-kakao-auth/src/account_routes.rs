@@ -23,11 +23,23 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// the background.
 const WEBHOOK_BUDGET: Duration = Duration::from_millis(2500);
 
-pub(crate) fn register<S: KakaoUserStore>(cfg: &mut web::ServiceConfig, paths: &crate::KakaoAuthConfig) {
-    cfg.route(paths.kakao_logout_path(), web::post().to(logout_with_kakao::<S>))
-        .route(paths.disconnect_path(), web::post().to(disconnect::<S>))
-        .route(paths.unlink_callback_path(), web::get().to(unlink_webhook::<S>))
-        .route(paths.unlink_callback_path(), web::post().to(unlink_webhook::<S>));
+pub(crate) fn register<S: KakaoUserStore>(
+    cfg: &mut web::ServiceConfig,
+    paths: &crate::KakaoAuthConfig,
+) {
+    cfg.route(
+        paths.kakao_logout_path(),
+        web::post().to(logout_with_kakao::<S>),
+    )
+    .route(paths.disconnect_path(), web::post().to(disconnect::<S>))
+    .route(
+        paths.unlink_callback_path(),
+        web::get().to(unlink_webhook::<S>),
+    )
+    .route(
+        paths.unlink_callback_path(),
+        web::post().to(unlink_webhook::<S>),
+    );
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -38,13 +50,18 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 fn current_user(req: &HttpRequest) -> Option<String> {
-    req.get_identity().ok().and_then(|identity| identity.id().ok())
+    req.get_identity()
+        .ok()
+        .and_then(|identity| identity.id().ok())
 }
 
 /// Revokes the user's stored access token at Kakao (`/v1/user/logout`), best effort: a
 /// missing token, an expired one or a Kakao failure is logged and ignored, and Kakao
 /// gets at most [`REVOKE_TIMEOUT`].
-pub(crate) async fn revoke_token_best_effort<S: KakaoUserStore>(auth: &KakaoAuth<S>, user_id: &str) {
+pub(crate) async fn revoke_token_best_effort<S: KakaoUserStore>(
+    auth: &KakaoAuth<S>,
+    user_id: &str,
+) {
     let account = match auth.store().kakao_account(user_id).await {
         Ok(Some(account)) => account,
         Ok(None) => return,
@@ -56,7 +73,9 @@ pub(crate) async fn revoke_token_best_effort<S: KakaoUserStore>(auth: &KakaoAuth
     let Some(tokens) = account.tokens.filter(|t| t.expires_at > chrono::Utc::now()) else {
         return;
     };
-    let call = auth.client().logout_user(KapiAuth::Bearer(&tokens.access_token));
+    let call = auth
+        .client()
+        .logout_user(KapiAuth::Bearer(&tokens.access_token));
     match tokio::time::timeout(REVOKE_TIMEOUT, call).await {
         Ok(Ok(_)) => tracing::debug!(user = user_id, "Kakao token revoked at logout"),
         Ok(Err(error)) => tracing::warn!(%error, "logout: Kakao did not revoke the token"),
@@ -115,7 +134,10 @@ async fn disconnect<S: KakaoUserStore>(
     let unlinked = match (&config.admin_key, account.as_ref()) {
         (Some(key), Some(account)) => {
             auth.client()
-                .unlink_user(KapiAuth::Admin { key, target_id: account.kakao_id })
+                .unlink_user(KapiAuth::Admin {
+                    key,
+                    target_id: account.kakao_id,
+                })
                 .await
         }
         _ => match auth.access_token_for(&user_id).await {
@@ -132,7 +154,11 @@ async fn disconnect<S: KakaoUserStore>(
         Err(KakaoApiError::Api { code: -101, .. }) => {}
         Err(error) => {
             tracing::warn!(%error, "disconnect: Kakao unlink failed; nothing removed");
-            let reason = if error.is_unavailable() { LoginFailure::KakaoUnavailable } else { LoginFailure::InvalidResponse };
+            let reason = if error.is_unavailable() {
+                LoginFailure::KakaoUnavailable
+            } else {
+                LoginFailure::InvalidResponse
+            };
             return failed(reason);
         }
     }
@@ -144,7 +170,10 @@ async fn disconnect<S: KakaoUserStore>(
     see_other(config.logout_redirect_url())
 }
 
-async fn remove_everything<S: KakaoUserStore>(auth: &KakaoAuth<S>, user_id: &str) -> Result<u64, S::Error> {
+async fn remove_everything<S: KakaoUserStore>(
+    auth: &KakaoAuth<S>,
+    user_id: &str,
+) -> Result<u64, S::Error> {
     auth.store().remove_kakao_link(user_id).await?;
     auth.store().end_sessions(user_id).await
 }
@@ -176,12 +205,19 @@ async fn unlink_webhook<S: KakaoUserStore>(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("KakaoAK "))
         .unwrap_or("");
-    let key_ok: bool = presented.as_bytes().ct_eq(admin_key.secret().as_bytes()).into();
+    let key_ok: bool = presented
+        .as_bytes()
+        .ct_eq(admin_key.secret().as_bytes())
+        .into();
     if !key_ok {
         tracing::warn!("unlink webhook with a wrong or missing admin key refused");
         return HttpResponse::Unauthorized().finish();
     }
-    let source = if body.is_empty() { req.query_string().as_bytes() } else { &body[..] };
+    let source = if body.is_empty() {
+        req.query_string().as_bytes()
+    } else {
+        &body[..]
+    };
     let notice: UnlinkNotice = serde_urlencoded::from_bytes(source).unwrap_or_default();
     if let Some(expected) = config.app_id {
         if notice.app_id.as_deref().map(str::trim) != Some(expected.to_string().as_str()) {
@@ -190,7 +226,11 @@ async fn unlink_webhook<S: KakaoUserStore>(
         }
     }
     let referrer_type = notice.referrer_type.as_deref().unwrap_or("-");
-    let Some(kakao_id) = notice.user_id.as_deref().and_then(|id| id.trim().parse::<i64>().ok()) else {
+    let Some(kakao_id) = notice
+        .user_id
+        .as_deref()
+        .and_then(|id| id.trim().parse::<i64>().ok())
+    else {
         tracing::warn!(referrer_type, "unlink webhook without a valid user_id");
         return HttpResponse::BadRequest().finish();
     };
@@ -199,15 +239,22 @@ async fn unlink_webhook<S: KakaoUserStore>(
     let work = actix_web::rt::spawn(async move {
         match auth.store().user_for_kakao_id(kakao_id).await {
             Ok(Some(user_id)) => match remove_everything(&auth, &user_id).await {
-                Ok(ended) => tracing::info!(kakao_id, user = %user_id, sessions_ended = ended, "unlinked user removed"),
-                Err(error) => tracing::error!(%error, kakao_id, "unlink webhook: removing the user failed"),
+                Ok(ended) => {
+                    tracing::info!(kakao_id, user = %user_id, sessions_ended = ended, "unlinked user removed")
+                }
+                Err(error) => {
+                    tracing::error!(%error, kakao_id, "unlink webhook: removing the user failed")
+                }
             },
             Ok(None) => tracing::info!(kakao_id, "unlink webhook for a user unknown here"),
             Err(error) => tracing::error!(%error, kakao_id, "unlink webhook: store failed"),
         }
     });
     if tokio::time::timeout(WEBHOOK_BUDGET, work).await.is_err() {
-        tracing::warn!(kakao_id, "unlink webhook: still removing the user after the answer");
+        tracing::warn!(
+            kakao_id,
+            "unlink webhook: still removing the user after the answer"
+        );
     }
     HttpResponse::Ok().content_type("text/plain").body("OK")
 }

@@ -320,7 +320,10 @@ impl KakaoClient {
     /// `POST /oauth/token` with `grant_type=refresh_token`. When Kakao does not rotate
     /// the refresh token (it does only when less than a month is left), the answer has
     /// none: the caller keeps the old one.
-    pub async fn refresh_tokens(&self, refresh_token: &RefreshToken) -> Result<KakaoTokens, KakaoApiError> {
+    pub async fn refresh_tokens(
+        &self,
+        refresh_token: &RefreshToken,
+    ) -> Result<KakaoTokens, KakaoApiError> {
         let send = |request| self.send(request);
         let token = oauth2::RefreshToken::new(refresh_token.secret().to_owned());
         let response = self
@@ -359,8 +362,14 @@ impl KakaoClient {
         let request = match auth {
             KapiAuth::Bearer(token) => request.bearer_auth(token.secret()),
             KapiAuth::Admin { key, target_id } => request
-                .header(reqwest::header::AUTHORIZATION, format!("KakaoAK {}", key.secret()))
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=utf-8")
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("KakaoAK {}", key.secret()),
+                )
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded;charset=utf-8",
+                )
                 .body(format!("target_id_type=user_id&target_id={target_id}")),
         };
         let (status, body) = self.read(request).await?;
@@ -458,7 +467,10 @@ mod tests {
         let response: KakaoTokenResponse = serde_json::from_slice(body).expect("parses");
         let tokens = tokens_from_response(&response);
         assert_eq!(tokens.expires_at, DateTime::<Utc>::MAX_UTC);
-        assert_eq!(tokens.refresh_token_expires_at, Some(DateTime::<Utc>::MAX_UTC));
+        assert_eq!(
+            tokens.refresh_token_expires_at,
+            Some(DateTime::<Utc>::MAX_UTC)
+        );
     }
 
     #[test]

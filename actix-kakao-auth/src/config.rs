@@ -392,10 +392,9 @@ impl KakaoAuthConfigBuilder {
         builder.session_secret = get("SESSION_SECRET");
         builder.admin_key = get("KAKAO_ADMIN_KEY");
         if let Some(app_id) = get("KAKAO_APP_ID") {
-            let id = app_id
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| ConfigError::invalid("KAKAO_APP_ID", "must be the app's numeric id"))?;
+            let id = app_id.trim().parse::<i64>().map_err(|_| {
+                ConfigError::invalid("KAKAO_APP_ID", "must be the app's numeric id")
+            })?;
             builder.app_id = Some(id);
         }
         Ok(builder)

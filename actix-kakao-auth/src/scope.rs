@@ -57,7 +57,11 @@ fn additional_scopes(req: &HttpRequest) -> Vec<String> {
     };
     crate::config::split_scopes(&scope)
         .into_iter()
-        .filter(|s| s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        .filter(|s| {
+            s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
         .take(MAX_EXTRA_SCOPES)
         .collect()
 }
@@ -102,7 +106,9 @@ async fn begin<S: KakaoUserStore>(
         .oidc_enabled()
         .then(|| CsrfToken::new_random_len(32).secret().clone());
     let extra_scopes = additional_scopes(&req);
-    let start = auth.client().start_authorization(nonce.as_deref(), &extra_scopes);
+    let start = auth
+        .client()
+        .start_authorization(nonce.as_deref(), &extra_scopes);
     let pending = PendingLogin {
         state: start.state.secret().clone(),
         pkce_verifier: start.pkce_verifier.secret().clone(),

@@ -128,10 +128,7 @@ pub trait KakaoUserStore: Send + Sync + 'static {
     /// Ends every session of `user_id` in the app's session store (database, Redis).
     /// Returns how many were ended. The default ends none (cookie-only sessions cannot
     /// be ended on the server).
-    fn end_sessions(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+    fn end_sessions(&self, user_id: &str) -> impl Future<Output = Result<u64, Self::Error>> + Send {
         let _ = user_id;
         std::future::ready(Ok(0))
     }

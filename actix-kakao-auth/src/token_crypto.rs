@@ -64,8 +64,14 @@ impl KeyEntry {
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
         let _ = Hkdf::<Sha256>::new(None, secret).expand(HKDF_INFO, &mut key);
-        let kid = Sha256::digest(key)[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Self { kid, cipher: Aes256Gcm::new(&key.into()) }
+        let kid = Sha256::digest(key)[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            kid,
+            cipher: Aes256Gcm::new(&key.into()),
+        }
     }
 }
 
@@ -79,7 +85,10 @@ impl std::fmt::Debug for TokenCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenCipher")
             .field("kid", &self.current.kid)
-            .field("previous", &self.previous.iter().map(|k| &k.kid).collect::<Vec<_>>())
+            .field(
+                "previous",
+                &self.previous.iter().map(|k| &k.kid).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -98,14 +107,20 @@ impl TokenCipher {
     /// A cipher whose key is derived from `secret` (at least 32 characters).
     pub fn from_secret(secret: &str) -> Result<Self, ConfigError> {
         checked("TOKEN_KEY", secret)?;
-        Ok(Self { current: KeyEntry::from_secret(secret.as_bytes()), previous: Vec::new() })
+        Ok(Self {
+            current: KeyEntry::from_secret(secret.as_bytes()),
+            previous: Vec::new(),
+        })
     }
 
     /// A cipher with a random key: tokens sealed with it are unreadable after a restart.
     pub fn random() -> Self {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        Self { current: KeyEntry::from_secret(&secret), previous: Vec::new() }
+        Self {
+            current: KeyEntry::from_secret(&secret),
+            previous: Vec::new(),
+        }
     }
 
     /// Adds a previous secret: tokens it sealed still open (rotation).
@@ -124,7 +139,10 @@ impl TokenCipher {
     pub fn seal(&self, plaintext: &str) -> SealedToken {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let payload = Payload { msg: plaintext.as_bytes(), aad: self.current.kid.as_bytes() };
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad: self.current.kid.as_bytes(),
+        };
         // Encryption with a valid key and nonce cannot fail for inputs this small.
         let ct = self
             .current
@@ -144,12 +162,19 @@ impl TokenCipher {
             .chain(&self.previous)
             .find(|k| k.kid == sealed.kid)
             .ok_or_else(|| TokenCryptoError::UnknownKey(sealed.kid.clone()))?;
-        let nonce = URL_SAFE_NO_PAD.decode(&sealed.nonce).map_err(|_| TokenCryptoError::Corrupt)?;
-        let ct = URL_SAFE_NO_PAD.decode(&sealed.ct).map_err(|_| TokenCryptoError::Corrupt)?;
+        let nonce = URL_SAFE_NO_PAD
+            .decode(&sealed.nonce)
+            .map_err(|_| TokenCryptoError::Corrupt)?;
+        let ct = URL_SAFE_NO_PAD
+            .decode(&sealed.ct)
+            .map_err(|_| TokenCryptoError::Corrupt)?;
         if nonce.len() != 12 {
             return Err(TokenCryptoError::Corrupt);
         }
-        let payload = Payload { msg: &ct, aad: key.kid.as_bytes() };
+        let payload = Payload {
+            msg: &ct,
+            aad: key.kid.as_bytes(),
+        };
         let plain = key
             .cipher
             .decrypt(Nonce::from_slice(&nonce), payload)
@@ -179,18 +204,26 @@ mod tests {
     fn rotation_opens_old_tokens_and_seals_with_the_new_key() {
         let old = TokenCipher::from_secret(A).expect("valid");
         let sealed_old = old.seal("old-token");
-        let rotated = TokenCipher::from_secret(B).expect("valid").with_previous(A).expect("valid");
+        let rotated = TokenCipher::from_secret(B)
+            .expect("valid")
+            .with_previous(A)
+            .expect("valid");
         assert_eq!(rotated.open(&sealed_old).as_deref(), Ok("old-token"));
         assert_ne!(rotated.seal("x").kid, sealed_old.kid);
         let without_old = TokenCipher::from_secret(B).expect("valid");
-        assert!(matches!(without_old.open(&sealed_old), Err(TokenCryptoError::UnknownKey(_))));
+        assert!(matches!(
+            without_old.open(&sealed_old),
+            Err(TokenCryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]
     fn tampering_and_short_secrets_are_refused() {
         let cipher = TokenCipher::from_secret(A).expect("valid");
         let mut sealed = cipher.seal("tok");
-        sealed.ct.replace_range(0..1, if sealed.ct.starts_with('A') { "B" } else { "A" });
+        sealed
+            .ct
+            .replace_range(0..1, if sealed.ct.starts_with('A') { "B" } else { "A" });
         assert_eq!(cipher.open(&sealed), Err(TokenCryptoError::Corrupt));
         assert!(TokenCipher::from_secret("short").is_err());
         assert!(!format!("{cipher:?}").contains(A));

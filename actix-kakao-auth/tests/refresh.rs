@@ -33,17 +33,30 @@ impl KakaoUserStore for MemoryStore {
     type Error = std::io::Error;
 
     async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
-        self.tokens.lock().unwrap().insert(login.uid(), login.tokens.clone());
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(login.uid(), login.tokens.clone());
         Ok(User(login.uid()))
     }
 
     async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, std::io::Error> {
         let tokens = self.tokens.lock().unwrap().get(user_id).cloned();
-        Ok(tokens.map(|tokens| KakaoAccount { kakao_id: user_id.parse().unwrap(), tokens: Some(tokens) }))
+        Ok(tokens.map(|tokens| KakaoAccount {
+            kakao_id: user_id.parse().unwrap(),
+            tokens: Some(tokens),
+        }))
     }
 
-    async fn update_tokens(&self, user_id: &str, tokens: &KakaoTokens) -> Result<(), std::io::Error> {
-        self.tokens.lock().unwrap().insert(user_id.to_owned(), tokens.clone());
+    async fn update_tokens(
+        &self,
+        user_id: &str,
+        tokens: &KakaoTokens,
+    ) -> Result<(), std::io::Error> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(user_id.to_owned(), tokens.clone());
         Ok(())
     }
 }
@@ -78,13 +91,29 @@ fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAut
 async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore>) -> String {
     let start = auth.client().start_authorization(None, &[]);
     let callback: Url = kakao
-        .consent(&start.url, ConsentDecision::Approve(UserChoice::Fixture(1001)))
+        .consent(
+            &start.url,
+            ConsentDecision::Approve(UserChoice::Fixture(1001)),
+        )
         .await
         .unwrap();
-    let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-    let tokens = auth.client().exchange_code(&code, start.pkce_verifier.secret()).await.unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens = auth
+        .client()
+        .exchange_code(&code, start.pkce_verifier.secret())
+        .await
+        .unwrap();
     let user = auth.client().user_info(&tokens.access_token).await.unwrap();
-    auth.store().find_or_create_user(&KakaoLogin { user, tokens }).await.unwrap().auth_id()
+    auth.store()
+        .find_or_create_user(&KakaoLogin { user, tokens })
+        .await
+        .unwrap()
+        .auth_id()
 }
 
 fn refreshes(kakao: &KakaoEmulator) -> usize {
@@ -118,15 +147,25 @@ async fn a_token_near_expiry_is_refreshed_and_stored_keeping_the_unrotated_refre
     assert_eq!(refreshes(&kakao), 1);
     assert_ne!(token.secret(), before.access_token.secret());
     let after = store.get(&user);
-    assert_eq!(after.access_token.secret(), token.secret(), "the new token is stored");
+    assert_eq!(
+        after.access_token.secret(),
+        token.secret(),
+        "the new token is stored"
+    );
     assert_eq!(
         after.refresh_token.as_ref().unwrap().secret(),
         before.refresh_token.as_ref().unwrap().secret(),
         "more than a month left: Kakao keeps the refresh token, and so do we"
     );
-    assert_eq!(after.scopes, before.scopes, "scopes survive a refresh answer without scope");
+    assert_eq!(
+        after.scopes, before.scopes,
+        "scopes survive a refresh answer without scope"
+    );
     let request = kakao.token_requests().into_iter().last().unwrap();
-    assert_eq!(request.form["refresh_token"], before.refresh_token.unwrap().secret());
+    assert_eq!(
+        request.form["refresh_token"],
+        before.refresh_token.unwrap().secret()
+    );
     assert_eq!(request.form["client_id"], kakao.client_id());
 }
 
@@ -140,7 +179,11 @@ async fn a_rotated_refresh_token_is_stored() {
     let before = store.get(&user).refresh_token.unwrap();
     auth.access_token_for(&user).await.unwrap();
     let after = store.get(&user).refresh_token.unwrap();
-    assert_ne!(after.secret(), before.secret(), "the rotated refresh token replaced the old one");
+    assert_ne!(
+        after.secret(),
+        before.secret(),
+        "the rotated refresh token replaced the old one"
+    );
     // And the stored one works for the next refresh (the old one no longer would).
     auth.access_token_for(&user).await.unwrap();
     assert_eq!(refreshes(&kakao), 2);
@@ -182,5 +225,8 @@ async fn two_concurrent_callers_trigger_one_refresh() {
 async fn a_store_without_tokens_says_so() {
     let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
     let auth = auth(&kakao, MemoryStore::default(), Duration::from_secs(300));
-    assert!(matches!(auth.access_token_for("nobody").await, Err(TokenError::NoTokens)));
+    assert!(matches!(
+        auth.access_token_for("nobody").await,
+        Err(TokenError::NoTokens)
+    ));
 }

@@ -165,9 +165,17 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
 
     let csp = content_security_policy(auth.config().auth_base_url());
     let server = match sessions {
-        Sessions::Database(store) => serve(listener, state, auth.clone(), csp, move || store.clone()),
+        Sessions::Database(store) => {
+            serve(listener, state, auth.clone(), csp, move || store.clone())
+        }
         Sessions::Redis(store) => serve(listener, state, auth.clone(), csp, move || store.clone()),
-        Sessions::Cookie => serve(listener, state, auth.clone(), csp, CookieSessionStore::default),
+        Sessions::Cookie => serve(
+            listener,
+            state,
+            auth.clone(),
+            csp,
+            CookieSessionStore::default,
+        ),
     }
     .map_err(StartError::Server)?;
     tracing::info!(url = %config.app_url, "demo-app listening");

@@ -109,8 +109,13 @@ impl DemoConfig {
         }
         let token_key = get("TOKEN_KEY");
         let token_key_previous = get("TOKEN_KEY_PREVIOUS");
-        for (name, value) in [("TOKEN_KEY", &token_key), ("TOKEN_KEY_PREVIOUS", &token_key_previous)] {
-            if value.as_ref().is_some_and(|v| v.chars().count() < actix_kakao_auth::token_crypto::MIN_TOKEN_SECRET_LEN) {
+        for (name, value) in [
+            ("TOKEN_KEY", &token_key),
+            ("TOKEN_KEY_PREVIOUS", &token_key_previous),
+        ] {
+            if value.as_ref().is_some_and(|v| {
+                v.chars().count() < actix_kakao_auth::token_crypto::MIN_TOKEN_SECRET_LEN
+            }) {
                 return Err(invalid(name, "must be at least 32 characters"));
             }
         }
@@ -135,7 +140,8 @@ impl DemoConfig {
             kakao_app_id,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
-            redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| crate::redis_session_store::DEFAULT_PREFIX.to_owned()),
+            redis_key_prefix: get("REDIS_KEY_PREFIX")
+                .unwrap_or_else(|| crate::redis_session_store::DEFAULT_PREFIX.to_owned()),
             session_backend,
             session_secret,
             token_key,

@@ -68,7 +68,10 @@ impl LinkData {
     pub fn set_tokens(&mut self, tokens: &KakaoTokens, cipher: &TokenCipher) {
         self.access_token = Some(cipher.seal(tokens.access_token.secret()));
         self.expires_at = Some(tokens.expires_at);
-        self.refresh_token = tokens.refresh_token.as_ref().map(|t| cipher.seal(t.secret()));
+        self.refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| cipher.seal(t.secret()));
         self.refresh_token_expires_at = tokens.refresh_token_expires_at;
         self.add_scopes(&tokens.scopes);
     }
@@ -121,13 +124,24 @@ mod tests {
         let text = LinkData::from_login(&login, &cipher).to_text();
         assert!(!text.contains(login.tokens.access_token.secret()), "{text}");
         let tokens = LinkData::parse(&text).tokens(&cipher).expect("opens");
-        assert_eq!(tokens.access_token.secret(), login.tokens.access_token.secret());
-        assert!(LinkData::parse(&text).tokens(&TokenCipher::random()).is_none(), "another key cannot open it");
+        assert_eq!(
+            tokens.access_token.secret(),
+            login.tokens.access_token.secret()
+        );
+        assert!(
+            LinkData::parse(&text)
+                .tokens(&TokenCipher::random())
+                .is_none(),
+            "another key cannot open it"
+        );
     }
 
     #[test]
     fn scopes_accumulate() {
-        let mut data = LinkData { scopes: vec!["profile_nickname".into()], ..LinkData::default() };
+        let mut data = LinkData {
+            scopes: vec!["profile_nickname".into()],
+            ..LinkData::default()
+        };
         data.add_scopes(&["account_email".into(), "profile_nickname".into()]);
         assert_eq!(data.scopes, ["profile_nickname", "account_email"]);
     }

@@ -51,7 +51,9 @@ pub struct RedisSessionStore {
 
 impl std::fmt::Debug for RedisSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisSessionStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisSessionStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,9 +68,12 @@ impl RedisSessionStore {
         let client = redis::Client::open(url).map_err(RedisStoreError::Url)?;
         // Probe once, quickly: the connection manager itself retries with backoff, which
         // is right while running but would make an unreachable Redis slow to report.
-        let probe = tokio::time::timeout(std::time::Duration::from_secs(3), client.get_multiplexed_async_connection())
-            .await
-            .map_err(|_| RedisStoreError::Timeout)?;
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| RedisStoreError::Timeout)?;
         drop(probe?);
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(std::time::Duration::from_secs(3))
@@ -76,7 +81,10 @@ impl RedisSessionStore {
             .set_number_of_retries(2)
             .set_max_delay(500);
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { conn, prefix: Arc::from(prefix) })
+        Ok(Self {
+            conn,
+            prefix: Arc::from(prefix),
+        })
     }
 
     /// `PING`, for `/healthz`.
@@ -109,12 +117,22 @@ impl RedisSessionStore {
         Ok(keys.len() as u64)
     }
 
-    async fn write(&self, key: &str, state: &SessionState, ttl: &Duration, only_if_exists: bool) -> Result<bool, RedisStoreError> {
+    async fn write(
+        &self,
+        key: &str,
+        state: &SessionState,
+        ttl: &Duration,
+        only_if_exists: bool,
+    ) -> Result<bool, RedisStoreError> {
         let body = serde_json::to_string(state)?;
         let seconds = ttl.whole_seconds().max(1) as u64;
         let mut conn = self.conn.clone();
         let mut set = redis::cmd("SET");
-        set.arg(self.session_key(key)).arg(body).arg("EX").arg(seconds).arg(if only_if_exists { "XX" } else { "NX" });
+        set.arg(self.session_key(key))
+            .arg(body)
+            .arg("EX")
+            .arg(seconds)
+            .arg(if only_if_exists { "XX" } else { "NX" });
         let written: Option<String> = set.query_async(&mut conn).await?;
         if written.is_none() {
             return Ok(false);
@@ -124,14 +142,26 @@ impl RedisSessionStore {
             let mut pipe = redis::pipe();
             pipe.sadd(&user_key, key).ignore();
             // The index lives as long as the longest session it lists.
-            pipe.cmd("EXPIRE").arg(&user_key).arg(seconds).arg("GT").ignore();
-            pipe.cmd("EXPIRE").arg(&user_key).arg(seconds).arg("NX").ignore();
+            pipe.cmd("EXPIRE")
+                .arg(&user_key)
+                .arg(seconds)
+                .arg("GT")
+                .ignore();
+            pipe.cmd("EXPIRE")
+                .arg(&user_key)
+                .arg(seconds)
+                .arg("NX")
+                .ignore();
             let () = pipe.query_async(&mut conn).await?;
         }
         Ok(true)
     }
 
-    async fn save_new(&self, state: &SessionState, ttl: &Duration) -> Result<String, RedisStoreError> {
+    async fn save_new(
+        &self,
+        state: &SessionState,
+        ttl: &Duration,
+    ) -> Result<String, RedisStoreError> {
         loop {
             let key = Alphanumeric.sample_string(&mut rand::thread_rng(), KEY_LEN);
             if self.write(&key, state, ttl, false).await? {
@@ -154,16 +184,30 @@ impl SessionStore for RedisSessionStore {
             .map_err(|e| LoadError::Other(e.into()))?;
         match raw {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(&raw).map(Some).map_err(|e| LoadError::Deserialization(e.into())),
+            Some(raw) => serde_json::from_str(&raw)
+                .map(Some)
+                .map_err(|e| LoadError::Deserialization(e.into())),
         }
     }
 
-    async fn save(&self, session_state: SessionState, ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let key = self.save_new(&session_state, ttl).await.map_err(|e| SaveError::Other(e.into()))?;
+    async fn save(
+        &self,
+        session_state: SessionState,
+        ttl: &Duration,
+    ) -> Result<SessionKey, SaveError> {
+        let key = self
+            .save_new(&session_state, ttl)
+            .await
+            .map_err(|e| SaveError::Other(e.into()))?;
         session_key(key).map_err(SaveError::Other)
     }
 
-    async fn update(&self, session_key: SessionKey, session_state: SessionState, ttl: &Duration) -> Result<SessionKey, UpdateError> {
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        session_state: SessionState,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
         let updated = self
             .write(session_key.as_ref(), &session_state, ttl, true)
             .await
@@ -172,14 +216,23 @@ impl SessionStore for RedisSessionStore {
             return Ok(session_key);
         }
         // The session expired or was ended meanwhile: store the state under a new key.
-        let key = self.save_new(&session_state, ttl).await.map_err(|e| UpdateError::Other(e.into()))?;
+        let key = self
+            .save_new(&session_state, ttl)
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
         crate::redis_session_store::session_key(key).map_err(UpdateError::Other)
     }
 
-    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+    async fn update_ttl(
+        &self,
+        session_key: &SessionKey,
+        ttl: &Duration,
+    ) -> Result<(), anyhow::Error> {
         let mut conn = self.conn.clone();
         let seconds = ttl.whole_seconds().max(1);
-        let _: bool = conn.expire(self.session_key(session_key.as_ref()), seconds).await?;
+        let _: bool = conn
+            .expire(self.session_key(session_key.as_ref()), seconds)
+            .await?;
         Ok(())
     }
 
@@ -192,7 +245,9 @@ impl SessionStore for RedisSessionStore {
             .and_then(|raw| serde_json::from_str::<SessionState>(&raw).ok())
             .and_then(|state| identity_user_id(&state));
         if let Some(user_id) = user {
-            let _: i64 = conn.srem(self.user_key(user_id), session_key.as_ref()).await?;
+            let _: i64 = conn
+                .srem(self.user_key(user_id), session_key.as_ref())
+                .await?;
         }
         Ok(())
     }

@@ -84,19 +84,36 @@ async fn home(
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let redis = state.sessions.ping_redis().await;
-    let mut body = format!("database: {}\n", if database.is_ok() { "ok" } else { "unavailable" });
+    let mut body = format!(
+        "database: {}\n",
+        if database.is_ok() {
+            "ok"
+        } else {
+            "unavailable"
+        }
+    );
     if let Some(redis) = &redis {
-        body.push_str(&format!("redis: {}\n", if redis.is_ok() { "ok" } else { "unavailable" }));
+        body.push_str(&format!(
+            "redis: {}\n",
+            if redis.is_ok() { "ok" } else { "unavailable" }
+        ));
     }
-    let failures: Vec<&String> = [database.as_ref().err(), redis.as_ref().and_then(|r| r.as_ref().err())]
-        .into_iter()
-        .flatten()
-        .collect();
+    let failures: Vec<&String> = [
+        database.as_ref().err(),
+        redis.as_ref().and_then(|r| r.as_ref().err()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if failures.is_empty() {
-        HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(body)
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(body)
     } else {
         tracing::warn!(?failures, "health check failed");
-        HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body(body)
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body(body)
     }
 }
 

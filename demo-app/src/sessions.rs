@@ -20,10 +20,19 @@ impl Sessions {
     /// sessions nothing can be ended; that is logged and `Ok(0)` returned.
     pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64, String> {
         match self {
-            Self::Database(store) => store.delete_user_sessions(user_id).await.map_err(|e| e.to_string()),
-            Self::Redis(store) => store.delete_user_sessions(user_id).await.map_err(|e| e.to_string()),
+            Self::Database(store) => store
+                .delete_user_sessions(user_id)
+                .await
+                .map_err(|e| e.to_string()),
+            Self::Redis(store) => store
+                .delete_user_sessions(user_id)
+                .await
+                .map_err(|e| e.to_string()),
             Self::Cookie => {
-                tracing::warn!(user_id, "cookie-only sessions cannot be ended on the server");
+                tracing::warn!(
+                    user_id,
+                    "cookie-only sessions cannot be ended on the server"
+                );
                 Ok(0)
             }
         }

@@ -17,12 +17,12 @@ use diesel_async::RunQueryDsl;
 use crate::db::{Db, DbError};
 use crate::db_run;
 use crate::link_data::LinkData;
-use crate::sessions::Sessions;
 use crate::models::{
     now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User, UserLoginUpdate,
     KAKAO_PROVIDER,
 };
 use crate::schema::{sessions, social_auth_usersocialauth as links, users};
+use crate::sessions::Sessions;
 
 /// How many times a first login is tried when it keeps hitting unique constraints.
 const MAX_ATTEMPTS: u32 = 5;
@@ -126,7 +126,11 @@ impl DieselUserStore {
     /// A store on `db`. Tokens are sealed with a random key (unreadable after a
     /// restart) until [`with_cipher`](Self::with_cipher) sets the configured one.
     pub fn new(db: Db) -> Self {
-        Self { db, cipher: Arc::new(TokenCipher::random()), sessions: None }
+        Self {
+            db,
+            cipher: Arc::new(TokenCipher::random()),
+            sessions: None,
+        }
     }
 
     /// Seals tokens at rest with `cipher`.
@@ -319,23 +323,36 @@ impl KakaoUserStore for DieselUserStore {
     }
 
     async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else { return Ok(None) };
-        let Some(link) = self.link_by_user(id).await? else { return Ok(None) };
-        let Ok(kakao_id) = link.uid.parse::<i64>() else { return Ok(None) };
+        let Ok(id) = user_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let Some(link) = self.link_by_user(id).await? else {
+            return Ok(None);
+        };
+        let Ok(kakao_id) = link.uid.parse::<i64>() else {
+            return Ok(None);
+        };
         let tokens = LinkData::parse(&link.extra_data).tokens(&self.cipher);
         Ok(Some(KakaoAccount { kakao_id, tokens }))
     }
 
     async fn update_tokens(&self, user_id: &str, tokens: &KakaoTokens) -> Result<(), StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else { return Ok(()) };
-        let Some(link) = self.link_by_user(id).await? else { return Ok(()) };
+        let Ok(id) = user_id.parse::<i64>() else {
+            return Ok(());
+        };
+        let Some(link) = self.link_by_user(id).await? else {
+            return Ok(());
+        };
         let mut data = LinkData::parse(&link.extra_data);
         data.set_tokens(tokens, &self.cipher);
         let text = data.to_text();
         let now = now_utc();
         db_run!(&self.db, |conn| {
             diesel::update(links::table.find(link.id))
-                .set(&LinkLoginUpdate { extra_data: &text, modified: now })
+                .set(&LinkLoginUpdate {
+                    extra_data: &text,
+                    modified: now,
+                })
                 .execute(conn)
                 .await
         })?;
@@ -343,18 +360,28 @@ impl KakaoUserStore for DieselUserStore {
     }
 
     async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self.user_id_by_uid(&kakao_id.to_string()).await?.map(|id| id.to_string()))
+        Ok(self
+            .user_id_by_uid(&kakao_id.to_string())
+            .await?
+            .map(|id| id.to_string()))
     }
 
     /// The demo has no other login method: a user without a Kakao link is deleted.
     async fn remove_kakao_link(&self, user_id: &str) -> Result<bool, StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else { return Ok(false) };
+        let Ok(id) = user_id.parse::<i64>() else {
+            return Ok(false);
+        };
         self.delete_user(id).await
     }
 
     async fn end_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
-        let (Some(sessions), Ok(id)) = (&self.sessions, user_id.parse::<i64>()) else { return Ok(0) };
-        sessions.end_user_sessions(id).await.map_err(StoreError::Sessions)
+        let (Some(sessions), Ok(id)) = (&self.sessions, user_id.parse::<i64>()) else {
+            return Ok(0);
+        };
+        sessions
+            .end_user_sessions(id)
+            .await
+            .map_err(StoreError::Sessions)
     }
 }
 

@@ -25,7 +25,11 @@ struct Instance {
 
 impl Instance {
     async fn start(env: &[(String, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(env!("CARGO_BIN_EXE_demo-app"))
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -43,7 +47,10 @@ impl Instance {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "instance at {base} did not become healthy");
+            assert!(
+                Instant::now() < deadline,
+                "instance at {base} did not become healthy"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self { child, base }
@@ -75,24 +82,46 @@ impl Drop for Instance {
 }
 
 /// One login: begin on `first`, consent at the emulator, callback on `second`.
-async fn login_across(browser: &Browser, kakao: &KakaoEmulator, first: &Instance, second: &Instance, user: UserChoice) -> u16 {
-    let begin = browser.get(&first.path("/login/?next=%2Fdownload-list%2F")).await;
+async fn login_across(
+    browser: &Browser,
+    kakao: &KakaoEmulator,
+    first: &Instance,
+    second: &Instance,
+    user: UserChoice,
+) -> u16 {
+    let begin = browser
+        .get(&first.path("/login/?next=%2Fdownload-list%2F"))
+        .await;
     let begin = browser.get(&first.path(&begin.expect_redirect())).await;
     let authorize = Url::parse(&begin.expect_redirect()).unwrap();
-    let callback = kakao.consent(&authorize, ConsentDecision::Approve(user)).await.unwrap();
+    let callback = kakao
+        .consent(&authorize, ConsentDecision::Approve(user))
+        .await
+        .unwrap();
     let done = browser.get(&second.at(&callback)).await;
-    assert_eq!(done.location().as_deref(), Some("/download-list/"), "login via {} then {}", first.base, second.base);
+    assert_eq!(
+        done.location().as_deref(),
+        Some("/download-list/"),
+        "login via {} then {}",
+        first.base,
+        second.base
+    );
     browser.get(&first.path("/download-list/")).await.status
 }
 
 async fn user_for_uid(db: &Db, uid: &str) -> (i64, i64) {
-    (common::users_for_uid(db, uid).await, common::links_for_uid(db, uid).await)
+    (
+        common::users_for_uid(db, uid).await,
+        common::links_for_uid(db, uid).await,
+    )
 }
 
 #[actix_web::test]
 async fn two_instances_share_logins_sessions_and_users() {
     let test = "two_instances_share_logins_sessions_and_users";
-    let (Some(pg), Some(redis)) = (common::postgres_url(test), common::redis_url(test)) else { return };
+    let (Some(pg), Some(redis)) = (common::postgres_url(test), common::redis_url(test)) else {
+        return;
+    };
     let schema = common::PgSchema::create(&pg).await;
     let prefix = common::unique_redis_prefix();
     let kakao = KakaoEmulator::builder()
@@ -105,8 +134,14 @@ async fn two_instances_share_logins_sessions_and_users() {
     let env: Vec<(String, String)> = [
         ("APP_URL", PUBLIC_URL.to_owned()),
         ("KAKAO_CLIENT_ID", "multi-instance".to_owned()),
-        ("KAKAO_AUTH_URL", kakao.base_url().as_str().trim_end_matches('/').to_owned()),
-        ("KAKAO_API_URL", kakao.base_url().as_str().trim_end_matches('/').to_owned()),
+        (
+            "KAKAO_AUTH_URL",
+            kakao.base_url().as_str().trim_end_matches('/').to_owned(),
+        ),
+        (
+            "KAKAO_API_URL",
+            kakao.base_url().as_str().trim_end_matches('/').to_owned(),
+        ),
         ("DATABASE_URL", schema.url.clone()),
         ("REDIS_URL", redis.clone()),
         ("REDIS_KEY_PREFIX", prefix.clone()),
@@ -121,7 +156,10 @@ async fn two_instances_share_logins_sessions_and_users() {
 
     // Begin on A, callback on B, protected page on A.
     let browser = Browser::new(&a.base);
-    assert_eq!(login_across(&browser, &kakao, &a, &b, UserChoice::Fixture(1001)).await, 200);
+    assert_eq!(
+        login_across(&browser, &kakao, &a, &b, UserChoice::Fixture(1001)).await,
+        200
+    );
     assert_eq!(browser.get(&b.path("/download-list/")).await.status, 200);
 
     // Stop A in the middle of a login and finish it on B.
@@ -129,8 +167,17 @@ async fn two_instances_share_logins_sessions_and_users() {
     let begin = browser.get(&a.path("/accounts/oauth/login/kakao/")).await;
     let authorize = Url::parse(&begin.expect_redirect()).unwrap();
     a.stop();
-    let callback = kakao.consent(&authorize, ConsentDecision::Approve(UserChoice::Fixture(1002))).await.unwrap();
-    assert_eq!(browser.get(&b.at(&callback)).await.location().as_deref(), Some("/download-list/"));
+    let callback = kakao
+        .consent(
+            &authorize,
+            ConsentDecision::Approve(UserChoice::Fixture(1002)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.get(&b.at(&callback)).await.location().as_deref(),
+        Some("/download-list/")
+    );
     assert_eq!(browser.get(&b.path("/download-list/")).await.status, 200);
     let a = Instance::start(&env).await;
 
@@ -142,30 +189,61 @@ async fn two_instances_share_logins_sessions_and_users() {
             let kakao = &kakao;
             async move {
                 let browser = Browser::new(&first.base);
-                login_across(&browser, kakao, first, second, UserChoice::Nickname(format!("multi-{}", i % 40))).await
+                login_across(
+                    &browser,
+                    kakao,
+                    first,
+                    second,
+                    UserChoice::Nickname(format!("multi-{}", i % 40)),
+                )
+                .await
             }
         })
         .buffer_unordered(48)
         .collect()
         .await;
-    assert!(statuses.iter().all(|s| *s == 200), "every login succeeds: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every login succeeds: {statuses:?}"
+    );
 
     // 50 concurrent first logins of one Kakao id across both: one user, one link.
     let store = demo_app::store::DieselUserStore::new(db.clone());
-    assert_eq!(store.count_users().await.unwrap(), 2 + 40, "1001, 1002 and 40 nickname users");
+    assert_eq!(
+        store.count_users().await.unwrap(),
+        2 + 40,
+        "1001, 1002 and 40 nickname users"
+    );
     let racer = format!("racer-{}", std::process::id());
     let statuses: Vec<u16> = stream::iter(0..50usize)
         .map(|i| {
             let (first, second) = (instances[i % 2], instances[(i + 1) % 2]);
             let (kakao, racer) = (&kakao, racer.clone());
-            async move { login_across(&Browser::new(&first.base), kakao, first, second, UserChoice::Nickname(racer)).await }
+            async move {
+                login_across(
+                    &Browser::new(&first.base),
+                    kakao,
+                    first,
+                    second,
+                    UserChoice::Nickname(racer),
+                )
+                .await
+            }
         })
         .buffer_unordered(50)
         .collect()
         .await;
     assert!(statuses.iter().all(|s| *s == 200));
-    assert_eq!(store.count_users().await.unwrap(), 43, "the racer got exactly one user");
-    assert_eq!(store.count_links().await.unwrap(), 43, "and exactly one link");
+    assert_eq!(
+        store.count_users().await.unwrap(),
+        43,
+        "the racer got exactly one user"
+    );
+    assert_eq!(
+        store.count_links().await.unwrap(),
+        43,
+        "and exactly one link"
+    );
 
     // Ending all of one user's sessions works across instances.
     let phone = Browser::new(&a.base);
@@ -173,11 +251,16 @@ async fn two_instances_share_logins_sessions_and_users() {
     login_across(&phone, &kakao, &a, &a, UserChoice::Fixture(1001)).await;
     login_across(&laptop, &kakao, &b, &b, UserChoice::Fixture(1001)).await;
     let user_id = store.user_id_by_uid("1001").await.unwrap().unwrap();
-    let sessions = RedisSessionStore::connect_with_prefix(&redis, &prefix).await.unwrap();
+    let sessions = RedisSessionStore::connect_with_prefix(&redis, &prefix)
+        .await
+        .unwrap();
     assert!(sessions.delete_user_sessions(user_id).await.unwrap() >= 2);
     for browser in [&phone, &laptop] {
         for instance in [&a, &b] {
-            assert_eq!(browser.get(&instance.path("/download-list/")).await.status, 302);
+            assert_eq!(
+                browser.get(&instance.path("/download-list/")).await.status,
+                302
+            );
         }
     }
 
@@ -194,14 +277,36 @@ async fn two_instances_share_logins_sessions_and_users() {
     let (a, b) = tokio::join!(Instance::start(&env), Instance::start(&env));
     for (i, fixture) in [1001, 1002].into_iter().enumerate() {
         let browser = Browser::new(&a.base);
-        assert_eq!(login_across(&browser, &kakao, &a, &b, UserChoice::Fixture(fixture)).await, 200);
-        assert_eq!(store.user_id_by_uid(&before[i].0).await.unwrap(), before[i].1);
+        assert_eq!(
+            login_across(&browser, &kakao, &a, &b, UserChoice::Fixture(fixture)).await,
+            200
+        );
+        assert_eq!(
+            store.user_id_by_uid(&before[i].0).await.unwrap(),
+            before[i].1
+        );
     }
     for i in 0..40 {
         let browser = Browser::new(&b.base);
-        assert_eq!(login_across(&browser, &kakao, &b, &a, UserChoice::Nickname(format!("multi-{i}"))).await, 200);
+        assert_eq!(
+            login_across(
+                &browser,
+                &kakao,
+                &b,
+                &a,
+                UserChoice::Nickname(format!("multi-{i}"))
+            )
+            .await,
+            200
+        );
     }
-    assert_eq!((store.count_users().await.unwrap(), store.count_links().await.unwrap()), (43, 43));
+    assert_eq!(
+        (
+            store.count_users().await.unwrap(),
+            store.count_links().await.unwrap()
+        ),
+        (43, 43)
+    );
     assert_eq!(user_for_uid(&db, "1001").await, (1, 1));
 
     a.stop();

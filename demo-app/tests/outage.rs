@@ -21,7 +21,11 @@ async fn start_app(adjust: impl FnOnce(&mut DemoConfig)) -> (RunningApp, tempfil
     let mut config = DemoConfig::from_vars(|_| None).unwrap();
     config.bind = "127.0.0.1:0".into();
     config.app_url = "http://127.0.0.1:0".into();
-    config.database_url = dir.path().join("app.sqlite3").to_string_lossy().into_owned();
+    config.database_url = dir
+        .path()
+        .join("app.sqlite3")
+        .to_string_lossy()
+        .into_owned();
     adjust(&mut config);
     let mut app = demo_app::app::start(config).await.unwrap();
     app.spawn();
@@ -41,7 +45,11 @@ async fn wait_for(browser: &Browser, path: &str, status: u16) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct RedisServer(Child);
@@ -49,7 +57,16 @@ struct RedisServer(Child);
 impl RedisServer {
     fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -66,7 +83,9 @@ impl Drop for RedisServer {
 }
 
 async fn redis_answers(port: u16) -> bool {
-    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else { return false };
+    let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
+        return false;
+    };
     client.get_multiplexed_async_connection().await.is_ok()
 }
 
@@ -78,13 +97,19 @@ async fn the_app_survives_a_redis_outage_and_recovers_without_restart() {
     }
     let port = free_port();
     let Some(redis) = RedisServer::start(port) else {
-        assert!(std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"), "{test}: redis-server not installed");
+        assert!(
+            std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "{test}: redis-server not installed"
+        );
         eprintln!("SKIP: redis-server not installed ({test})");
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while !redis_answers(port).await {
-        assert!(Instant::now() < deadline, "private redis-server did not start");
+        assert!(
+            Instant::now() < deadline,
+            "private redis-server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let url = format!("redis://127.0.0.1:{port}");
@@ -103,12 +128,23 @@ async fn the_app_survives_a_redis_outage_and_recovers_without_restart() {
     drop(redis);
     let health = Browser::new(&app.url).get("/healthz").await;
     assert_eq!(health.status, 503);
-    assert!(health.body.contains("redis: unavailable"), "{}", health.body);
+    assert!(
+        health.body.contains("redis: unavailable"),
+        "{}",
+        health.body
+    );
     let started = Instant::now();
     let page = browser.get("/download-list/").await;
     assert_eq!(page.status, 500, "a session store outage is an opaque 500");
-    assert!(!page.body.to_lowercase().contains("redis"), "the body leaks nothing: {}", page.body);
-    assert!(started.elapsed() < Duration::from_secs(10), "it fails fast instead of hanging");
+    assert!(
+        !page.body.to_lowercase().contains("redis"),
+        "the body leaks nothing: {}",
+        page.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it fails fast instead of hanging"
+    );
 
     let _redis = RedisServer::start(port).unwrap();
     wait_for(&Browser::new(&app.url), "/healthz", 200).await;
@@ -129,7 +165,11 @@ struct CuttableProxy {
 
 impl CuttableProxy {
     async fn start(target: &str) -> Self {
-        let proxy = Self { port: free_port(), target: target.to_owned(), tasks: Arc::default() };
+        let proxy = Self {
+            port: free_port(),
+            target: target.to_owned(),
+            tasks: Arc::default(),
+        };
         proxy.open().await;
         proxy
     }
@@ -161,10 +201,16 @@ impl CuttableProxy {
 #[actix_web::test]
 async fn the_app_survives_a_database_outage_and_recovers_without_restart() {
     let test = "the_app_survives_a_database_outage_and_recovers_without_restart";
-    let Some(pg) = common::postgres_url(test) else { return };
+    let Some(pg) = common::postgres_url(test) else {
+        return;
+    };
     let schema = common::PgSchema::create(&pg).await;
     let direct = url::Url::parse(&pg).unwrap();
-    let target = format!("{}:{}", direct.host_str().unwrap(), direct.port().unwrap_or(5432));
+    let target = format!(
+        "{}:{}",
+        direct.host_str().unwrap(),
+        direct.port().unwrap_or(5432)
+    );
     let proxy = CuttableProxy::start(&target).await;
     let mut through_proxy = url::Url::parse(&schema.url).unwrap();
     through_proxy.set_port(Some(proxy.port)).unwrap();
@@ -182,15 +228,29 @@ async fn the_app_survives_a_database_outage_and_recovers_without_restart() {
     assert!(health.body.contains("database: unavailable"));
     let page = browser.get("/download-list/").await;
     assert_eq!(page.status, 500);
-    assert!(!page.body.to_lowercase().contains("postgres"), "{}", page.body);
-    let begin = Browser::new(&app.url).get("/accounts/oauth/login/kakao/").await;
-    assert_eq!(begin.status, 500, "a login cannot start without the session store, and says so");
-    assert!(started.elapsed() < Duration::from_secs(30), "failures come quickly");
+    assert!(
+        !page.body.to_lowercase().contains("postgres"),
+        "{}",
+        page.body
+    );
+    let begin = Browser::new(&app.url)
+        .get("/accounts/oauth/login/kakao/")
+        .await;
+    assert_eq!(
+        begin.status, 500,
+        "a login cannot start without the session store, and says so"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "failures come quickly"
+    );
 
     proxy.open().await;
     wait_for(&Browser::new(&app.url), "/healthz", 200).await;
     wait_for(&browser, "/download-list/", 200).await;
-    let page = Browser::new(&app.url).login(kakao, UserChoice::Fixture(1002), None).await;
+    let page = Browser::new(&app.url)
+        .login(kakao, UserChoice::Fixture(1002), None)
+        .await;
     assert_eq!(page.location().as_deref(), Some("/download-list/"));
     app.stop().await;
 }

@@ -20,46 +20,84 @@ fn state(user: Option<i64>) -> HashMap<String, String> {
 
 #[actix_web::test]
 async fn sessions_round_trip_expire_and_end_per_user() {
-    let Some(url) = common::redis_url("sessions_round_trip_expire_and_end_per_user") else { return };
+    let Some(url) = common::redis_url("sessions_round_trip_expire_and_end_per_user") else {
+        return;
+    };
     let prefix = common::unique_redis_prefix();
-    let store = RedisSessionStore::connect_with_prefix(&url, &prefix).await.unwrap();
+    let store = RedisSessionStore::connect_with_prefix(&url, &prefix)
+        .await
+        .unwrap();
     store.ping().await.unwrap();
 
-    let a = store.save(state(Some(7)), &Duration::minutes(5)).await.unwrap();
-    let b = store.save(state(Some(7)), &Duration::minutes(5)).await.unwrap();
-    let other = store.save(state(Some(8)), &Duration::minutes(5)).await.unwrap();
-    let anonymous = store.save(state(None), &Duration::minutes(5)).await.unwrap();
+    let a = store
+        .save(state(Some(7)), &Duration::minutes(5))
+        .await
+        .unwrap();
+    let b = store
+        .save(state(Some(7)), &Duration::minutes(5))
+        .await
+        .unwrap();
+    let other = store
+        .save(state(Some(8)), &Duration::minutes(5))
+        .await
+        .unwrap();
+    let anonymous = store
+        .save(state(None), &Duration::minutes(5))
+        .await
+        .unwrap();
     assert_ne!(a.as_ref(), b.as_ref());
     assert_eq!(store.load(&a).await.unwrap(), Some(state(Some(7))));
 
     // update keeps the key; a key whose session is gone gets a new one.
     let mut changed = state(Some(7));
     changed.insert("x".into(), "1".into());
-    let a2 = store.update(a, changed.clone(), &Duration::minutes(5)).await.unwrap();
+    let a2 = store
+        .update(a, changed.clone(), &Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(store.load(&a2).await.unwrap(), Some(changed.clone()));
     let gone = SessionKey::try_from("x".repeat(64)).unwrap();
-    let fresh = store.update(gone, changed, &Duration::minutes(5)).await.unwrap();
+    let fresh = store
+        .update(gone, changed, &Duration::minutes(5))
+        .await
+        .unwrap();
     assert_ne!(fresh.as_ref(), "x".repeat(64));
 
     assert_eq!(store.delete_user_sessions(7).await.unwrap(), 3);
     assert_eq!(store.load(&a2).await.unwrap(), None);
     assert_eq!(store.load(&b).await.unwrap(), None);
     assert_eq!(store.load(&fresh).await.unwrap(), None);
-    assert!(store.load(&other).await.unwrap().is_some(), "another user's session survives");
+    assert!(
+        store.load(&other).await.unwrap().is_some(),
+        "another user's session survives"
+    );
     assert!(store.load(&anonymous).await.unwrap().is_some());
 
     store.delete(&other).await.unwrap();
     assert_eq!(store.load(&other).await.unwrap(), None);
-    assert_eq!(store.delete_user_sessions(8).await.unwrap(), 0, "delete also left the user index");
+    assert_eq!(
+        store.delete_user_sessions(8).await.unwrap(),
+        0,
+        "delete also left the user index"
+    );
 
-    let short = store.save(state(None), &Duration::seconds(1)).await.unwrap();
+    let short = store
+        .save(state(None), &Duration::seconds(1))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(store.load(&short).await.unwrap(), None, "Redis expires the session");
+    assert_eq!(
+        store.load(&short).await.unwrap(),
+        None,
+        "Redis expires the session"
+    );
     common::delete_redis_prefix(&url, &prefix).await;
 }
 
 #[actix_web::test]
 async fn an_unreachable_redis_is_a_clear_error() {
-    let err = RedisSessionStore::connect("redis://127.0.0.1:1").await.unwrap_err();
+    let err = RedisSessionStore::connect("redis://127.0.0.1:1")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("Redis"), "{err}");
 }

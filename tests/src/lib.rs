@@ -165,7 +165,6 @@ impl Browser {
             .unwrap()
     }
 
-
     /// Starts a login at the begin route and returns Kakao's authorize URL.
     pub async fn begin(&self, next: Option<&str>) -> Url {
         let path = match next {
@@ -179,7 +178,12 @@ impl Browser {
     }
 
     /// A whole login as `user` through `kakao`'s consent page; returns the callback's answer.
-    pub async fn login<K: AsRef<KakaoEmulator>>(&self, kakao: &K, user: UserChoice, next: Option<&str>) -> Page {
+    pub async fn login<K: AsRef<KakaoEmulator>>(
+        &self,
+        kakao: &K,
+        user: UserChoice,
+        next: Option<&str>,
+    ) -> Page {
         let authorize = self.begin(next).await;
         let callback = kakao
             .as_ref()

@@ -176,7 +176,10 @@ pub fn redis_url(test: &str) -> Option<String> {
                 std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"),
                 "{test}: TEST_REDIS_URL not set but REQUIRE_SERVICES=1"
             );
-            let _ = writeln!(std::io::stderr(), "SKIP: TEST_REDIS_URL not set ({test} needs Redis)");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: TEST_REDIS_URL not set ({test} needs Redis)"
+            );
             None
         }
     }
@@ -191,8 +194,16 @@ pub fn unique_redis_prefix() -> String {
 pub async fn delete_redis_prefix(url: &str, prefix: &str) {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     if !keys.is_empty() {
-        let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+        let _: i64 = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
     }
 }

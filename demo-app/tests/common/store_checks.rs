@@ -214,7 +214,11 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
     // Tokens are sealed at rest: the text holds a key id and ciphertext, not the token.
     assert!(!link.extra_data.contains("test-access-9007199254740993"));
     assert!(extra["access_token"]["kid"].is_string() && extra["access_token"]["ct"].is_string());
-    let tokens = store.tokens_of(first.id).await.unwrap().expect("the store opens its tokens");
+    let tokens = store
+        .tokens_of(first.id)
+        .await
+        .unwrap()
+        .expect("the store opens its tokens");
     assert_eq!(tokens.access_token.secret(), "test-access-9007199254740993");
 
     tokio::time::sleep(Duration::from_millis(5)).await;
