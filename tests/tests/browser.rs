@@ -383,3 +383,51 @@ async fn cancelling_consent_shows_the_error_page_in_chromium() {
     drop(driver);
     app.app.stop().await;
 }
+
+/// "카카오 계정과 함께 로그아웃": the form post redirects to Kakao's logout page, which
+/// redirects back to the app. Chromium applies the page's CSP `form-action` to that whole
+/// redirect chain, so this proves the policy lets it through.
+#[actix_web::test]
+async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() {
+    let test = "logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium";
+    let Some(tools) = browser_support::tools_or_skip(test) else {
+        return;
+    };
+    let dir = browser_support::artifact_dir("kakao_logout");
+    let app = TestApp::spawn().await;
+    let emulator = app.emulator().base_url();
+    let driver = Driver::start(&tools, &dir).await;
+    let browser = driver.session(DESKTOP).await;
+    let mut shots = Shots::new(&browser, &dir);
+
+    browser.goto(&app.url("/download-list/")).await;
+    browser
+        .wait_for_url("the consent page", |u| same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize")
+        .await;
+    let approve = browser.find_xpath("//button[contains(., '동의하고 계속하기')]").await;
+    browser.click(&approve).await;
+    browser
+        .wait_for_url("/download-list/", |u| same_origin(u, &app.url("/")) && u.path() == "/download-list/")
+        .await;
+
+    browser.goto(&app.url("/")).await;
+    let kakao_logout = browser.find_xpath("//form[@action='/logout/kakao/']//button").await;
+    browser.click(&kakao_logout).await;
+    // Through the emulator's /oauth/logout and back to the app's home page.
+    browser
+        .wait_for_url("home after Kakao logout", |u| same_origin(u, &app.url("/")) && u.path() == "/")
+        .await;
+    assert_anonymous_home(&browser).await;
+    shots.take("after-kakao-logout", None).await;
+    assert_no_csp_violations(&browser).await;
+
+    // The emulator forgot the browser's Kakao session: prompt=none-style auto login is gone,
+    // and the next login shows the consent page again.
+    browser.goto(&app.url("/download-list/")).await;
+    browser
+        .wait_for_url("login after Kakao logout", |u| same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize")
+        .await;
+    browser.quit().await;
+    drop(driver);
+    app.app.stop().await;
+}
