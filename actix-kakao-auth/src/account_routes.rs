@@ -1,5 +1,5 @@
-//! Account lifecycle routes: log out with the Kakao account, disconnect (회원 탈퇴), and
-//! Kakao's unlink webhook. Plain logout's token revocation lives here too.
+//! Account lifecycle routes: logout (plain and with the Kakao account), disconnect
+//! (회원 탈퇴), and Kakao's unlink webhook.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::KakaoAuth;
 use crate::client::KapiAuth;
 use crate::error::{KakaoApiError, LoginFailure};
-use crate::origin::is_same_origin;
+use crate::origin::refuse_cross_site;
 use crate::store::KakaoUserStore;
 
 /// How long logout waits for Kakao to revoke a token before giving up on it.
@@ -27,19 +27,20 @@ pub(crate) fn register<S: KakaoUserStore>(
     cfg: &mut web::ServiceConfig,
     paths: &crate::KakaoAuthConfig,
 ) {
-    cfg.route(
-        paths.kakao_logout_path(),
-        web::post().to(logout_with_kakao::<S>),
-    )
-    .route(paths.disconnect_path(), web::post().to(disconnect::<S>))
-    .route(
-        paths.unlink_callback_path(),
-        web::get().to(unlink_webhook::<S>),
-    )
-    .route(
-        paths.unlink_callback_path(),
-        web::post().to(unlink_webhook::<S>),
-    );
+    cfg.route(paths.logout_path(), web::post().to(logout::<S>))
+        .route(
+            paths.kakao_logout_path(),
+            web::post().to(logout_with_kakao::<S>),
+        )
+        .route(paths.disconnect_path(), web::post().to(disconnect::<S>))
+        .route(
+            paths.unlink_callback_path(),
+            web::get().to(unlink_webhook::<S>),
+        )
+        .route(
+            paths.unlink_callback_path(),
+            web::post().to(unlink_webhook::<S>),
+        );
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -58,10 +59,7 @@ fn current_user(req: &HttpRequest) -> Option<String> {
 /// Revokes the user's stored access token at Kakao (`/v1/user/logout`), best effort: a
 /// missing token, an expired one or a Kakao failure is logged and ignored, and Kakao
 /// gets at most [`REVOKE_TIMEOUT`].
-pub(crate) async fn revoke_token_best_effort<S: KakaoUserStore>(
-    auth: &KakaoAuth<S>,
-    user_id: &str,
-) {
+async fn revoke_token_best_effort<S: KakaoUserStore>(auth: &KakaoAuth<S>, user_id: &str) {
     let account = match auth.store().kakao_account(user_id).await {
         Ok(Some(account)) => account,
         Ok(None) => return,
@@ -83,22 +81,48 @@ pub(crate) async fn revoke_token_best_effort<S: KakaoUserStore>(
     }
 }
 
-/// `POST /logout/kakao/`: ends the local session (revoking the token, best effort), then
-/// sends the browser to Kakao to end its Kakao Account session too.
+/// Ends the local session of a same-origin logout request: revokes the user's Kakao
+/// token (best effort) and purges the session on the server, so a copy of the old
+/// cookie no longer works. A cross-site request gets the 403 to answer instead.
+async fn end_local_session<S: KakaoUserStore>(
+    req: &HttpRequest,
+    session: &Session,
+    auth: &KakaoAuth<S>,
+    action: &str,
+) -> Result<(), HttpResponse> {
+    if let Some(refusal) = refuse_cross_site(req, &auth.config().app_origin(), action) {
+        return Err(refusal);
+    }
+    if let Some(user_id) = current_user(req) {
+        revoke_token_best_effort(auth, &user_id).await;
+    }
+    session.purge();
+    Ok(())
+}
+
+/// `POST /logout/`: ends the session on the server, then 303 to the logout redirect URL.
+async fn logout<S: KakaoUserStore>(
+    req: HttpRequest,
+    session: Session,
+    auth: web::Data<KakaoAuth<S>>,
+) -> HttpResponse {
+    match end_local_session(&req, &session, &auth, "logout").await {
+        Ok(()) => see_other(auth.config().logout_redirect_url()),
+        Err(refusal) => refusal,
+    }
+}
+
+/// `POST /logout/kakao/`: ends the local session like `POST /logout/`, then sends the
+/// browser to Kakao to end its Kakao Account session too.
 async fn logout_with_kakao<S: KakaoUserStore>(
     req: HttpRequest,
     session: Session,
     auth: web::Data<KakaoAuth<S>>,
 ) -> HttpResponse {
+    if let Err(refusal) = end_local_session(&req, &session, &auth, "Kakao logout").await {
+        return refusal;
+    }
     let config = auth.config();
-    if !is_same_origin(&req, &config.app_origin()) {
-        tracing::warn!("cross-site Kakao logout refused");
-        return HttpResponse::Forbidden().body("cross-site request refused");
-    }
-    if let Some(user_id) = current_user(&req) {
-        revoke_token_best_effort(&auth, &user_id).await;
-    }
-    session.purge();
     let back = format!("{}{}", config.app_origin(), config.logout_redirect_url());
     see_other(auth.client().kakao_logout_url(&back).as_str())
 }
@@ -112,9 +136,8 @@ async fn disconnect<S: KakaoUserStore>(
     auth: web::Data<KakaoAuth<S>>,
 ) -> HttpResponse {
     let config = auth.config();
-    if !is_same_origin(&req, &config.app_origin()) {
-        tracing::warn!("cross-site disconnect refused");
-        return HttpResponse::Forbidden().body("cross-site request refused");
+    if let Some(refusal) = refuse_cross_site(&req, &config.app_origin(), "disconnect") {
+        return refusal;
     }
     let Some(user_id) = current_user(&req) else {
         return crate::middleware::login_redirect(&req);

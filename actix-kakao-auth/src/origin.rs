@@ -22,6 +22,20 @@ pub fn is_same_origin(req: &HttpRequest, app_origin: &str) -> bool {
     }
 }
 
+/// For a state-changing POST: `Some(403 response)` when the request is cross-site (the
+/// refusal is logged with `action`), `None` when it may proceed.
+pub(crate) fn refuse_cross_site(
+    req: &HttpRequest,
+    app_origin: &str,
+    action: &str,
+) -> Option<actix_web::HttpResponse> {
+    if is_same_origin(req, app_origin) {
+        return None;
+    }
+    tracing::warn!(action, "cross-site request refused");
+    Some(actix_web::HttpResponse::Forbidden().body("cross-site request refused"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@ use crate::error::LoginError;
 use crate::flow::{self, PendingLogin};
 use crate::next_url::sanitize_next;
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
-use crate::origin::is_same_origin;
 use crate::store::{AuthUser, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// Longest query string accepted on the login routes.
@@ -24,8 +23,7 @@ pub(crate) fn register<S: KakaoUserStore>(cfg: &mut web::ServiceConfig, auth: Ka
     cfg.app_data(web::Data::new(auth))
         .route(config.login_url(), web::get().to(login_page))
         .route(config.begin_path(), web::get().to(begin::<S>))
-        .route(config.callback_path(), web::get().to(callback::<S>))
-        .route(config.logout_path(), web::post().to(logout::<S>));
+        .route(config.callback_path(), web::get().to(callback::<S>));
     crate::account_routes::register::<S>(cfg, &config);
 }
 
@@ -273,25 +271,6 @@ async fn verify_id_token(
         .verify(id_token.secret(), nonce)
         .await
         .map_err(LoginError::IdToken)
-}
-
-/// `POST /logout/`: ends the session on the server, then 303 to the logout redirect URL.
-async fn logout<S: KakaoUserStore>(
-    req: HttpRequest,
-    session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
-    let config = auth.config();
-    if !is_same_origin(&req, &config.app_origin()) {
-        tracing::warn!("cross-site logout refused");
-        return HttpResponse::Forbidden().body("cross-site request refused");
-    }
-    if let Some(user_id) = req.get_identity().ok().and_then(|i| i.id().ok()) {
-        crate::account_routes::revoke_token_best_effort(&auth, &user_id).await;
-    }
-    // Purging deletes the server-side state: a copy of the old cookie no longer works.
-    session.purge();
-    redirect(StatusCode::SEE_OTHER, config.logout_redirect_url())
 }
 
 #[cfg(test)]
