@@ -402,20 +402,30 @@ async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() 
 
     browser.goto(&app.url("/download-list/")).await;
     browser
-        .wait_for_url("the consent page", |u| same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize")
+        .wait_for_url("the consent page", |u| {
+            same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
+        })
         .await;
-    let approve = browser.find_xpath("//button[contains(., '동의하고 계속하기')]").await;
+    let approve = browser
+        .find_xpath("//button[contains(., '동의하고 계속하기')]")
+        .await;
     browser.click(&approve).await;
     browser
-        .wait_for_url("/download-list/", |u| same_origin(u, &app.url("/")) && u.path() == "/download-list/")
+        .wait_for_url("/download-list/", |u| {
+            same_origin(u, &app.url("/")) && u.path() == "/download-list/"
+        })
         .await;
 
     browser.goto(&app.url("/")).await;
-    let kakao_logout = browser.find_xpath("//form[@action='/logout/kakao/']//button").await;
+    let kakao_logout = browser
+        .find_xpath("//form[@action='/logout/kakao/']//button")
+        .await;
     browser.click(&kakao_logout).await;
     // Through the emulator's /oauth/logout and back to the app's home page.
     browser
-        .wait_for_url("home after Kakao logout", |u| same_origin(u, &app.url("/")) && u.path() == "/")
+        .wait_for_url("home after Kakao logout", |u| {
+            same_origin(u, &app.url("/")) && u.path() == "/"
+        })
         .await;
     assert_anonymous_home(&browser).await;
     shots.take("after-kakao-logout", None).await;
@@ -425,7 +435,9 @@ async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() 
     // and the next login shows the consent page again.
     browser.goto(&app.url("/download-list/")).await;
     browser
-        .wait_for_url("login after Kakao logout", |u| same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize")
+        .wait_for_url("login after Kakao logout", |u| {
+            same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
+        })
         .await;
     browser.quit().await;
     drop(driver);

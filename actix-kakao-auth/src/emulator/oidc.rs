@@ -37,9 +37,9 @@ use actix_web::web;
 use super::state::{CodeGrant, RefreshToken, Shared};
 
 pub(crate) use mint::Subject;
-pub(crate) use signing::Rotation;
 #[cfg(feature = "fuzzing")]
-pub(crate) use signing::{jwks_document, sign_raw};
+pub(crate) use signing::jwks_document;
+pub(crate) use signing::Rotation;
 
 /// Upper bound on the remembered id_tokens.
 const MAX_ISSUED: usize = 1_000;

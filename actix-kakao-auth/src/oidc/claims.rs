@@ -45,8 +45,7 @@ pub struct IdTokenClaims {
 impl IdTokenClaims {
     /// Parses a payload (the decoded middle part of the JWS).
     pub(crate) fn from_json(payload: &[u8]) -> Result<Self, IdTokenError> {
-        serde_json::from_slice(payload)
-            .map_err(|e| IdTokenError::Malformed(format!("payload: {e}")))
+        super::jws::parse_json("payload", payload)
     }
 
     /// Checks that `sub` is exactly the id `/v2/user/me` returned (the same rule as OpenID

@@ -110,21 +110,6 @@ pub(crate) fn sign(
     Ok(format!("{input}.{signature}"))
 }
 
-/// RS256 over arbitrary header and payload bytes with the signing key of a fresh emulator
-/// (for the fuzz targets, which need validly signed tokens with arbitrary claims).
-#[cfg(feature = "fuzzing")]
-pub(crate) fn sign_raw(header: &[u8], payload: &[u8]) -> Result<String, String> {
-    let key = Rotation::default().signing()?;
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key.encoding, Algorithm::RS256)
-        .map_err(|e| e.to_string())?;
-    Ok(format!("{input}.{signature}"))
-}
-
 /// The JWKS document a fresh emulator publishes (for the fuzz targets).
 #[cfg(feature = "fuzzing")]
 pub(crate) fn jwks_document() -> Result<String, String> {
