@@ -461,3 +461,52 @@ async fn the_home_page_offers_kakao_logout_and_a_confirmed_disconnect() {
         "{csp}"
     );
 }
+
+#[actix_web::test]
+async fn the_unlink_webhook_ends_redis_sessions_too() {
+    let test = "the_unlink_webhook_ends_redis_sessions_too";
+    let redis = match std::env::var("TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var("REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "{test}: TEST_REDIS_URL not set but REQUIRE_SERVICES=1"
+            );
+            eprintln!("SKIP: TEST_REDIS_URL not set ({test} needs Redis)");
+            return;
+        }
+    };
+    let prefix = format!("lifecycle-test-{}:", std::process::id());
+    let app = TestApp::spawn_with(|c| {
+        c.kakao_admin_key = Some(ADMIN_KEY.into());
+        c.redis_url = Some(redis.clone());
+        c.redis_key_prefix = prefix.clone();
+        c.session_backend = demo_app::config::SessionBackend::Redis;
+    })
+    .await;
+    let (phone, user_id, _) = logged_in(&app, 1001).await;
+    let (laptop, _, _) = logged_in(&app, 1001).await;
+    let (bystander, _, _) = logged_in(&app, 1002).await;
+    let hook = Url::parse(&app.url("/accounts/oauth/unlink/kakao/")).unwrap();
+    let started = std::time::Instant::now();
+    let status = app
+        .emulator()
+        .send_unlink_webhook(&hook, 1001, "UNLINK_FROM_APPS", true)
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered within Kakao's 3 s"
+    );
+    assert_eq!(app.store.user_by_id(user_id).await.unwrap(), None);
+    for browser in [&phone, &laptop] {
+        assert_eq!(
+            browser.get("/download-list/").await.status,
+            302,
+            "Redis sessions of the user ended"
+        );
+    }
+    assert_eq!(bystander.get("/download-list/").await.status, 200);
+    app.app.stop().await;
+}
