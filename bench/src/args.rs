@@ -28,7 +28,7 @@ FLAGS:
     --kakao-latency-ms LIST      emulator delay on each token and user-info answer; the flow mode
                                  runs once per value (default 0,50)
     --modes LIST                 any of flow,page,baseline (default all three)
-    --duration SECS              measured time per point (default 3)
+    --duration SECS              measured time per point (default 5)
     --warmup SECS                unmeasured warm-up before each point (default 1)
     --max-requests N             cap on operations per measured point (default 1000000)
     --rss-logins N               logins the app has served in all before its peak RSS is read
@@ -129,6 +129,28 @@ pub enum Command {
     ServeBaseline { addr: String, body_file: PathBuf },
 }
 
+/// Flags that take a value.
+const VALUE_FLAGS: &[&str] = &[
+    "--sessions",
+    "--database",
+    "--database-url",
+    "--redis-url",
+    "--concurrency",
+    "--kakao-latency-ms",
+    "--modes",
+    "--duration",
+    "--warmup",
+    "--max-requests",
+    "--rss-logins",
+    "--new-users",
+    "--startup-runs",
+    "--scope",
+    "--rust-log",
+    "--app-bin",
+    "--serve-baseline",
+    "--body-file",
+];
+
 fn list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>, String> {
     let items: Result<Vec<T>, _> = value
         .split(',')
@@ -170,7 +192,7 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
         concurrency: vec![8, 64],
         kakao_latency_ms: vec![0, 50],
         modes: vec![Mode::Flow, Mode::Page, Mode::Baseline],
-        duration: Duration::from_secs(3),
+        duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
         max_requests: 1_000_000,
         rss_logins: 10_000,
@@ -199,6 +221,9 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
             _ => (flag, None),
         };
         let is_switch = matches!(flag.as_str(), "-h" | "--help" | "--quick" | "--keep-temp");
+        if !is_switch && !VALUE_FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown flag {flag:?} (see --help)"));
+        }
         let value = if is_switch {
             String::new()
         } else {
@@ -282,4 +307,63 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
         DatabaseKind::Sqlite => String::new(),
     };
     Ok(Command::Bench(Box::new(args)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let Ok(Command::Bench(a)) = parse_args(&[]) else {
+            panic!("no flags is a bench run");
+        };
+        assert_eq!(a.concurrency, vec![8, 64]);
+        assert_eq!(a.kakao_latency_ms, vec![0, 50]);
+        assert_eq!(a.sessions, SessionKind::Db);
+        let Ok(Command::Bench(a)) = parse_args(&[
+            "--sessions=cookie",
+            "--kakao-latency-ms",
+            "50",
+            "--concurrency",
+            "64",
+            "--quick",
+            "--duration",
+            "2",
+        ]) else {
+            panic!("valid flags");
+        };
+        assert_eq!(a.sessions, SessionKind::Cookie);
+        assert_eq!(a.kakao_latency_ms, vec![50]);
+        assert_eq!(a.concurrency, vec![64]);
+        assert_eq!(a.duration, Duration::from_secs(2), "flags win over --quick");
+        assert_eq!(a.rss_logins, 1_000);
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_their_name() {
+        for bad in [
+            &["--bogus"][..],
+            &["--sessions", "memcached"],
+            &["--concurrency", "0"],
+            &["--duration"],
+            &["--new-users", "101"],
+        ] {
+            let err = parse_args(bad).expect_err("refused");
+            assert!(err.contains(bad[0]), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_baseline_server_needs_a_body() {
+        assert!(parse_args(&["--serve-baseline", "127.0.0.1:1"]).is_err());
+        assert!(matches!(
+            parse_args(&["--serve-baseline", "127.0.0.1:1", "--body-file", "x"]),
+            Ok(Command::ServeBaseline { .. })
+        ));
+    }
 }

@@ -84,6 +84,9 @@ fn app_bin(args: &Args) -> Result<PathBuf, String> {
             .ok_or("current_exe has no parent")?
             .join("demo-app"),
     };
+    if path.is_file() && args.app_bin.is_none() {
+        warn_if_stale(&path);
+    }
     if !path.is_file() {
         return Err(format!(
             "{} not found: build it first with `cargo build --release -p kakao-bench -p demo-app` \
@@ -92,6 +95,46 @@ fn app_bin(args: &Args) -> Result<PathBuf, String> {
         ));
     }
     Ok(path)
+}
+
+/// Warns when a source file of the app is newer than the binary (`cargo run -p kakao-bench`
+/// does not rebuild `demo-app`).
+fn warn_if_stale(bin: &Path) {
+    fn newest(dir: &Path, acc: &mut Option<SystemTime>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                newest(&path, acc);
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                if acc.is_none_or(|t| modified > t) {
+                    *acc = Some(modified);
+                }
+            }
+        }
+    }
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut latest = None;
+    for dir in [
+        "demo-app/src",
+        "demo-app/templates",
+        "actix-kakao-auth/src",
+        "migrations",
+    ] {
+        newest(&root.join(dir), &mut latest);
+    }
+    if latest.is_some_and(|t| t > built) {
+        eprintln!(
+            "warning: {} is older than its sources; rebuild it with \
+             `cargo build --release -p kakao-bench -p demo-app`",
+            bin.display()
+        );
+    }
 }
 
 /// The app's environment (the contract's variables), in "real Kakao" mode at the emulator.

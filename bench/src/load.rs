@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::Mode;
 use crate::procfs;
-use crate::vu::Users;
+use crate::vu::{Users, CALLBACK_STEP, STEPS};
 
 const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;
@@ -78,12 +78,19 @@ pub struct PointResult {
     pub latency: Latency,
     /// Flow only: the callback request alone.
     pub callback: Option<Latency>,
+    /// Flow only: each request of the login ([`crate::vu::STEPS`]).
+    pub steps: Option<Vec<Latency>>,
     /// CPU of the server process per successful operation, ms.
     pub server_cpu_ms_per_op: f64,
     /// CPU of the bench process (load generator, and the emulator in flow mode) per op, ms.
     pub bench_cpu_ms_per_op: f64,
-    /// Share of the machine the server process used during the window (1.0 = one core).
+    /// Cores the server process used during the window (1.0 = one core busy all along).
     pub server_cores: f64,
+    /// Cores the bench process (load generator, emulator) used.
+    pub bench_cores: f64,
+    /// Cores busy on the whole machine (all processes), and stolen by the hypervisor.
+    pub machine_cores: f64,
+    pub steal_cores: f64,
     pub error_samples: Vec<String>,
 }
 
@@ -109,7 +116,7 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
         let op = op.clone();
         tasks.spawn(async move {
             let mut latencies: Vec<u64> = Vec::with_capacity(4096);
-            let mut callbacks: Vec<u64> = Vec::new();
+            let mut steps: Vec<Vec<u64>> = vec![Vec::new(); STEPS.len()];
             let mut samples: Vec<String> = Vec::new();
             let cookie = match &op {
                 Op::Get { cookies, .. } if !cookies.is_empty() => {
@@ -123,7 +130,7 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
                 }
                 let started = Instant::now();
                 let outcome = match &op {
-                    Op::Flow => users.login().await.map(|(t, _)| Some(t.callback)),
+                    Op::Flow => users.login().await.map(|(t, _)| Some(t.steps)),
                     Op::Get { url, .. } => {
                         users.get_page(url, cookie.as_deref()).await.map(|()| None)
                     }
@@ -131,10 +138,12 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
                 let elapsed = started.elapsed();
                 match counters.phase.load(Ordering::Relaxed) {
                     MEASURE => match outcome {
-                        Ok(callback) => {
+                        Ok(timing) => {
                             latencies.push(elapsed.as_micros() as u64);
-                            if let Some(cb) = callback {
-                                callbacks.push(cb.as_micros() as u64);
+                            if let Some(timing) = timing {
+                                for (all, one) in steps.iter_mut().zip(timing) {
+                                    all.push(one.as_micros() as u64);
+                                }
                             }
                             counters.ok.fetch_add(1, Ordering::Relaxed);
                         }
@@ -155,7 +164,7 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
                     _ => break,
                 }
             }
-            (latencies, callbacks, samples)
+            (latencies, steps, samples)
         });
     }
 
@@ -174,6 +183,7 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
     let self_pid = std::process::id();
     let server0 = procfs::cpu_time(spec.server_pid, ticks);
     let bench0 = procfs::cpu_time(self_pid, ticks);
+    let machine0 = procfs::machine_cpu();
     let start = Instant::now();
     counters.phase.store(MEASURE, Ordering::Relaxed);
     let mut last_print = Instant::now();
@@ -199,14 +209,17 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
     let seconds = start.elapsed().as_secs_f64();
     let server1 = procfs::cpu_time(spec.server_pid, ticks);
     let bench1 = procfs::cpu_time(self_pid, ticks);
+    let machine1 = procfs::machine_cpu();
 
     let mut latencies = Vec::new();
-    let mut callbacks = Vec::new();
+    let mut steps: Vec<Vec<u64>> = vec![Vec::new(); STEPS.len()];
     let mut error_samples = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         if let Ok((l, c, s)) = joined {
             latencies.extend(l);
-            callbacks.extend(c);
+            for (all, one) in steps.iter_mut().zip(c) {
+                all.extend(one);
+            }
             for sample in s {
                 if error_samples.len() < 5 && !error_samples.contains(&sample) {
                     error_samples.push(sample);
@@ -222,9 +235,22 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
     };
     let server_cpu_ms_per_op = per_op(server0, server1);
     let bench_cpu_ms_per_op = per_op(bench0, bench1);
-    let server_cores = match (server0, server1) {
+    let cores_of = |a: Option<Duration>, b: Option<Duration>| match (a, b) {
         (Some(a), Some(b)) => b.saturating_sub(a).as_secs_f64() / seconds,
         _ => f64::NAN,
+    };
+    let server_cores = cores_of(server0, server1);
+    let bench_cores = cores_of(bench0, bench1);
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let (machine_cores, steal_cores) = match (machine0, machine1) {
+        (Some(a), Some(b)) if b.total > a.total => {
+            let total = (b.total - a.total) as f64;
+            (
+                ncpu * b.busy.saturating_sub(a.busy) as f64 / total,
+                ncpu * b.steal.saturating_sub(a.steal) as f64 / total,
+            )
+        }
+        _ => (f64::NAN, f64::NAN),
     };
     let result = PointResult {
         ops,
@@ -232,10 +258,14 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
         seconds,
         rate: ops as f64 / seconds,
         latency: Latency::of(latencies),
-        callback: matches!(op, Op::Flow).then(|| Latency::of(callbacks)),
+        callback: matches!(op, Op::Flow).then(|| Latency::of(steps[CALLBACK_STEP].clone())),
+        steps: matches!(op, Op::Flow).then(|| steps.into_iter().map(Latency::of).collect()),
         server_cpu_ms_per_op,
         bench_cpu_ms_per_op,
         server_cores,
+        bench_cores,
+        machine_cores,
+        steal_cores,
         error_samples,
         spec,
     };
@@ -294,5 +324,19 @@ impl Progress {
         } else {
             let _ = writeln!(err, "[{}] {text}", self.label);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let l = Latency::of((1..=100).map(|ms| ms * 1000).collect());
+        assert_eq!((l.p50, l.p99, l.max), (50.0, 99.0, 100.0));
+        let one = Latency::of(vec![2500]);
+        assert_eq!((one.p50, one.max), (2.5, 2.5));
+        assert_eq!(Latency::of(Vec::new()).max, 0.0);
     }
 }

@@ -54,3 +54,49 @@ pub fn threads(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// Machine-wide CPU time from `/proc/stat` (all CPUs), in ticks.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineCpu {
+    /// Busy: user, nice, system, irq, softirq.
+    pub busy: u64,
+    /// Stolen by the hypervisor.
+    pub steal: u64,
+    /// Everything (busy, idle, iowait, steal).
+    pub total: u64,
+}
+
+pub fn machine_cpu() -> Option<MachineCpu> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6);
+    let steal = get(7);
+    Some(MachineCpu {
+        busy,
+        steal,
+        total: busy + get(3) + get(4) + steal,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let pid = std::process::id();
+        assert!(cpu_time(pid, clock_ticks()).is_some());
+        let (rss, hwm) = memory_kib(pid).expect("status");
+        assert!(hwm >= rss && rss > 0);
+        assert!(threads(pid).is_some_and(|t| t >= 1));
+        let m = machine_cpu().expect("/proc/stat");
+        assert!(m.total >= m.busy);
+    }
+}

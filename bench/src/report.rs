@@ -173,17 +173,13 @@ fn fmt(x: f64, decimals: usize) -> String {
     }
 }
 
-fn point_row(p: &PointResult) -> String {
-    let server = match p.spec.mode {
-        Mode::Baseline => "baseline",
-        _ => "app",
-    };
+fn point_row(p: &PointResult, note: &str) -> String {
     let callback = p
         .callback
         .map(|c| format!("{} / {}", fmt(c.p50, 1), fmt(c.p99, 1)))
         .unwrap_or_else(|| "".to_owned());
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
+        "| {}{note} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} / {} |",
         p.spec.mode.name(),
         p.spec.concurrency,
         p.spec
@@ -198,9 +194,10 @@ fn point_row(p: &PointResult) -> String {
         p.errors,
         callback,
         fmt(p.server_cpu_ms_per_op, 3),
-        fmt(p.server_cores, 2),
-        server,
         fmt(p.bench_cpu_ms_per_op, 3),
+        fmt(p.server_cores, 2),
+        fmt(p.bench_cores, 2),
+        fmt(p.machine_cores, 2),
     )
 }
 
@@ -222,14 +219,19 @@ pub fn print(outcome: &Outcome) {
         s.page_bytes,
     );
     println!();
-    println!("| mode | c | Kakao delay | ops | rate /s | p50 ms | p99 ms | max ms | errors | callback p50 / p99 ms | server CPU ms/op | server cores (which) | bench CPU ms/op |");
+    println!("| mode | c | Kakao delay | ops | rate /s | p50 ms | p99 ms | max ms | errors | callback p50 / p99 ms | server CPU ms/op | bench CPU ms/op | cores used: server / bench / machine |");
     println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for p in &outcome.points {
-        println!("{}", point_row(p));
+        println!("{}", point_row(p, ""));
     }
     if let Some(p) = &outcome.rss_point {
-        println!("{} (top-up to {} logins)", point_row(p), a.rss_logins);
+        println!(
+            "{}",
+            point_row(p, &format!(" (top-up to {} logins)", a.rss_logins))
+        );
     }
+    println!();
+    println!("Server: the baseline process for `baseline` rows, the app process otherwise; bench: this process (load generator, and the Kakao emulator); machine: all processes. CPU figures are user + system time from /proc.");
     let ratios = ratios(outcome);
     if !ratios.is_empty() {
         println!();
@@ -262,20 +264,20 @@ pub fn print(outcome: &Outcome) {
         outcome.main_startup.as_secs_f64() * 1000.0
     );
     println!(
-        "- app after {} logins: peak RSS {} MiB, RSS {} MiB, {} threads; baseline peak RSS {} MiB",
+        "- app after {} logins: peak RSS {}, RSS {}, {} threads; baseline peak RSS {}",
         outcome.logins_total,
         outcome
             .app_peak_rss_kib
-            .map_or("n/a".to_owned(), |k| fmt(k as f64 / MIB, 1)),
+            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
         outcome
             .app_rss_kib
-            .map_or("n/a".to_owned(), |k| fmt(k as f64 / MIB, 1)),
+            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
         outcome
             .app_threads
             .map_or("n/a".to_owned(), |t| t.to_string()),
         outcome
             .baseline_peak_rss_kib
-            .map_or("n/a".to_owned(), |k| fmt(k as f64 / MIB, 1)),
+            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
     );
     for p in outcome.points.iter().chain(outcome.rss_point.as_ref()) {
         if !p.error_samples.is_empty() {
@@ -346,9 +348,19 @@ fn point_json(p: &PointResult) -> Value {
         "max_ms": round(p.latency.max, 3),
         "callback_p50_ms": p.callback.map(|c| round(c.p50, 3)),
         "callback_p99_ms": p.callback.map(|c| round(c.p99, 3)),
+        "step_p50_ms": p.steps.as_ref().map(|steps| {
+            crate::vu::STEPS
+                .iter()
+                .zip(steps)
+                .map(|(name, l)| (name.to_string(), round(l.p50, 3)))
+                .collect::<serde_json::Map<String, Value>>()
+        }),
         "server": if p.spec.mode == Mode::Baseline { "baseline" } else { "app" },
         "server_cpu_ms_per_op": round(p.server_cpu_ms_per_op, 4),
         "server_cores_used": round(p.server_cores, 3),
+        "bench_cores_used": round(p.bench_cores, 3),
+        "machine_cores_busy": round(p.machine_cores, 3),
+        "machine_cores_stolen": round(p.steal_cores, 3),
         "bench_cpu_ms_per_op": round(p.bench_cpu_ms_per_op, 4),
         "error_samples": p.error_samples,
     })

@@ -1,6 +1,19 @@
 //! Per-run database and Redis namespaces, created before and removed after a run.
 
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, SimpleAsyncConnection as _};
+/// Runs `sql` (several statements allowed) on a connection of its own.
+async fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("PostgreSQL at --database-url: {e}"))?;
+    let driver = tokio::spawn(connection);
+    let result = client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| format!("{sql}: {e}"));
+    drop(client);
+    let _ = driver.await;
+    result
+}
 
 /// A PostgreSQL schema of the bench's own (as demo-app's tests make one): the app's
 /// connections use only it, through `options=-csearch_path=<schema>` in the URL.
@@ -15,12 +28,7 @@ pub struct PgSchema {
 impl PgSchema {
     pub async fn create(base_url: &str, tag: &str) -> Result<Self, String> {
         let schema = format!("kakao_bench_{tag}");
-        let mut conn = AsyncPgConnection::establish(base_url)
-            .await
-            .map_err(|e| format!("PostgreSQL at --database-url: {e}"))?;
-        conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .map_err(|e| format!("CREATE SCHEMA {schema}: {e}"))?;
+        pg_execute(base_url, &format!("CREATE SCHEMA {schema}")).await?;
         let separator = if base_url.contains('?') { '&' } else { '?' };
         Ok(Self {
             url: format!("{base_url}{separator}options=-csearch_path%3D{schema}"),
@@ -30,12 +38,11 @@ impl PgSchema {
     }
 
     pub async fn drop_schema(self) -> Result<(), String> {
-        let mut conn = AsyncPgConnection::establish(&self.base_url)
-            .await
-            .map_err(|e| e.to_string())?;
-        conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
-            .await
-            .map_err(|e| format!("DROP SCHEMA {}: {e}", self.schema))
+        pg_execute(
+            &self.base_url,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+        )
+        .await
     }
 }
 

@@ -53,11 +53,23 @@ impl Jar {
     }
 }
 
+/// The six requests of a login, in order.
+pub const STEPS: [&str; 6] = [
+    "login",
+    "begin",
+    "authorize",
+    "decision",
+    "callback",
+    "page",
+];
+/// Index of the callback (token exchange, user info, database, session) in [`STEPS`].
+pub const CALLBACK_STEP: usize = 4;
+
 /// Durations of one complete login.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginTiming {
-    /// The callback alone (token exchange, user info, database, session).
-    pub callback: Duration,
+    /// Each request of [`STEPS`].
+    pub steps: [Duration; 6],
 }
 
 /// An answer read to the end.
@@ -156,6 +168,12 @@ impl Users {
     pub async fn login(&self) -> Result<(LoginTiming, Jar), String> {
         let (nickname, new_user) = self.choose_user();
         let mut jar = Jar::default();
+        let mut steps = [Duration::ZERO; 6];
+        let mut t = Instant::now();
+        let mut lap = |i: usize| {
+            steps[i] = t.elapsed();
+            t = Instant::now();
+        };
 
         // 1. The login page forwards to the begin route.
         let a = self
@@ -165,6 +183,7 @@ impl Users {
             )
             .await
             .map_err(|e| format!("GET /login/: {e}"))?;
+        lap(0);
         let begin = redirect_to(&a, "GET /login/", |l| l.starts_with(BEGIN_PATH))?;
 
         // 2. Begin: a pending login in the session, a redirect to Kakao's authorize page.
@@ -172,6 +191,7 @@ impl Users {
             .send(self.client.get(self.absolute(&begin)), Some(&mut jar))
             .await
             .map_err(|e| format!("GET begin: {e}"))?;
+        lap(1);
         let authorize = redirect_to(&a, "GET begin", |l| {
             l.starts_with(&format!("{}/oauth/authorize?", self.kakao))
         })?;
@@ -192,6 +212,7 @@ impl Users {
             .ok_or("authorize page: no consent form")?;
         let request_id = attribute_after(&html, "name=\"request_id\" value=\"")
             .ok_or("authorize page: no request_id")?;
+        lap(2);
 
         // 4. Approve as the chosen user: Kakao redirects to the callback with a code.
         let form = [
@@ -209,17 +230,17 @@ impl Users {
             .send(self.client.post(action_url).form(&form), None)
             .await
             .map_err(|e| format!("POST decision: {e}"))?;
+        lap(3);
         let callback = redirect_to(&a, "POST decision", |l| {
             l.starts_with(&format!("{}{CALLBACK_PATH}?", self.app)) && l.contains("code=")
         })?;
 
         // 5. The callback: token, user info, user row, session.
-        let callback_started = Instant::now();
         let a = self
             .send(self.client.get(callback), Some(&mut jar))
             .await
             .map_err(|e| format!("GET callback: {e}"))?;
-        let callback_time = callback_started.elapsed();
+        lap(4);
         let page = redirect_to(&a, "GET callback", |l| l == PAGE_PATH)?;
 
         // 6. The protected page, logged in.
@@ -230,6 +251,7 @@ impl Users {
         if a.status != 200 {
             return Err(format!("GET {PAGE_PATH} after login: status {}", a.status));
         }
+        lap(5);
         if let Some(n) = new_user {
             self.created
                 .lock()
@@ -237,12 +259,7 @@ impl Users {
                 .push(n);
         }
         self.logins_ok.fetch_add(1, Ordering::Relaxed);
-        Ok((
-            LoginTiming {
-                callback: callback_time,
-            },
-            jar,
-        ))
+        Ok((LoginTiming { steps }, jar))
     }
 
     /// `GET url` with `cookie` (if any); `Ok` when it answers 200 with a body.
