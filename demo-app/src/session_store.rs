@@ -200,7 +200,7 @@ impl SessionStore for DbSessionStore {
                     .filter(sessions::key.eq(key))
                     .filter(sessions::expires_at.gt(now))
                     .select(sessions::state)
-                    .first(conn)
+                    .get_result(conn)
                     .await
                     .optional()
             })?)
