@@ -14,3 +14,4 @@ pub mod schema;
 pub mod session_store;
 pub mod sessions;
 pub mod store;
+pub mod user_cache;
