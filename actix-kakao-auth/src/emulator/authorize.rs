@@ -70,6 +70,22 @@ fn error_redirect(
 /// KOE205 (all 400). A `code_challenge` whose method is not `S256` (a missing method means
 /// `plain`), or a malformed challenge, redirects with `error=invalid_request` (RFC 7636 §4.4.1).
 /// Without `scope`, every configured item except `openid` is requested.
+/// Kakao's KOE101 page when the request's `client_id` is not the app's, else `None`.
+fn check_client_id(
+    params: &BTreeMap<String, String>,
+    config: &super::state::Config,
+) -> Option<HttpResponse> {
+    let client_id = raw(params, "client_id").unwrap_or_default();
+    if client_id == config.client_id {
+        return None;
+    }
+    Some(pages::error_page(
+        401,
+        "KOE101",
+        &format!("잘못된 앱 키입니다. / Invalid app key (client_id): \"{client_id}\""),
+    ))
+}
+
 pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     if let Some(response) = shared.faults.apply(Endpoint::Authorize).await {
         return response;
@@ -77,13 +93,8 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
     let params = params::parse(req.query_string().as_bytes());
     let config = &shared.config;
 
-    let client_id = raw(&params, "client_id").unwrap_or_default();
-    if client_id != config.client_id {
-        return pages::error_page(
-            401,
-            "KOE101",
-            &format!("잘못된 앱 키입니다. / Invalid app key (client_id): \"{client_id}\""),
-        );
+    if let Some(page) = check_client_id(&params, config) {
+        return page;
     }
     let redirect_uri = raw(&params, "redirect_uri").unwrap_or_default();
     if !config.redirect_uris.iter().any(|uri| uri == redirect_uri) {
@@ -199,7 +210,7 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         created: Instant::now(),
     });
     let html = pages::consent_page(&ConsentPage {
-        client_id,
+        client_id: &config.client_id,
         redirect_uri,
         request_id: &request_id,
         scopes: &scopes,
@@ -305,13 +316,8 @@ pub(crate) async fn decision(body: web::Bytes, shared: web::Data<Shared>) -> Htt
 pub(crate) async fn logout(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let params = params::parse(req.query_string().as_bytes());
     let config = &shared.config;
-    let client_id = raw(&params, "client_id").unwrap_or_default();
-    if client_id != config.client_id {
-        return pages::error_page(
-            401,
-            "KOE101",
-            &format!("잘못된 앱 키입니다. / Invalid app key (client_id): \"{client_id}\""),
-        );
+    if let Some(page) = check_client_id(&params, config) {
+        return page;
     }
     let uri = raw(&params, "logout_redirect_uri").unwrap_or_default();
     if !config.logout_redirect_uris.iter().any(|u| u == uri) {
