@@ -4,34 +4,21 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
-use common::{Browser, Page, TestApp};
-
-async fn login(app: &TestApp, browser: &Browser, user: i64) -> Page {
-    let authorize = browser.begin(None).await;
-    let callback = app
-        .emulator()
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(user)),
-        )
-        .await
-        .unwrap();
-    browser.get(callback.as_str()).await
-}
+use actix_kakao_auth::emulator::{Endpoint, Fault, UserChoice};
+use common::{Browser, TestApp};
 
 #[actix_web::test]
 async fn a_login_while_logged_in_switches_user_with_a_fresh_session_and_links_nothing() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    let first = login(&app, &browser, 1001).await;
+    let first = browser.login(&app, UserChoice::Fixture(1001), None).await;
     assert_eq!(first.location().as_deref(), Some("/download-list/"));
     let ryan = app.store.user_id_by_uid("1001").await.unwrap().unwrap();
     let first_session = browser.cookie("sessionid").unwrap();
     assert!(browser.get("/download-list/").await.body.contains("라이언"));
 
     // Same browser, still logged in as 1001, logs in with another Kakao account.
-    let second = login(&app, &browser, 1002).await;
+    let second = browser.login(&app, UserChoice::Fixture(1002), None).await;
     assert_eq!(second.location().as_deref(), Some("/download-list/"));
     let second_session = browser.cookie("sessionid").unwrap();
     assert_ne!(second_session, first_session, "a fresh session id");
@@ -75,7 +62,7 @@ async fn refused_as_invalid_response(endpoint: Endpoint) {
         },
     );
     let browser = app.browser();
-    let page = login(&app, &browser, 1001).await;
+    let page = browser.login(&app, UserChoice::Fixture(1001), None).await;
     assert_eq!(
         page.location().as_deref(),
         Some("/login/error/?reason=invalid_response")
