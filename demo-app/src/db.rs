@@ -1,8 +1,16 @@
 //! The database: SQLite or PostgreSQL, chosen from `DATABASE_URL` at run time.
 //!
-//! [`Db`] holds a `deadpool` pool of diesel-async connections. SQLite goes through
-//! [`SyncConnectionWrapper`] (every call runs on tokio's blocking pool), PostgreSQL
-//! through the pure-Rust [`AsyncPgConnection`]; no system `libpq` is needed.
+//! [`Db`] holds `deadpool` pools of diesel-async connections. PostgreSQL goes through
+//! the pure-Rust [`AsyncPgConnection`] (no system `libpq` is needed). SQLite is a
+//! blocking library, so a SQLite connection is only ever used on tokio's blocking pool:
+//! each [`db_run!`](crate::db_run) call moves its pooled connection to one blocking
+//! thread and runs the whole body there, every statement and the transaction around
+//! them in one hand-off instead of one per statement (see [`SqliteConn`]).
+//!
+//! SQLite has one writer at a time, so [`Db`] keeps two SQLite pools: readers
+//! (`PRAGMA query_only`, several at once under WAL) and a single writer. Writes queue
+//! for the writer connection in the pool, in order and without sleeping, instead of
+//! meeting in SQLite's busy handler, which sleeps in steps of milliseconds.
 //!
 //! [`Db::connect`] runs the embedded migrations before it returns:
 //! `migrations/sqlite` inside one `BEGIN IMMEDIATE` transaction, `migrations/postgres`
@@ -23,23 +31,31 @@
 use std::fmt;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection as _;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection as _};
 use diesel::{Connection as _, ConnectionError, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection as _};
+use diesel_async::sync_connection_wrapper::{
+    SpawnBlocking, SyncConnectionWrapper, SyncTransactionManagerWrapper,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager as _};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness as _};
 use futures_util::future::{BoxFuture, FutureExt as _};
 
 #[doc(hidden)]
 pub use diesel_async as __diesel_async;
 
-/// The SQLite connection type: a sync diesel connection run on the blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// The SQLite connection type: a sync diesel connection behind diesel-async's
+/// interface, whose statements run on the thread that polls them.
+///
+/// That thread is always one of tokio's blocking-pool threads: the connection lives in
+/// [`Db`]'s private pools, and [`db_run!`](crate::db_run) hands it to
+/// [`run_blocking`], which drives the whole body there. One body, one thread
+/// hand-off, whatever the number of statements.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnCurrentThread>;
 /// The PostgreSQL connection type (pure Rust, tokio-postgres).
 pub type PgConn = AsyncPgConnection;
 
@@ -57,22 +73,68 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 /// The `pg_advisory_lock` key held while migrations run (any constant; ASCII "kakaomig").
 const MIGRATION_LOCK_KEY: i64 = 0x6b61_6b61_6f6d_6967;
 
+/// Reader connections for SQLite, set after [`SQLITE_PRAGMAS`]: a write through one
+/// of them fails instead of waiting for the write lock.
+const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
+
 /// A pooled connection to the database: SQLite or PostgreSQL.
 ///
-/// Cloning is cheap (the pool is shared).
+/// Cloning is cheap (the pools are shared).
 #[derive(Clone)]
 pub enum Db {
     /// A SQLite file.
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqlitePools),
     /// A PostgreSQL server.
     Postgres(Pool<PgConn>),
+}
+
+/// The two pools on one SQLite file.
+#[derive(Clone)]
+pub struct SqlitePools {
+    /// Read-only connections (`PRAGMA query_only`), used concurrently under WAL.
+    pub readers: Pool<SqliteConn>,
+    /// The one connection that writes; writers wait for it in order.
+    pub writer: Pool<SqliteConn>,
+}
+
+impl fmt::Debug for SqlitePools {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlitePools")
+            .field("readers", &self.readers.status())
+            .field("writer", &self.writer.status())
+            .finish()
+    }
+}
+
+/// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
+/// calling thread.
+///
+/// Only sound for a thread that may block, which [`run_blocking`] guarantees: it is
+/// the only way [`Db`] lets a SQLite connection be used.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnCurrentThread;
+
+impl SpawnBlocking for OnCurrentThread {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        std::future::ready(Ok(task())).boxed()
+    }
+
+    fn get_runtime() -> Self {
+        Self
+    }
 }
 
 /// Pool settings for [`Db::connect_with`].
 #[derive(Debug, Clone)]
 pub struct DbOptions {
-    /// Maximum pooled connections; `None` picks 4 for SQLite (one writer at a time
-    /// anyway) and 8 for PostgreSQL.
+    /// Maximum pooled connections; `None` picks 4 readers (plus the one writer) for
+    /// SQLite and 8 for PostgreSQL.
     pub max_connections: Option<usize>,
     /// How long to wait for a new connection to be established.
     pub connect_timeout: Duration,
@@ -222,15 +284,14 @@ impl Db {
         let db = match &target {
             Target::Sqlite(path) => {
                 migrate_sqlite(path.clone(), &target).await?;
-                let mut config = ManagerConfig::<SqliteConn>::default();
-                config.custom_setup = Box::new(establish_sqlite);
-                config.recycling_method = RecyclingMethod::Fast;
-                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-                Db::Sqlite(build_pool(
-                    manager,
-                    options.max_connections.unwrap_or(4),
-                    &options,
-                )?)
+                Db::Sqlite(SqlitePools {
+                    readers: build_pool(
+                        sqlite_manager(path, establish_sqlite_reader),
+                        options.max_connections.unwrap_or(4),
+                        &options,
+                    )?,
+                    writer: build_pool(sqlite_manager(path, establish_sqlite_writer), 1, &options)?,
+                })
             }
             Target::Postgres { url, .. } => {
                 migrate_postgres(url, &target, options.connect_timeout).await?;
@@ -261,7 +322,8 @@ impl Db {
         Ok(db)
     }
 
-    /// Checks that the database answers (`SELECT 1`), for health checks.
+    /// Checks that the database answers (`SELECT 1`), for health checks. On SQLite
+    /// both pools are tried: a page can need the reader and a login the writer.
     pub async fn ping(&self) -> Result<(), DbError> {
         use diesel::IntoSql as _;
         use diesel_async::RunQueryDsl as _;
@@ -270,6 +332,16 @@ impl Db {
                 .get_result(conn)
                 .await
         })?;
+        if let Db::Sqlite(_) = self {
+            let _one: i32 = crate::db_run!(
+                self,
+                write | conn | {
+                    diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
+                        .get_result(conn)
+                        .await
+                }
+            )?;
+        }
         Ok(())
     }
 
@@ -284,14 +356,13 @@ impl Db {
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let status = match self {
-            Db::Sqlite(pool) => pool.status(),
-            Db::Postgres(pool) => pool.status(),
-        };
-        f.debug_struct("Db")
-            .field("backend", &self.backend())
-            .field("pool", &status)
-            .finish()
+        match self {
+            Db::Sqlite(pools) => f.debug_tuple("Db::Sqlite").field(pools).finish(),
+            Db::Postgres(pool) => f
+                .debug_struct("Db::Postgres")
+                .field("pool", &pool.status())
+                .finish(),
+        }
     }
 }
 
@@ -323,16 +394,94 @@ where
     Ok(pool.get().await?)
 }
 
-/// Opens one pooled SQLite connection and applies [`SQLITE_PRAGMAS`].
-fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+/// A SQLite connection manager whose connections are opened by `establish`.
+fn sqlite_manager(
+    path: &str,
+    establish: fn(&str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>>,
+) -> AsyncDieselConnectionManager<SqliteConn> {
+    let mut config = ManagerConfig::<SqliteConn>::default();
+    config.custom_setup = Box::new(establish);
+    config.recycling_method = RecyclingMethod::Fast;
+    AsyncDieselConnectionManager::new_with_config(path, config)
+}
+
+/// Opens one read-only pooled SQLite connection.
+fn establish_sqlite_reader(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    establish_sqlite(path, true)
+}
+
+/// Opens the pooled SQLite writer connection.
+fn establish_sqlite_writer(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    establish_sqlite(path, false)
+}
+
+/// Opens one pooled SQLite connection on the blocking pool and applies
+/// [`SQLITE_PRAGMAS`] (and [`SQLITE_READER_PRAGMAS`] for a reader).
+fn establish_sqlite(
+    path: &str,
+    read_only: bool,
+) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    let path = path.to_owned();
     async move {
-        let mut conn = SqliteConn::establish(path).await?;
-        conn.batch_execute(SQLITE_PRAGMAS)
-            .await
-            .map_err(ConnectionError::CouldntSetupConfiguration)?;
-        Ok(conn)
+        tokio::task::spawn_blocking(move || {
+            let mut conn = SqliteConnection::establish(&path)?;
+            let setup = |conn: &mut SqliteConnection| {
+                conn.batch_execute(SQLITE_PRAGMAS)?;
+                if read_only {
+                    conn.batch_execute(SQLITE_READER_PRAGMAS)?;
+                }
+                Ok(())
+            };
+            setup(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(SqliteConn::with_runtime(conn, OnCurrentThread))
+        })
+        .await
+        .unwrap_or_else(|e| Err(ConnectionError::BadConnection(e.to_string())))
     }
     .boxed()
+}
+
+/// Runs `work` with the pooled SQLite connection on tokio's blocking pool, all of it
+/// in one hand-off (used by [`db_run!`](crate::db_run)).
+///
+/// The work runs to its end even if the caller stops waiting, so a transaction is
+/// never left half-done on a pooled connection.
+#[doc(hidden)]
+pub async fn run_blocking<R, F>(mut pooled: Object<SqliteConn>, work: F) -> Result<R, DbError>
+where
+    F: AsyncFnOnce(&mut SqliteConn) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::current();
+    Ok(tokio::task::spawn_blocking(move || runtime.block_on(work(&mut pooled))).await?)
+}
+
+/// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT` on a SQLite connection, rolling back
+/// when it returns `Err` (used by [`db_run!`](crate::db_run)).
+#[doc(hidden)]
+pub async fn immediate_transaction<R, E, F>(conn: &mut SqliteConn, work: F) -> Result<R, E>
+where
+    F: AsyncFnOnce(&mut SqliteConn) -> Result<R, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = SyncTransactionManagerWrapper<AnsiTransactionManager>;
+    conn.spawn_blocking(|conn| {
+        AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
+    })
+    .await?;
+    match work(&mut *conn).await {
+        Ok(value) => {
+            Manager::commit_transaction(&mut *conn).await?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = Manager::rollback_transaction(&mut *conn).await {
+                // The connection reports itself broken and the pool drops it.
+                tracing::error!(error = %rollback, "SQLite rollback failed");
+            }
+            Err(error)
+        }
+    }
 }
 
 /// Runs the SQLite migrations on a dedicated connection, on the blocking pool, inside
@@ -430,38 +579,52 @@ async fn migrate_postgres(url: &str, target: &Target, timeout: Duration) -> Resu
 /// Runs a query written once for both backends.
 ///
 /// * `db_run!(db, |conn| expr)` — `expr` (usually ending in `.await`) runs with `conn`
-///   bound to `&mut` the backend's connection type.
+///   bound to `&mut` the backend's connection type. On SQLite this is a read-only
+///   connection.
+/// * `db_run!(db, write |conn| expr)` — the same on SQLite's one writer connection.
 /// * `db_run!(db, transaction |conn| expr)` — `expr` runs inside a transaction that is
 ///   committed when it evaluates to `Ok` and rolled back on `Err`. On SQLite the
-///   transaction is `BEGIN IMMEDIATE` (it takes the write lock up front, so concurrent
-///   read-then-write transactions wait their turn instead of failing with
-///   `SQLITE_BUSY`).
+///   transaction runs on the writer connection and is `BEGIN IMMEDIATE`, so a
+///   writer from another process makes it wait rather than fail half-way.
 ///
-/// The macro uses `?` to turn a [`DbError`] (no connection available) into the
-/// enclosing function's error type, and needs `diesel_async::RunQueryDsl` in scope
-/// for the queries in `expr`. The error type of a transaction's body must implement
-/// `From<diesel::result::Error>`.
+/// On SQLite `expr` runs on a blocking-pool thread (see [`SqliteConn`]) as the body of
+/// an `async move` closure, so it must own what it uses (clone a `String`, do not
+/// borrow a local). The macro uses `?` to turn a [`DbError`] (no connection
+/// available, the blocking task failed) into the enclosing function's error type, and
+/// needs `diesel_async::RunQueryDsl` in scope for the queries in `expr`. The error
+/// type of a transaction's body must implement `From<diesel::result::Error>`.
 #[macro_export]
 macro_rules! db_run {
     ($db:expr, |$conn:ident| $body:expr) => {
+        $crate::db_run!(@on $db, readers, |$conn| $body)
+    };
+    ($db:expr, write |$conn:ident| $body:expr) => {
+        $crate::db_run!(@on $db, writer, |$conn| $body)
+    };
+    (@on $db:expr, $sqlite_pool:ident, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => {
-                let mut pooled = $crate::db::checkout(pool).await?;
-                let $conn = &mut *pooled;
-                $body
+            $crate::db::Db::Sqlite(pools) => {
+                let pooled = $crate::db::checkout(&pools.$sqlite_pool).await?;
+                $crate::db::run_blocking(pooled, async move |$conn: &mut $crate::db::SqliteConn| {
+                    $body
+                })
+                .await?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;
                 let $conn = &mut *pooled;
-                $body
+                async { $body }.await
             }
         }
     };
     ($db:expr, transaction |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pool) => {
-                let mut pooled = $crate::db::checkout(pool).await?;
-                pooled.immediate_transaction(async |$conn| $body).await
+            $crate::db::Db::Sqlite(pools) => {
+                let pooled = $crate::db::checkout(&pools.writer).await?;
+                $crate::db::run_blocking(pooled, async move |conn: &mut $crate::db::SqliteConn| {
+                    $crate::db::immediate_transaction(conn, async |$conn| $body).await
+                })
+                .await?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;

@@ -80,22 +80,28 @@ impl DbSessionStore {
 
     /// Ends every session of user `user_id`; returns how many rows were deleted.
     pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64, SessionStoreError> {
-        let deleted = db_run!(&self.db, |conn| {
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
-                .execute(conn)
-                .await
-        })?;
+        let deleted = db_run!(
+            &self.db,
+            write | conn | {
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+                    .execute(conn)
+                    .await
+            }
+        )?;
         Ok(deleted as u64)
     }
 
     /// Deletes every expired row; returns how many.
     pub async fn purge_expired(&self) -> Result<u64, SessionStoreError> {
         let now = now_utc();
-        let deleted = db_run!(&self.db, |conn| {
-            diesel::delete(sessions::table.filter(sessions::expires_at.le(now)))
-                .execute(conn)
-                .await
-        })?;
+        let deleted = db_run!(
+            &self.db,
+            write | conn | {
+                diesel::delete(sessions::table.filter(sessions::expires_at.le(now)))
+                    .execute(conn)
+                    .await
+            }
+        )?;
         Ok(deleted as u64)
     }
 
@@ -127,20 +133,24 @@ impl DbSessionStore {
         expires_at: NaiveDateTime,
     ) -> Result<String, SessionStoreError> {
         loop {
+            let key = Alphanumeric.sample_string(&mut rand::thread_rng(), KEY_LEN);
             let row = SessionRow {
-                key: Alphanumeric.sample_string(&mut rand::thread_rng(), KEY_LEN),
+                key: key.clone(),
                 state: state.to_owned(),
                 user_id,
                 expires_at,
             };
-            let inserted = db_run!(&self.db, |conn| {
-                diesel::insert_into(sessions::table)
-                    .values(&row)
-                    .execute(conn)
-                    .await
-            });
+            let inserted = db_run!(
+                &self.db,
+                write | conn | {
+                    diesel::insert_into(sessions::table)
+                        .values(&row)
+                        .execute(conn)
+                        .await
+                }
+            );
             match inserted {
-                Ok(_) => return Ok(row.key),
+                Ok(_) => return Ok(key),
                 // A 380-bit key collided: draw again.
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
                 Err(e) => return Err(e.into()),
@@ -192,7 +202,7 @@ fn serialize(state: &SessionState) -> Result<String, anyhow::Error> {
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
-        let key = session_key.as_ref();
+        let key = session_key.as_ref().to_owned();
         let now = now_utc();
         let state: Option<String> = async {
             Ok::<_, SessionStoreError>(db_run!(&self.db, |conn| {
@@ -237,22 +247,25 @@ impl SessionStore for DbSessionStore {
         let user_id = identity_user_id(&session_state);
         let expires_at = expiry(ttl);
         let now = now_utc();
-        let key = session_key.as_ref();
+        let key = session_key.as_ref().to_owned();
         let updated = async {
-            Ok::<_, SessionStoreError>(db_run!(&self.db, |conn| {
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::key.eq(key))
-                        .filter(sessions::expires_at.gt(now)),
-                )
-                .set((
-                    sessions::state.eq(&state),
-                    sessions::user_id.eq(user_id),
-                    sessions::expires_at.eq(expires_at),
-                ))
-                .execute(conn)
-                .await
-            })?)
+            Ok::<_, SessionStoreError>(db_run!(
+                &self.db,
+                write | conn | {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::key.eq(key))
+                            .filter(sessions::expires_at.gt(now)),
+                    )
+                    .set((
+                        sessions::state.eq(&state),
+                        sessions::user_id.eq(user_id),
+                        sessions::expires_at.eq(expires_at),
+                    ))
+                    .execute(conn)
+                    .await
+                }
+            )?)
         }
         .await
         .map_err(|e| UpdateError::Other(e.into()))?;
@@ -272,20 +285,23 @@ impl SessionStore for DbSessionStore {
         session_key: &SessionKey,
         ttl: &Duration,
     ) -> Result<(), anyhow::Error> {
-        let key = session_key.as_ref();
+        let key = session_key.as_ref().to_owned();
         let expires_at = expiry(ttl);
         let now = now_utc();
         async {
-            db_run!(&self.db, |conn| {
-                diesel::update(
-                    sessions::table
-                        .filter(sessions::key.eq(key))
-                        .filter(sessions::expires_at.gt(now)),
-                )
-                .set(sessions::expires_at.eq(expires_at))
-                .execute(conn)
-                .await
-            })?;
+            db_run!(
+                &self.db,
+                write | conn | {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::key.eq(key))
+                            .filter(sessions::expires_at.gt(now)),
+                    )
+                    .set(sessions::expires_at.eq(expires_at))
+                    .execute(conn)
+                    .await
+                }
+            )?;
             Ok::<_, SessionStoreError>(())
         }
         .await?;
@@ -293,13 +309,16 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
-        let key = session_key.as_ref();
+        let key = session_key.as_ref().to_owned();
         async {
-            db_run!(&self.db, |conn| {
-                diesel::delete(sessions::table.filter(sessions::key.eq(key)))
-                    .execute(conn)
-                    .await
-            })?;
+            db_run!(
+                &self.db,
+                write | conn | {
+                    diesel::delete(sessions::table.filter(sessions::key.eq(key)))
+                        .execute(conn)
+                        .await
+                }
+            )?;
             Ok::<_, SessionStoreError>(())
         }
         .await?;

@@ -100,7 +100,7 @@ impl LoginRecord {
 /// The username for a new user: `kakao_<uid>`, or `kakao_<uid>_<n>` with the smallest
 /// `n ≥ 2` that no one in `taken` has.
 fn choose_username(uid: &str, taken: &[String]) -> String {
-    let base = format!("kakao_{uid}");
+    let base = base_username(uid);
     let is_free = |name: &str| !taken.iter().any(|t| t == name);
     if is_free(&base) {
         return base;
@@ -111,9 +111,14 @@ fn choose_username(uid: &str, taken: &[String]) -> String {
         .unwrap_or(base)
 }
 
+/// The username a first login tries first: `kakao_<uid>`.
+fn base_username(uid: &str) -> String {
+    format!("kakao_{uid}")
+}
+
 /// A `LIKE` pattern matching `kakao_<uid>` and its suffixed variants (`\` escapes).
 fn username_pattern(uid: &str) -> String {
-    let escaped: String = format!("kakao_{uid}")
+    let escaped: String = base_username(uid)
         .chars()
         .flat_map(|c| match c {
             '_' | '%' | '\\' => vec!['\\', c],
@@ -161,7 +166,7 @@ impl DieselUserStore {
     }
 
     /// One attempt at find-or-create, in one transaction.
-    async fn find_or_create_once(&self, record: &LoginRecord) -> Result<User, StoreError> {
+    async fn find_or_create_once(&self, record: Arc<LoginRecord>) -> Result<User, StoreError> {
         let now = now_utc();
         db_run!(
             &self.db,
@@ -196,16 +201,31 @@ impl DieselUserStore {
                         .await?;
                     return Ok::<User, StoreError>(user);
                 }
-                let taken: Vec<String> = users::table
-                    .select(users::username)
-                    .filter(
-                        users::username
-                            .like(username_pattern(&record.uid))
-                            .escape('\\'),
-                    )
-                    .load(conn)
-                    .await?;
-                let username = choose_username(&record.uid, &taken);
+                let base = base_username(&record.uid);
+                let base_taken = users::table
+                    .select(users::id)
+                    .filter(users::username.eq(&base))
+                    .get_result::<i64>(conn)
+                    .await
+                    .optional()?
+                    .is_some();
+                // Rare (the base name is only ever taken when this Kakao id was linked
+                // before and its user kept): only then read the suffixed names, with a
+                // `LIKE` that no index serves.
+                let username = if base_taken {
+                    let taken: Vec<String> = users::table
+                        .select(users::username)
+                        .filter(
+                            users::username
+                                .like(username_pattern(&record.uid))
+                                .escape('\\'),
+                        )
+                        .load(conn)
+                        .await?;
+                    choose_username(&record.uid, &taken)
+                } else {
+                    base
+                };
                 let user = diesel::insert_into(users::table)
                     .values(&NewUser {
                         username: &username,
@@ -262,10 +282,11 @@ impl DieselUserStore {
 
     /// The id of the user linked to Kakao id `uid` (decimal text).
     pub async fn user_id_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
+        let uid = uid.to_owned();
         Ok(db_run!(&self.db, |conn| {
             links::table
                 .filter(links::provider.eq(KAKAO_PROVIDER))
-                .filter(links::uid.eq(uid))
+                .filter(links::uid.eq(&uid))
                 .select(links::user_id)
                 .get_result(conn)
                 .await
@@ -369,15 +390,18 @@ impl KakaoUserStore for DieselUserStore {
         data.set_tokens(tokens, &self.cipher);
         let text = data.to_text();
         let now = now_utc();
-        db_run!(&self.db, |conn| {
-            diesel::update(links::table.find(link.id))
-                .set(&LinkLoginUpdate {
-                    extra_data: &text,
-                    modified: now,
-                })
-                .execute(conn)
-                .await
-        })?;
+        db_run!(
+            &self.db,
+            write | conn | {
+                diesel::update(links::table.find(link.id))
+                    .set(&LinkLoginUpdate {
+                        extra_data: &text,
+                        modified: now,
+                    })
+                    .execute(conn)
+                    .await
+            }
+        )?;
         Ok(())
     }
 
@@ -409,8 +433,9 @@ impl KakaoUserStore for DieselUserStore {
 
 impl DieselUserStore {
     async fn find_or_create(&self, record: LoginRecord) -> Result<User, StoreError> {
+        let record = Arc::new(record);
         for attempt in 1..=MAX_ATTEMPTS {
-            match self.find_or_create_once(&record).await {
+            match self.find_or_create_once(Arc::clone(&record)).await {
                 Err(e) if e.is_unique_violation() => {
                     tracing::debug!(uid = %record.uid, attempt, "first login lost a race; retrying");
                     tokio::task::yield_now().await;
@@ -419,7 +444,7 @@ impl DieselUserStore {
             }
         }
         Err(StoreError::Contended {
-            uid: record.uid,
+            uid: record.uid.clone(),
             attempts: MAX_ATTEMPTS,
         })
     }

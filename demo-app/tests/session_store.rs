@@ -34,9 +34,10 @@ fn logged_in(user_id: i64) -> State {
 async fn row_user_id(db: &Db, key: &SessionKey) -> Option<Option<i64>> {
     async fn run(db: &Db, key: &str) -> Result<Option<Option<i64>>, DbError> {
         use diesel_async::RunQueryDsl;
+        let key = key.to_owned();
         Ok(db_run!(db, |conn| {
             sessions::table
-                .filter(sessions::key.eq(key))
+                .filter(sessions::key.eq(&key))
                 .select(sessions::user_id)
                 .first(conn)
                 .await

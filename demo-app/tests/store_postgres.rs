@@ -57,7 +57,11 @@ async fn a_racing_first_login_gets_the_committed_winner() {
     let Some(pg) = schema("a_racing_first_login_gets_the_committed_winner").await else {
         return;
     };
-    store_checks::a_racing_first_login_gets_the_committed_winner(&pg.connect().await).await;
+    store_checks::a_racing_first_login_gets_the_committed_winner(
+        &pg.connect().await,
+        &pg.connect().await,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -41,7 +41,11 @@ async fn concurrent_first_logins_on_a_multi_thread_runtime() {
 #[tokio::test]
 async fn a_racing_first_login_gets_the_committed_winner() {
     let tmp = TempSqlite::new();
-    store_checks::a_racing_first_login_gets_the_committed_winner(&tmp.connect().await).await;
+    store_checks::a_racing_first_login_gets_the_committed_winner(
+        &tmp.connect().await,
+        &tmp.connect().await,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -120,4 +124,61 @@ async fn unsupported_urls_are_rejected() {
         let err = Db::connect(url).await.expect_err(url);
         assert!(matches!(err, DbError::InvalidUrl(_)), "{url}: {err:?}");
     }
+}
+
+/// Reads go to `query_only` connections: a write sent there fails instead of waiting
+/// for SQLite's write lock; the same write through the writer succeeds.
+#[tokio::test]
+async fn only_the_writer_connection_writes() {
+    use diesel_async::SimpleAsyncConnection as _;
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    let insert = "INSERT INTO users (username, nickname) VALUES ('reader_write', 'x');";
+    async fn on_reader(db: &Db, sql: &'static str) -> Result<(), DbError> {
+        Ok(demo_app::db_run!(db, |conn| conn.batch_execute(sql).await)?)
+    }
+    async fn on_writer(db: &Db, sql: &'static str) -> Result<(), DbError> {
+        Ok(demo_app::db_run!(
+            db,
+            write | conn | conn.batch_execute(sql).await
+        )?)
+    }
+    let refused = on_reader(&db, insert).await.expect_err("a reader wrote");
+    assert!(refused.to_string().contains("readonly"), "{refused}");
+    on_writer(&db, insert).await.unwrap();
+    let store = DieselUserStore::new(db);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+/// A SQLite body runs on one blocking-pool thread, not the caller's, every statement
+/// of a transaction on that same thread (one hand-off per body, not per statement).
+#[tokio::test]
+async fn a_transaction_runs_in_one_hand_off_off_the_callers_thread() {
+    use diesel::ExpressionMethods as _;
+    use diesel_async::RunQueryDsl as _;
+    use std::thread::ThreadId;
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    async fn threads(db: &Db) -> Result<Vec<ThreadId>, DbError> {
+        use demo_app::schema::users;
+        demo_app::db_run!(
+            db,
+            transaction | conn | {
+                let mut seen = vec![std::thread::current().id()];
+                for name in ["hand_off_1", "hand_off_2"] {
+                    diesel::insert_into(users::table)
+                        .values((users::username.eq(name), users::nickname.eq(name)))
+                        .execute(conn)
+                        .await?;
+                    seen.push(std::thread::current().id());
+                }
+                Ok::<_, DbError>(seen)
+            }
+        )
+    }
+    let caller = std::thread::current().id();
+    let seen = threads(&db).await.unwrap();
+    assert_ne!(seen[0], caller, "the body ran on the caller's thread");
+    assert!(seen.iter().all(|t| *t == seen[0]), "{seen:?}");
+    assert_eq!(DieselUserStore::new(db).count_users().await.unwrap(), 2);
 }

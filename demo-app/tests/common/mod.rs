@@ -125,7 +125,8 @@ impl Drop for PgSchema {
 /// Runs raw SQL (several statements allowed).
 pub async fn exec(db: &Db, sql: &str) {
     async fn run(db: &Db, sql: &str) -> Result<(), DbError> {
-        Ok(db_run!(db, |conn| conn.batch_execute(sql).await)?)
+        let sql = sql.to_owned();
+        Ok(db_run!(db, write | conn | conn.batch_execute(&sql).await)?)
     }
     run(db, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
@@ -155,9 +156,10 @@ pub async fn users_for_uid(db: &Db, uid: &str) -> i64 {
 pub async fn links_for_uid(db: &Db, uid: &str) -> i64 {
     use demo_app::schema::social_auth_usersocialauth as links;
     async fn run(db: &Db, uid: &str) -> Result<i64, DbError> {
+        let uid = uid.to_owned();
         Ok(db_run!(db, |conn| {
             links::table
-                .filter(links::uid.eq(uid))
+                .filter(links::uid.eq(&uid))
                 .count()
                 .get_result(conn)
                 .await

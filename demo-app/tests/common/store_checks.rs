@@ -46,10 +46,12 @@ pub async fn concurrent_first_logins_write_one_user_and_one_link(db: &Db) {
 
 /// A first login that runs while another connection holds an uncommitted first login
 /// of the same id ends up with the other connection's user, and nothing extra is
-/// written. (PostgreSQL: the store's user insert waits, fails on the unique username,
-/// rolls back and the retry reads the winner's link. SQLite: the store's
-/// `BEGIN IMMEDIATE` waits for the winner's commit and then finds its link.)
-pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db) {
+/// written. The winner writes through `winner_db`, a second [`Db`] on the same
+/// database, as another process would. (PostgreSQL: the store's user insert waits,
+/// fails on the unique username, rolls back and the retry reads the winner's link.
+/// SQLite: the store's `BEGIN IMMEDIATE` waits for the winner's commit and then finds
+/// its link.)
+pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db, winner_db: &Db) {
     let store = DieselUserStore::new(db.clone());
     let id = random_kakao_id();
     let uid = id.to_string();
@@ -64,28 +66,33 @@ pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db) {
              VALUES ((SELECT id FROM users WHERE username = 'kakao_{uid}'), 'kakao', '{uid}', '{{}}');"
     );
     async fn race(
-        db: &Db,
+        winner_db: &Db,
         store: DieselUserStore,
         id: i64,
-        winner_sql: &str,
+        winner_sql: String,
     ) -> Result<demo_app::models::User, StoreError> {
-        demo_app::db_run!(db, |conn| {
-            conn.batch_execute(winner_sql).await?;
-            let loser = tokio::spawn(async move {
-                store
-                    .find_or_create_user(&sample_login(id, "loser", None))
-                    .await
-            });
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            assert!(
-                !loser.is_finished(),
-                "the loser did not wait for the winner"
-            );
-            conn.batch_execute("COMMIT").await?;
-            loser.await.expect("login task")
-        })
+        demo_app::db_run!(
+            winner_db,
+            write | conn | {
+                conn.batch_execute(&winner_sql).await?;
+                let loser = tokio::spawn(async move {
+                    store
+                        .find_or_create_user(&sample_login(id, "loser", None))
+                        .await
+                });
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                assert!(
+                    !loser.is_finished(),
+                    "the loser did not wait for the winner"
+                );
+                conn.batch_execute("COMMIT").await?;
+                loser.await.expect("login task")
+            }
+        )
     }
-    let got = race(db, store.clone(), id, &winner_sql).await.unwrap();
+    let got = race(winner_db, store.clone(), id, winner_sql)
+        .await
+        .unwrap();
     let winner = store.user_id_by_uid(&uid).await.unwrap();
     assert_eq!(Some(got.id), winner);
     assert_eq!(
