@@ -453,7 +453,15 @@ where
     R: Send + 'static,
 {
     let runtime = tokio::runtime::Handle::current();
-    Ok(tokio::task::spawn_blocking(move || runtime.block_on(work(&mut pooled))).await?)
+    let (result, pooled) = tokio::task::spawn_blocking(move || {
+        let result = runtime.block_on(work(&mut pooled));
+        (result, pooled)
+    })
+    .await?;
+    // Back to the pool from the caller's thread: a request waiting for a connection
+    // on this worker is then woken without a cross-thread wake-up.
+    drop(pooled);
+    Ok(result)
 }
 
 /// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT` on a SQLite connection, rolling back
