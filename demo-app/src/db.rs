@@ -1,16 +1,16 @@
 //! The database: SQLite or PostgreSQL, chosen from `DATABASE_URL` at run time.
 //!
-//! [`Db`] holds `deadpool` pools of diesel-async connections. PostgreSQL goes through
-//! the pure-Rust [`AsyncPgConnection`] (no system `libpq` is needed). SQLite is a
-//! blocking library, so a SQLite connection is only ever used on tokio's blocking pool:
-//! each [`db_run!`](crate::db_run) call moves its pooled connection to one blocking
-//! thread and runs the whole body there, every statement and the transaction around
-//! them in one hand-off instead of one per statement (see [`SqliteConn`]).
+//! PostgreSQL goes through a `deadpool` pool of the pure-Rust [`AsyncPgConnection`]
+//! (no system `libpq` is needed). SQLite is a blocking library, so its connections
+//! live on dedicated threads ([`SqliteWorkers`]): each [`db_run!`](crate::db_run) body
+//! is queued to one of them and runs there whole, every statement and the transaction
+//! around them in one hand-off (see [`SqliteConn`]), and the Actix worker awaits the
+//! answer.
 //!
-//! SQLite has one writer at a time, so [`Db`] keeps two SQLite pools: readers
-//! (`PRAGMA query_only`, several at once under WAL) and a single writer. Writes queue
-//! for the writer connection in the pool, in order and without sleeping, instead of
-//! meeting in SQLite's busy handler, which sleeps in steps of milliseconds.
+//! SQLite has one writer at a time, so [`Db`] keeps two groups of SQLite connections:
+//! readers (`PRAGMA query_only`, several at once under WAL) and a single writer. Writes
+//! queue for the writer in order and without sleeping, instead of meeting in SQLite's
+//! busy handler, which sleeps in steps of milliseconds.
 //!
 //! [`Db::connect`] runs the embedded migrations before it returns:
 //! `migrations/sqlite` inside one `BEGIN IMMEDIATE` transaction, `migrations/postgres`
@@ -29,6 +29,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection as _};
@@ -48,13 +49,15 @@ use futures_util::future::{BoxFuture, FutureExt as _};
 #[doc(hidden)]
 pub use diesel_async as __diesel_async;
 
+use crate::sqlite_workers::Opener;
+pub use crate::sqlite_workers::SqliteWorkers;
+
 /// The SQLite connection type: a sync diesel connection behind diesel-async's
 /// interface, whose statements run on the thread that polls them.
 ///
-/// That thread is always one of tokio's blocking-pool threads: the connection lives in
-/// [`Db`]'s private pools, and [`db_run!`](crate::db_run) hands it to
-/// [`run_blocking`], which drives the whole body there. One body, one thread
-/// hand-off, whatever the number of statements.
+/// That thread is always one of [`SqliteWorkers`]' own threads: the connections live
+/// there, and [`db_run!`](crate::db_run) queues the whole body to one of them. One
+/// body, one thread hand-off, whatever the number of statements.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnCurrentThread>;
 /// The PostgreSQL connection type (pure Rust, tokio-postgres).
 pub type PgConn = AsyncPgConnection;
@@ -88,29 +91,20 @@ pub enum Db {
     Postgres(Pool<PgConn>),
 }
 
-/// The two pools on one SQLite file.
-#[derive(Clone)]
+/// The two groups of connections on one SQLite file.
+#[derive(Debug, Clone)]
 pub struct SqlitePools {
     /// Read-only connections (`PRAGMA query_only`), used concurrently under WAL.
-    pub readers: Pool<SqliteConn>,
+    pub readers: SqliteWorkers,
     /// The one connection that writes; writers wait for it in order.
-    pub writer: Pool<SqliteConn>,
-}
-
-impl fmt::Debug for SqlitePools {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqlitePools")
-            .field("readers", &self.readers.status())
-            .field("writer", &self.writer.status())
-            .finish()
-    }
+    pub writer: SqliteWorkers,
 }
 
 /// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
 /// calling thread.
 ///
-/// Only sound for a thread that may block, which [`run_blocking`] guarantees: it is
-/// the only way [`Db`] lets a SQLite connection be used.
+/// Only sound for a thread that may block, which [`SqliteWorkers`] guarantees: their
+/// threads are the only place [`Db`] lets a SQLite connection be used.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OnCurrentThread;
 
@@ -133,12 +127,13 @@ impl SpawnBlocking for OnCurrentThread {
 /// Pool settings for [`Db::connect_with`].
 #[derive(Debug, Clone)]
 pub struct DbOptions {
-    /// Maximum pooled connections; `None` picks 4 readers (plus the one writer) for
-    /// SQLite and 8 for PostgreSQL.
+    /// Maximum pooled connections; `None` picks 8 for PostgreSQL, and for SQLite 2
+    /// reader threads (plus the one writer).
     pub max_connections: Option<usize>,
     /// How long to wait for a new connection to be established.
     pub connect_timeout: Duration,
-    /// How long a query waits for a free pooled connection.
+    /// How long a query waits for a free pooled connection (SQLite: how long it may
+    /// wait in the queue before it is dropped with [`DbError::Overloaded`]).
     pub acquire_timeout: Duration,
 }
 
@@ -193,10 +188,20 @@ pub enum DbError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),
-    /// A background task (SQLite calls, migrations, a detached store write) panicked
-    /// or was cancelled.
+    /// A background task (migrations, a detached store write) panicked or was
+    /// cancelled.
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A SQLite query panicked, or its worker thread is gone.
+    #[error("a SQLite worker failed while running the query")]
+    WorkerPanicked,
+    /// A SQLite query waited longer than [`DbOptions::acquire_timeout`] for a
+    /// connection and was not run.
+    #[error("the database is overloaded: a query waited {waited:?} for a connection")]
+    Overloaded {
+        /// How long it waited.
+        waited: Duration,
+    },
 }
 
 /// Which database a URL names.
@@ -284,13 +289,22 @@ impl Db {
         let db = match &target {
             Target::Sqlite(path) => {
                 migrate_sqlite(path.clone(), &target).await?;
+                let start = |name, threads, read_only| {
+                    let path = path.clone();
+                    let open: Opener = Arc::new(move || open_sqlite(&path, read_only));
+                    SqliteWorkers::start(name, threads, options.acquire_timeout, open)
+                };
+                let connect_error = |source| DbError::Connect {
+                    target: target.shown(),
+                    source,
+                };
                 Db::Sqlite(SqlitePools {
-                    readers: build_pool(
-                        sqlite_manager(path, establish_sqlite_reader),
-                        options.max_connections.unwrap_or(4),
-                        &options,
-                    )?,
-                    writer: build_pool(sqlite_manager(path, establish_sqlite_writer), 1, &options)?,
+                    readers: start("sqlite-reader", options.max_connections.unwrap_or(2), true)
+                        .await
+                        .map_err(connect_error)?,
+                    writer: start("sqlite-writer", 1, false)
+                        .await
+                        .map_err(connect_error)?,
                 })
             }
             Target::Postgres { url, .. } => {
@@ -394,74 +408,20 @@ where
     Ok(pool.get().await?)
 }
 
-/// A SQLite connection manager whose connections are opened by `establish`.
-fn sqlite_manager(
-    path: &str,
-    establish: fn(&str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>>,
-) -> AsyncDieselConnectionManager<SqliteConn> {
-    let mut config = ManagerConfig::<SqliteConn>::default();
-    config.custom_setup = Box::new(establish);
-    config.recycling_method = RecyclingMethod::Fast;
-    AsyncDieselConnectionManager::new_with_config(path, config)
-}
-
-/// Opens one read-only pooled SQLite connection.
-fn establish_sqlite_reader(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
-    establish_sqlite(path, true)
-}
-
-/// Opens the pooled SQLite writer connection.
-fn establish_sqlite_writer(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
-    establish_sqlite(path, false)
-}
-
-/// Opens one pooled SQLite connection on the blocking pool and applies
-/// [`SQLITE_PRAGMAS`] (and [`SQLITE_READER_PRAGMAS`] for a reader).
-fn establish_sqlite(
-    path: &str,
-    read_only: bool,
-) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
-    let path = path.to_owned();
-    async move {
-        tokio::task::spawn_blocking(move || {
-            let mut conn = SqliteConnection::establish(&path)?;
-            let setup = |conn: &mut SqliteConnection| {
-                conn.batch_execute(SQLITE_PRAGMAS)?;
-                if read_only {
-                    conn.batch_execute(SQLITE_READER_PRAGMAS)?;
-                }
-                Ok(())
-            };
-            setup(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
-            Ok(SqliteConn::with_runtime(conn, OnCurrentThread))
-        })
-        .await
-        .unwrap_or_else(|e| Err(ConnectionError::BadConnection(e.to_string())))
-    }
-    .boxed()
-}
-
-/// Runs `work` with the pooled SQLite connection on tokio's blocking pool, all of it
-/// in one hand-off (used by [`db_run!`](crate::db_run)).
-///
-/// The work runs to its end even if the caller stops waiting, so a transaction is
-/// never left half-done on a pooled connection.
-#[doc(hidden)]
-pub async fn run_blocking<R, F>(mut pooled: Object<SqliteConn>, work: F) -> Result<R, DbError>
-where
-    F: AsyncFnOnce(&mut SqliteConn) -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let runtime = tokio::runtime::Handle::current();
-    let (result, pooled) = tokio::task::spawn_blocking(move || {
-        let result = runtime.block_on(work(&mut pooled));
-        (result, pooled)
-    })
-    .await?;
-    // Back to the pool from the caller's thread: a request waiting for a connection
-    // on this worker is then woken without a cross-thread wake-up.
-    drop(pooled);
-    Ok(result)
+/// Opens one SQLite connection and applies [`SQLITE_PRAGMAS`] (and
+/// [`SQLITE_READER_PRAGMAS`] for a reader). Blocking: called on a worker thread or
+/// tokio's blocking pool.
+fn open_sqlite(path: &str, read_only: bool) -> diesel::ConnectionResult<SqliteConn> {
+    let mut conn = SqliteConnection::establish(path)?;
+    let setup = |conn: &mut SqliteConnection| {
+        conn.batch_execute(SQLITE_PRAGMAS)?;
+        if read_only {
+            conn.batch_execute(SQLITE_READER_PRAGMAS)?;
+        }
+        Ok(())
+    };
+    setup(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(SqliteConn::with_runtime(conn, OnCurrentThread))
 }
 
 /// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT` on a SQLite connection, rolling back
@@ -595,7 +555,7 @@ async fn migrate_postgres(url: &str, target: &Target, timeout: Duration) -> Resu
 ///   transaction runs on the writer connection and is `BEGIN IMMEDIATE`, so a
 ///   writer from another process makes it wait rather than fail half-way.
 ///
-/// On SQLite `expr` runs on a blocking-pool thread (see [`SqliteConn`]) as the body of
+/// On SQLite `expr` runs on a worker thread (see [`SqliteConn`]) as the body of
 /// an `async move` closure, so it must own what it uses (clone a `String`, do not
 /// borrow a local). The macro uses `?` to turn a [`DbError`] (no connection
 /// available, the blocking task failed) into the enclosing function's error type, and
@@ -612,11 +572,10 @@ macro_rules! db_run {
     (@on $db:expr, $sqlite_pool:ident, |$conn:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(pools) => {
-                let pooled = $crate::db::checkout(&pools.$sqlite_pool).await?;
-                $crate::db::run_blocking(pooled, async move |$conn: &mut $crate::db::SqliteConn| {
-                    $body
-                })
-                .await?
+                pools
+                    .$sqlite_pool
+                    .run(async move |$conn: &mut $crate::db::SqliteConn| $body)
+                    .await?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;
@@ -628,11 +587,12 @@ macro_rules! db_run {
     ($db:expr, transaction |$conn:ident| $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(pools) => {
-                let pooled = $crate::db::checkout(&pools.writer).await?;
-                $crate::db::run_blocking(pooled, async move |conn: &mut $crate::db::SqliteConn| {
-                    $crate::db::immediate_transaction(conn, async |$conn| $body).await
-                })
-                .await?
+                pools
+                    .writer
+                    .run(async move |conn: &mut $crate::db::SqliteConn| {
+                        $crate::db::immediate_transaction(conn, async |$conn| $body).await
+                    })
+                    .await?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;

@@ -13,5 +13,6 @@ pub mod routes;
 pub mod schema;
 pub mod session_store;
 pub mod sessions;
+pub mod sqlite_workers;
 pub mod store;
 pub mod user_cache;

@@ -182,3 +182,80 @@ async fn a_transaction_runs_in_one_hand_off_off_the_callers_thread() {
     assert!(seen.iter().all(|t| *t == seen[0]), "{seen:?}");
     assert_eq!(DieselUserStore::new(db).count_users().await.unwrap(), 2);
 }
+
+/// A query that panics half-way through a transaction is an error, not a crash: the
+/// transaction is rolled back, the worker opens a fresh connection, and the next
+/// write works.
+#[tokio::test]
+async fn a_panicking_query_is_an_error_and_the_writer_recovers() {
+    use diesel::ExpressionMethods as _;
+    use diesel_async::RunQueryDsl as _;
+    let tmp = TempSqlite::new();
+    let db = tmp.connect().await;
+    async fn insert_then(db: &Db, name: &'static str, panic: bool) -> Result<(), DbError> {
+        use demo_app::schema::users;
+        demo_app::db_run!(
+            db,
+            transaction | conn | {
+                diesel::insert_into(users::table)
+                    .values((users::username.eq(name), users::nickname.eq(name)))
+                    .execute(conn)
+                    .await?;
+                assert!(!panic, "a bug in a query body");
+                Ok::<_, DbError>(())
+            }
+        )
+    }
+    let err = insert_then(&db, "panicked", true)
+        .await
+        .expect_err("panicked");
+    assert!(matches!(err, DbError::WorkerPanicked), "{err:?}");
+    insert_then(&db, "after", false).await.unwrap();
+    let store = DieselUserStore::new(db);
+    assert_eq!(
+        store.count_users().await.unwrap(),
+        1,
+        "the panicked insert stayed"
+    );
+}
+
+/// Work that waited in the queue longer than `acquire_timeout` is dropped with
+/// `Overloaded` and never runs.
+#[tokio::test]
+async fn work_that_waited_too_long_is_not_run() {
+    use demo_app::db::DbOptions;
+    use std::time::Duration;
+    let tmp = TempSqlite::new();
+    let options = DbOptions {
+        acquire_timeout: Duration::from_millis(100),
+        ..DbOptions::default()
+    };
+    let db = Db::connect_with(&tmp.url, options).await.unwrap();
+    async fn hold_writer(db: &Db) -> Result<(), DbError> {
+        demo_app::db_run!(
+            db,
+            write | _conn | std::thread::sleep(Duration::from_millis(400))
+        );
+        Ok(())
+    }
+    async fn insert(db: &Db) -> Result<(), DbError> {
+        use diesel_async::SimpleAsyncConnection as _;
+        Ok(demo_app::db_run!(
+            db,
+            write | conn | {
+                conn.batch_execute("INSERT INTO users (username, nickname) VALUES ('late', 'x');")
+                    .await
+            }
+        )?)
+    }
+    let holder = {
+        let db = db.clone();
+        tokio::spawn(async move { hold_writer(&db).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let err = insert(&db).await.expect_err("ran after waiting 350 ms");
+    assert!(matches!(err, DbError::Overloaded { .. }), "{err:?}");
+    holder.await.unwrap().unwrap();
+    let store = DieselUserStore::new(db);
+    assert_eq!(store.count_users().await.unwrap(), 0);
+}

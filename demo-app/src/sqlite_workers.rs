@@ -1,0 +1,221 @@
+//! [`SqliteWorkers`]: dedicated threads that own SQLite connections and run queued
+//! work on them, so SQLite (a blocking library) never runs on an Actix worker.
+//!
+//! Every thread owns one connection and takes work from one queue shared by the
+//! group. A thread that finishes a piece of work takes the next one without sleeping
+//! while the queue is not empty, and a caller only wakes a thread when one is idle, so
+//! under load many queries share one wake-up instead of paying a thread hand-off each
+//! (tokio's `spawn_blocking` wakes a pool thread for every call). Callers wait for the
+//! answer on a oneshot channel, without blocking.
+//!
+//! The group stops when its last handle is dropped: the threads finish the queued
+//! work, close their connections and exit.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::db::{DbError, SqliteConn};
+
+/// A piece of work for one connection.
+type Job = Box<dyn FnOnce(&mut SqliteConn) + Send>;
+
+/// Opens a connection for a worker thread (again after a panic left it in an unknown
+/// state).
+pub type Opener = Arc<dyn Fn() -> diesel::ConnectionResult<SqliteConn> + Send + Sync>;
+
+/// Threads owning SQLite connections, and their shared queue. Cheap to clone; the
+/// threads stop when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteWorkers {
+    handle: Arc<Handle>,
+}
+
+/// The owner of the queue on the callers' side: dropping it closes the queue.
+struct Handle {
+    queue: Arc<Queue>,
+    name: &'static str,
+    threads: usize,
+    wait_timeout: Duration,
+    runtime: tokio::runtime::Handle,
+}
+
+struct Queue {
+    state: Mutex<QueueState>,
+    work_ready: Condvar,
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    idle: usize,
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // A job never runs under this lock, so a poisoned lock has consistent state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The next job, waiting while there is none; `None` once closed and drained.
+    fn next(&self) -> Option<Job> {
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.jobs.pop_front() {
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state.idle += 1;
+            state = self
+                .work_ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.idle -= 1;
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.work_ready.notify_all();
+    }
+}
+
+impl SqliteWorkers {
+    /// Opens `threads` connections with `open` (on tokio's blocking pool, so a slow
+    /// disk does not stall the caller) and starts one named thread for each.
+    ///
+    /// Work that waited in the queue longer than `wait_timeout` is not started and
+    /// fails with [`DbError::Overloaded`]. Call from inside a tokio runtime: bodies
+    /// run with that runtime's handle, so they may use its timers.
+    pub async fn start(
+        name: &'static str,
+        threads: usize,
+        wait_timeout: Duration,
+        open: Opener,
+    ) -> Result<Self, diesel::ConnectionError> {
+        let threads = threads.max(1);
+        let opener = Arc::clone(&open);
+        let connections = tokio::task::spawn_blocking(move || {
+            (0..threads)
+                .map(|_| opener())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))??;
+        let queue = Arc::new(Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                idle: 0,
+                closed: false,
+            }),
+            work_ready: Condvar::new(),
+        });
+        for (n, conn) in connections.into_iter().enumerate() {
+            let queue = Arc::clone(&queue);
+            let open = Arc::clone(&open);
+            std::thread::Builder::new()
+                .name(format!("{name}-{n}"))
+                .spawn(move || work_loop(&queue, conn, &open))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        }
+        Ok(Self {
+            handle: Arc::new(Handle {
+                queue,
+                name,
+                threads,
+                wait_timeout,
+                runtime: tokio::runtime::Handle::current(),
+            }),
+        })
+    }
+
+    /// Runs `work` on one of the connections and returns its result.
+    ///
+    /// The work runs to its end even if the caller stops waiting (a transaction is
+    /// never left half-done); work whose caller went away before it started is
+    /// skipped. A panic in `work` is reported as [`DbError::WorkerPanicked`] and the
+    /// thread reopens its connection.
+    pub async fn run<R, F>(&self, work: F) -> Result<R, DbError>
+    where
+        F: AsyncFnOnce(&mut SqliteConn) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let handle = &self.handle;
+        let (reply, answer) = oneshot::channel::<Result<R, DbError>>();
+        let runtime = handle.runtime.clone();
+        let queued_at = Instant::now();
+        let wait_timeout = handle.wait_timeout;
+        let job: Job = Box::new(move |conn: &mut SqliteConn| {
+            if reply.is_closed() {
+                return;
+            }
+            let waited = queued_at.elapsed();
+            if waited > wait_timeout {
+                let _ = reply.send(Err(DbError::Overloaded { waited }));
+                return;
+            }
+            let outcome =
+                std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work(conn))));
+            let _ = reply.send(outcome.map_err(|_| DbError::WorkerPanicked));
+        });
+        {
+            let mut state = handle.queue.lock();
+            state.jobs.push_back(job);
+            if state.idle > 0 {
+                handle.queue.work_ready.notify_one();
+            }
+        }
+        answer.await.map_err(|_| DbError::WorkerPanicked)?
+    }
+
+    /// Work waiting in the queue right now.
+    pub fn queued(&self) -> usize {
+        self.handle.queue.lock().jobs.len()
+    }
+}
+
+impl std::fmt::Debug for SqliteWorkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWorkers")
+            .field("name", &self.handle.name)
+            .field("threads", &self.handle.threads)
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
+
+/// One worker thread: runs jobs until the queue is closed and empty.
+fn work_loop(queue: &Queue, mut conn: SqliteConn, open: &Opener) {
+    while let Some(job) = queue.next() {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+        if outcome.is_err() {
+            // Only reached if the job's own panic guard failed; the connection may be
+            // inside a transaction, so start over with a fresh one.
+            reopen(&mut conn, open);
+        }
+        if conn_is_suspect(&mut conn) {
+            reopen(&mut conn, open);
+        }
+    }
+}
+
+/// Whether diesel's transaction bookkeeping says the connection was left inside a
+/// transaction or broken (a body that panicked half-way).
+fn conn_is_suspect(conn: &mut SqliteConn) -> bool {
+    use diesel_async::pooled_connection::PoolableConnection as _;
+    conn.is_broken()
+}
+
+fn reopen(conn: &mut SqliteConn, open: &Opener) {
+    match open() {
+        Ok(fresh) => *conn = fresh,
+        Err(error) => tracing::error!(%error, "could not reopen a SQLite connection"),
+    }
+}
