@@ -150,7 +150,7 @@ async fn only_the_writer_connection_writes() {
     assert_eq!(store.count_users().await.unwrap(), 1);
 }
 
-/// A SQLite body runs on one blocking-pool thread, not the caller's, every statement
+/// A SQLite body runs on one worker thread, not the caller's, every statement
 /// of a transaction on that same thread (one hand-off per body, not per statement).
 #[tokio::test]
 async fn a_transaction_runs_in_one_hand_off_off_the_callers_thread() {
