@@ -103,8 +103,9 @@ pub struct SqlitePools {
 /// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
 /// calling thread.
 ///
-/// Only sound for a thread that may block, which [`SqliteWorkers`] guarantees: their
-/// threads are the only place [`Db`] lets a SQLite connection be used.
+/// Right only on a thread that may block, which [`SqliteWorkers`] guarantees: their
+/// threads are the only place [`Db`] lets a SQLite connection be used, so no statement
+/// ever runs on an Actix worker.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OnCurrentThread;
 
