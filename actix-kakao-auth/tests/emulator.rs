@@ -85,6 +85,22 @@ async fn post_token(kakao: &KakaoEmulator, form: &[(&str, &str)]) -> reqwest::Re
         .expect("token request")
 }
 
+/// A token request from the registered client (`grant_type`, its id and secret, then
+/// `params`), as status and JSON body.
+async fn client_token_request(
+    kakao: &KakaoEmulator,
+    grant_type: &str,
+    params: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", grant_type),
+        ("client_id", kakao.client_id()),
+        ("client_secret", SECRET),
+    ];
+    form.extend_from_slice(params);
+    json_of(post_token(kakao, &form).await).await
+}
+
 async fn exchange(kakao: &KakaoEmulator, code: &str) -> reqwest::Response {
     post_token(
         kakao,
@@ -130,19 +146,7 @@ async fn user_me(kakao: &KakaoEmulator, token: &str) -> reqwest::Response {
 }
 
 async fn refresh(kakao: &KakaoEmulator, refresh_token: &str) -> (u16, Value) {
-    json_of(
-        post_token(
-            kakao,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", kakao.client_id()),
-                ("client_secret", SECRET),
-                ("refresh_token", refresh_token),
-            ],
-        )
-        .await,
-    )
-    .await
+    client_token_request(kakao, "refresh_token", &[("refresh_token", refresh_token)]).await
 }
 
 async fn assert_invalid_token(response: reqwest::Response) {
@@ -346,18 +350,10 @@ async fn codes_are_single_use_and_bound_to_the_redirect_uri() {
     );
 
     let code = code_for(&kakao, UserChoice::Fixture(1001), &[]).await;
-    let (status, body) = json_of(
-        post_token(
-            &kakao,
-            &[
-                ("grant_type", "authorization_code"),
-                ("client_id", kakao.client_id()),
-                ("client_secret", SECRET),
-                ("redirect_uri", "http://app.test/other"),
-                ("code", &code),
-            ],
-        )
-        .await,
+    let (status, body) = client_token_request(
+        &kakao,
+        "authorization_code",
+        &[("redirect_uri", "http://app.test/other"), ("code", &code)],
     )
     .await;
     assert_eq!(status, 400);
@@ -429,17 +425,11 @@ async fn pkce_s256_is_enforced() {
     let redeem = |code: String, verifier: Option<&'static str>| {
         let kakao = &kakao;
         async move {
-            let mut form = vec![
-                ("grant_type", "authorization_code"),
-                ("client_id", kakao.client_id()),
-                ("client_secret", SECRET),
-                ("redirect_uri", CALLBACK),
-                ("code", code.as_str()),
-            ];
+            let mut params = vec![("redirect_uri", CALLBACK), ("code", code.as_str())];
             if let Some(v) = verifier {
-                form.push(("code_verifier", v));
+                params.push(("code_verifier", v));
             }
-            json_of(post_token(kakao, &form).await).await
+            client_token_request(kakao, "authorization_code", &params).await
         }
     };
     let code = code_for(&kakao, UserChoice::Fixture(1001), &pkce).await;
@@ -887,31 +877,9 @@ async fn refresh_rotates_only_inside_the_window() {
     let (status, body) = refresh(&kakao, "unknown-refresh-token").await;
     assert_eq!((status, body["error_code"].as_str()), (400, Some("KOE322")));
     assert_eq!(body["error"], "invalid_grant");
-    let (status, body) = json_of(
-        post_token(
-            &kakao,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", kakao.client_id()),
-                ("client_secret", SECRET),
-            ],
-        )
-        .await,
-    )
-    .await;
+    let (status, body) = client_token_request(&kakao, "refresh_token", &[]).await;
     assert_eq!((status, body["error_code"].as_str()), (400, Some("KOE319")));
-    let (status, body) = json_of(
-        post_token(
-            &kakao,
-            &[
-                ("grant_type", "password"),
-                ("client_id", kakao.client_id()),
-                ("client_secret", SECRET),
-            ],
-        )
-        .await,
-    )
-    .await;
+    let (status, body) = client_token_request(&kakao, "password", &[]).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unsupported_grant_type"))

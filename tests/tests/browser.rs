@@ -93,6 +93,17 @@ fn same_origin(a: &Url, b: &str) -> bool {
 }
 
 /// The `<html lang>` of the current page.
+/// What every test here starts with: the demo app in emulator mode and a chromedriver
+/// logging to the test's artifact directory; `None` (after the skip notice) when
+/// Chromium is not installed.
+async fn start(test: &str, artifacts: &str) -> Option<(TestApp, Driver, PathBuf)> {
+    let tools = browser_support::tools_or_skip(test)?;
+    let dir = browser_support::artifact_dir(artifacts);
+    let app = TestApp::spawn().await;
+    let driver = Driver::start(&tools, &dir).await;
+    Some((app, driver, dir))
+}
+
 async fn page_lang(browser: &Session) -> String {
     let lang = browser.script("return document.documentElement.lang").await;
     lang.as_str().unwrap_or_default().to_owned()
@@ -123,13 +134,15 @@ async fn assert_anonymous_home(browser: &Session) {
 
 #[actix_web::test]
 async fn login_reload_and_logout_in_chromium() {
-    let Some(tools) = browser_support::tools_or_skip("login_reload_and_logout_in_chromium") else {
+    let Some((app, driver, dir)) = start(
+        "login_reload_and_logout_in_chromium",
+        "login_reload_and_logout",
+    )
+    .await
+    else {
         return;
     };
-    let dir = browser_support::artifact_dir("login_reload_and_logout");
-    let app = TestApp::spawn().await;
     let emulator = app.emulator().base_url();
-    let driver = Driver::start(&tools, &dir).await;
     let browser = driver.session(DESKTOP).await;
     let mut shots = Shots::new(&browser, &dir);
 
@@ -244,15 +257,15 @@ async fn login_reload_and_logout_in_chromium() {
 
 #[actix_web::test]
 async fn cancelling_consent_shows_the_error_page_in_chromium() {
-    let Some(tools) =
-        browser_support::tools_or_skip("cancelling_consent_shows_the_error_page_in_chromium")
+    let Some((app, driver, dir)) = start(
+        "cancelling_consent_shows_the_error_page_in_chromium",
+        "cancel_consent",
+    )
+    .await
     else {
         return;
     };
-    let dir = browser_support::artifact_dir("cancel_consent");
-    let app = TestApp::spawn().await;
     let emulator = app.emulator().base_url();
-    let driver = Driver::start(&tools, &dir).await;
     let browser = driver.session(DESKTOP).await;
     let mut shots = Shots::new(&browser, &dir);
 
@@ -390,13 +403,10 @@ async fn cancelling_consent_shows_the_error_page_in_chromium() {
 #[actix_web::test]
 async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() {
     let test = "logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium";
-    let Some(tools) = browser_support::tools_or_skip(test) else {
+    let Some((app, driver, dir)) = start(test, "kakao_logout").await else {
         return;
     };
-    let dir = browser_support::artifact_dir("kakao_logout");
-    let app = TestApp::spawn().await;
     let emulator = app.emulator().base_url();
-    let driver = Driver::start(&tools, &dir).await;
     let browser = driver.session(DESKTOP).await;
     let mut shots = Shots::new(&browser, &dir);
 

@@ -44,6 +44,17 @@ pub async fn concurrent_first_logins_write_one_user_and_one_link(db: &Db) {
     );
 }
 
+/// `rounds` runs of [`concurrent_first_logins_write_one_user_and_one_link`] on an empty
+/// database leave exactly `rounds` users and `rounds` links.
+pub async fn rounds_of_concurrent_first_logins(db: &Db, rounds: i64) {
+    for _ in 0..rounds {
+        concurrent_first_logins_write_one_user_and_one_link(db).await;
+    }
+    let store = DieselUserStore::new(db.clone());
+    assert_eq!(store.count_users().await.unwrap(), rounds);
+    assert_eq!(store.count_links().await.unwrap(), rounds);
+}
+
 /// A first login that runs while another connection holds an uncommitted first login
 /// of the same id ends up with the other connection's user, and nothing extra is
 /// written. The winner writes through `winner_db`, a second [`Db`] on the same
