@@ -63,6 +63,17 @@ impl DemoConfig {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
+    /// The defaults (emulator mode, database sessions) on a free loopback port, with
+    /// the SQLite file at `database`: for tests and tools that start the app in-process
+    /// with [`crate::app::start`], which fills in the port it was given.
+    pub fn on_free_port(database: &std::path::Path) -> Result<Self, ConfigError> {
+        let mut config = Self::from_vars(|_| None)?;
+        config.bind = "127.0.0.1:0".into();
+        config.app_url = "http://127.0.0.1:0".into();
+        config.database_url = database.to_string_lossy().into_owned();
+        Ok(config)
+    }
+
     /// Reads any variable source.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());

@@ -18,14 +18,7 @@ use tokio::task::JoinHandle;
 
 async fn start_app(adjust: impl FnOnce(&mut DemoConfig)) -> (RunningApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = DemoConfig::from_vars(|_| None).unwrap();
-    config.bind = "127.0.0.1:0".into();
-    config.app_url = "http://127.0.0.1:0".into();
-    config.database_url = dir
-        .path()
-        .join("app.sqlite3")
-        .to_string_lossy()
-        .into_owned();
+    let mut config = DemoConfig::on_free_port(&dir.path().join("app.sqlite3")).unwrap();
     adjust(&mut config);
     let mut app = demo_app::app::start(config).await.unwrap();
     app.spawn();

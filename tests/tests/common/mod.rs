@@ -25,14 +25,7 @@ impl TestApp {
     /// Like [`spawn`](Self::spawn), after `adjust` edits the configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut DemoConfig)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = DemoConfig::from_vars(|_| None).unwrap();
-        config.bind = "127.0.0.1:0".into();
-        config.app_url = "http://127.0.0.1:0".into();
-        config.database_url = dir
-            .path()
-            .join("test.sqlite3")
-            .to_string_lossy()
-            .into_owned();
+        let mut config = DemoConfig::on_free_port(&dir.path().join("test.sqlite3")).unwrap();
         adjust(&mut config);
         let mut app = demo_app::app::start(config).await.unwrap();
         app.spawn();
