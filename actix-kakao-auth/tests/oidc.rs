@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_kakao_auth::client::KakaoClient;
-use actix_kakao_auth::emulator::{
-    ConsentDecision, Endpoint, Fault, IdTokenFault, KakaoEmulator, UserChoice,
-};
+use actix_kakao_auth::emulator::{Endpoint, Fault, IdTokenFault, KakaoEmulator, UserChoice};
 use actix_kakao_auth::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
 use actix_kakao_auth::{KakaoApiError, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -658,19 +656,10 @@ async fn code_flow(kakao: &KakaoEmulator, scope: &str, user: i64) -> Value {
         .append_pair("response_type", "code")
         .append_pair("scope", scope)
         .append_pair("nonce", NONCE);
-    let callback = kakao
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(user)),
-        )
+    let code = kakao
+        .approve_for_code(&authorize, UserChoice::Fixture(user))
         .await
         .unwrap();
-    let code = callback
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
     http()
         .post(kakao.base_url().join("oauth/token").unwrap())
         .form(&[

@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_kakao_auth::account::TokenError;
-use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use actix_kakao_auth::store::{AuthUser, KakaoAccount, KakaoLogin, KakaoTokens, KakaoUserStore};
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
-use url::Url;
 
 const REDIRECT: &str = "http://127.0.0.1:9/accounts/oauth/complete/kakao/";
 
@@ -90,19 +89,10 @@ fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAut
 /// Logs fixture 1001 in through the emulator and stores the tokens; returns its user id.
 async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore>) -> String {
     let start = auth.client().start_authorization(None, &[]);
-    let callback: Url = kakao
-        .consent(
-            &start.url,
-            ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+    let code = kakao
+        .approve_for_code(&start.url, UserChoice::Fixture(1001))
         .await
         .unwrap();
-    let code = callback
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
     let tokens = auth
         .client()
         .exchange_code(&code, start.pkce_verifier.secret())

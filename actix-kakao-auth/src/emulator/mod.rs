@@ -462,6 +462,24 @@ impl KakaoEmulator {
         driver::consent(&self.http, authorize_url, &decision).await
     }
 
+    /// [`consent`](Self::consent) approving as `user`, returning the authorization code
+    /// from the callback (for tests that redeem the code themselves). A callback without
+    /// a code gives [`EmulatorError::Unexpected`].
+    pub async fn approve_for_code(
+        &self,
+        authorize_url: &url::Url,
+        user: UserChoice,
+    ) -> Result<String, EmulatorError> {
+        let callback = self
+            .consent(authorize_url, ConsentDecision::Approve(user))
+            .await?;
+        callback
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, code)| code.into_owned())
+            .ok_or_else(|| EmulatorError::Unexpected(format!("no code in {callback}")))
+    }
+
     /// Acts as Kakao calling the app's unlink webhook: unlinks the user here first (tokens
     /// revoked, consent forgotten), then sends `Authorization: KakaoAK <admin key>` with
     /// `app_id`, `user_id` and `referrer_type` (form body for POST, query for GET), with
