@@ -67,10 +67,7 @@ fn param(u: &Url, name: &str) -> Option<String> {
 
 async fn code_for(kakao: &KakaoEmulator, choice: UserChoice, extra: &[(&str, &str)]) -> String {
     let callback = kakao
-        .consent(
-            &authorize_url(kakao, extra),
-            ConsentDecision::Approve(choice),
-        )
+        .approve(&authorize_url(kakao, extra), choice)
         .await
         .expect("consent redirects");
     param(&callback, "code").expect("callback has a code")
@@ -274,10 +271,7 @@ async fn approve_redirects_with_code_and_state_and_cancel_with_access_denied() {
     assert_eq!(param(&callback, "state").as_deref(), Some("st 1/2"));
 
     let no_state = kakao
-        .consent(
-            &authorize_url(&kakao, &[]),
-            ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize_url(&kakao, &[]), UserChoice::Fixture(1001))
         .await
         .expect("approve");
     assert_eq!(param(&no_state, "state"), None);

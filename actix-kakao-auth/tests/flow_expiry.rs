@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 use actix_kakao_auth::{CurrentUser, KakaoAuth, KakaoAuthConfig};
 use actix_session::storage::CookieSessionStore;
@@ -94,10 +94,7 @@ async fn login_after(wait: Duration) -> (KakaoEmulator, ServiceResponse) {
     let cookie = session_cookie(&begin).unwrap();
     let authorize = url::Url::parse(&location(&begin)).unwrap();
     let callback = kakao
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1001))
         .await
         .unwrap();
     actix_web::rt::time::sleep(wait).await;

@@ -8,7 +8,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use demo_app::db::Db;
 use demo_app::redis_session_store::RedisSessionStore;
 use futures_util::stream::{self, StreamExt};
@@ -94,10 +94,7 @@ async fn login_across(
         .await;
     let begin = browser.get(&first.path(&begin.expect_redirect())).await;
     let authorize = Url::parse(&begin.expect_redirect()).unwrap();
-    let callback = kakao
-        .consent(&authorize, ConsentDecision::Approve(user))
-        .await
-        .unwrap();
+    let callback = kakao.approve(&authorize, user).await.unwrap();
     let done = browser.get(&second.at(&callback)).await;
     assert_eq!(
         done.location().as_deref(),
@@ -168,10 +165,7 @@ async fn two_instances_share_logins_sessions_and_users() {
     let authorize = Url::parse(&begin.expect_redirect()).unwrap();
     a.stop();
     let callback = kakao
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(1002)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1002))
         .await
         .unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use url::Url;
 
@@ -185,11 +185,7 @@ impl Browser {
         next: Option<&str>,
     ) -> Page {
         let authorize = self.begin(next).await;
-        let callback = kakao
-            .as_ref()
-            .consent(&authorize, ConsentDecision::Approve(user))
-            .await
-            .unwrap();
+        let callback = kakao.as_ref().approve(&authorize, user).await.unwrap();
         self.get(callback.as_str()).await
     }
 }

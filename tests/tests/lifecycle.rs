@@ -404,10 +404,7 @@ async fn additional_consent_adds_scopes_to_the_link() {
     );
     let callback = app
         .emulator()
-        .consent(
-            &authorize,
-            actix_kakao_auth::emulator::ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1001))
         .await
         .unwrap();
     assert_eq!(

@@ -36,10 +36,7 @@ async fn assert_clean_failure(app: &TestApp, browser: &Browser, page: &common::P
 async fn approved_callback(app: &TestApp, browser: &Browser) -> url::Url {
     let authorize = browser.begin(None).await;
     app.emulator()
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1001))
         .await
         .unwrap()
 }

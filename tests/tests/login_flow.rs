@@ -61,10 +61,7 @@ async fn every_hop_of_a_first_login_is_as_specified() {
     // 4. Consent on the emulator redirects to the callback with code and the same state.
     let callback = app
         .emulator()
-        .consent(
-            &authorize,
-            actix_kakao_auth::emulator::ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1001))
         .await
         .unwrap();
     assert_eq!(callback.path(), "/accounts/oauth/complete/kakao/");
@@ -242,12 +239,7 @@ async fn two_tabs_can_each_finish_their_own_login() {
     let browser = app.browser();
     let first = browser.begin(Some("/first")).await;
     let second = browser.begin(Some("/second")).await;
-    let decide = |url| {
-        app.emulator().consent(
-            url,
-            actix_kakao_auth::emulator::ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
-    };
+    let decide = |url| app.emulator().approve(url, UserChoice::Fixture(1001));
     let second_cb = decide(&second).await.unwrap();
     let first_cb = decide(&first).await.unwrap();
     assert_eq!(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::{ConsentDecision, Endpoint, Fault, IdTokenFault, UserChoice};
+use actix_kakao_auth::emulator::{Endpoint, Fault, IdTokenFault, UserChoice};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::{params, Browser, Page, TestApp};
@@ -23,10 +23,7 @@ async fn login(app: &TestApp, browser: &Browser, user: i64) -> (url::Url, Page) 
     let authorize = browser.begin(None).await;
     let callback = app
         .emulator()
-        .consent(
-            &authorize,
-            ConsentDecision::Approve(UserChoice::Fixture(user)),
-        )
+        .approve(&authorize, UserChoice::Fixture(user))
         .await
         .unwrap();
     (authorize, browser.get(callback.as_str()).await)

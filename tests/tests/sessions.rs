@@ -14,10 +14,7 @@ async fn the_pre_login_cookie_is_useless_after_login() {
     let before = browser.cookie("sessionid").unwrap();
     let callback = app
         .emulator()
-        .consent(
-            &authorize,
-            actix_kakao_auth::emulator::ConsentDecision::Approve(UserChoice::Fixture(1001)),
-        )
+        .approve(&authorize, UserChoice::Fixture(1001))
         .await
         .unwrap();
     browser.get(callback.as_str()).await;

@@ -462,7 +462,17 @@ impl KakaoEmulator {
         driver::consent(&self.http, authorize_url, &decision).await
     }
 
-    /// [`consent`](Self::consent) approving as `user`, returning the authorization code
+    /// [`consent`](Self::consent) with [`ConsentDecision::Approve`]`(user)`.
+    pub async fn approve(
+        &self,
+        authorize_url: &url::Url,
+        user: UserChoice,
+    ) -> Result<url::Url, EmulatorError> {
+        self.consent(authorize_url, ConsentDecision::Approve(user))
+            .await
+    }
+
+    /// [`approve`](Self::approve) as `user`, returning the authorization code
     /// from the callback (for tests that redeem the code themselves). A callback without
     /// a code gives [`EmulatorError::Unexpected`].
     pub async fn approve_for_code(
@@ -470,9 +480,7 @@ impl KakaoEmulator {
         authorize_url: &url::Url,
         user: UserChoice,
     ) -> Result<String, EmulatorError> {
-        let callback = self
-            .consent(authorize_url, ConsentDecision::Approve(user))
-            .await?;
+        let callback = self.approve(authorize_url, user).await?;
         callback
             .query_pairs()
             .find(|(k, _)| k == "code")
