@@ -165,6 +165,11 @@ pub fn targets(outcome: &Outcome) -> Vec<Target> {
     out
 }
 
+/// A KiB figure from `/proc` in MiB, or `n/a`.
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB))
+}
+
 fn fmt(x: f64, decimals: usize) -> String {
     if x.is_nan() {
         "n/a".to_owned()
@@ -266,18 +271,12 @@ pub fn print(outcome: &Outcome) {
     println!(
         "- app after {} logins: peak RSS {}, RSS {}, {} threads; baseline peak RSS {}",
         outcome.logins_total,
-        outcome
-            .app_peak_rss_kib
-            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
-        outcome
-            .app_rss_kib
-            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
+        mib(outcome.app_peak_rss_kib),
+        mib(outcome.app_rss_kib),
         outcome
             .app_threads
             .map_or("n/a".to_owned(), |t| t.to_string()),
-        outcome
-            .baseline_peak_rss_kib
-            .map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB)),
+        mib(outcome.baseline_peak_rss_kib),
     );
     for p in outcome.points.iter().chain(outcome.rss_point.as_ref()) {
         if !p.error_samples.is_empty() {
