@@ -106,6 +106,8 @@ pub struct KakaoClient {
     http: reqwest::Client,
     oauth: Arc<OAuthClient>,
     config: Arc<KakaoAuthConfig>,
+    /// `/v2/user/me?secure_resource=true`, built once.
+    user_me_url: Url,
 }
 
 impl std::fmt::Debug for KakaoClient {
@@ -136,10 +138,15 @@ impl KakaoClient {
         if let Some(secret) = &config.client_secret {
             oauth = oauth.set_client_secret(oauth2::ClientSecret::new(secret.secret().to_owned()));
         }
+        let mut user_me_url = config.api_endpoint("/v2/user/me");
+        user_me_url
+            .query_pairs_mut()
+            .append_pair("secure_resource", "true");
         Ok(Self {
             http,
             oauth: Arc::new(oauth),
             config,
+            user_me_url,
         })
     }
 
@@ -201,9 +208,10 @@ impl KakaoClient {
         &self,
         access_token: &AccessToken,
     ) -> Result<KakaoUserInfo, KakaoApiError> {
-        let mut url = self.config.api_endpoint("/v2/user/me");
-        url.query_pairs_mut().append_pair("secure_resource", "true");
-        let request = self.http.get(url).bearer_auth(access_token.secret());
+        let request = self
+            .http
+            .get(self.user_me_url.clone())
+            .bearer_auth(access_token.secret());
         let (status, body) = self.read(request).await?;
         if status != 200 {
             return Err(kapi_error(status, &body));
@@ -446,6 +454,19 @@ pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_info_url_keeps_the_base_prefix_and_asks_for_https_images() {
+        let config = crate::KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+            .api_base_url("http://127.0.0.1:9/kapi/")
+            .build()
+            .expect("valid");
+        let client = KakaoClient::new(Arc::new(config)).expect("client");
+        assert_eq!(
+            client.user_me_url.as_str(),
+            "http://127.0.0.1:9/kapi/v2/user/me?secure_resource=true"
+        );
+    }
 
     #[test]
     fn token_answers_parse_with_kakao_fields() {
