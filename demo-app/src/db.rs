@@ -85,19 +85,15 @@ const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
 /// Cloning is cheap (the pools are shared).
 #[derive(Clone)]
 pub enum Db {
-    /// A SQLite file.
-    Sqlite(SqlitePools),
+    /// A SQLite file: connections on their own threads, in two groups.
+    Sqlite {
+        /// Read-only connections (`PRAGMA query_only`), used concurrently under WAL.
+        readers: SqliteWorkers,
+        /// The one connection that writes; writers wait for it in order.
+        writer: SqliteWorkers,
+    },
     /// A PostgreSQL server.
     Postgres(Pool<PgConn>),
-}
-
-/// The two groups of connections on one SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqlitePools {
-    /// Read-only connections (`PRAGMA query_only`), used concurrently under WAL.
-    pub readers: SqliteWorkers,
-    /// The one connection that writes; writers wait for it in order.
-    pub writer: SqliteWorkers,
 }
 
 /// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
@@ -299,14 +295,14 @@ impl Db {
                     target: target.shown(),
                     source,
                 };
-                Db::Sqlite(SqlitePools {
+                Db::Sqlite {
                     readers: start("sqlite-reader", options.max_connections.unwrap_or(2), true)
                         .await
                         .map_err(connect_error)?,
                     writer: start("sqlite-writer", 1, false)
                         .await
                         .map_err(connect_error)?,
-                })
+                }
             }
             Target::Postgres { url, .. } => {
                 migrate_postgres(url, &target, options.connect_timeout).await?;
@@ -347,7 +343,7 @@ impl Db {
                 .get_result(conn)
                 .await
         })?;
-        if let Db::Sqlite(_) = self {
+        if let Db::Sqlite { .. } = self {
             let _one: i32 = crate::db_run!(
                 self,
                 write | conn | {
@@ -363,7 +359,7 @@ impl Db {
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -372,7 +368,11 @@ impl Db {
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Db::Sqlite(pools) => f.debug_tuple("Db::Sqlite").field(pools).finish(),
+            Db::Sqlite { readers, writer } => f
+                .debug_struct("Db::Sqlite")
+                .field("readers", readers)
+                .field("writer", writer)
+                .finish(),
             Db::Postgres(pool) => f
                 .debug_struct("Db::Postgres")
                 .field("pool", &pool.status())
@@ -570,11 +570,13 @@ macro_rules! db_run {
     ($db:expr, write |$conn:ident| $body:expr) => {
         $crate::db_run!(@on $db, writer, |$conn| $body)
     };
-    (@on $db:expr, $sqlite_pool:ident, |$conn:ident| $body:expr) => {
+    (@on $db:expr, $sqlite_workers:ident, |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pools) => {
-                pools
-                    .$sqlite_pool
+            $crate::db::Db::Sqlite {
+                $sqlite_workers: workers,
+                ..
+            } => {
+                workers
                     .run(async move |$conn: &mut $crate::db::SqliteConn| $body)
                     .await?
             }
@@ -587,9 +589,8 @@ macro_rules! db_run {
     };
     ($db:expr, transaction |$conn:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite(pools) => {
-                pools
-                    .writer
+            $crate::db::Db::Sqlite { writer, .. } => {
+                writer
                     .run(async move |conn: &mut $crate::db::SqliteConn| {
                         $crate::db::immediate_transaction(conn, async |$conn| $body).await
                     })

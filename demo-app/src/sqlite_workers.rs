@@ -194,12 +194,9 @@ impl std::fmt::Debug for SqliteWorkers {
 /// One worker thread: runs jobs until the queue is closed and empty.
 fn work_loop(queue: &Queue, mut conn: SqliteConn, open: &Opener) {
     while let Some(job) = queue.next() {
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
-        if outcome.is_err() {
-            // Only reached if the job's own panic guard failed; the connection may be
-            // inside a transaction, so start over with a fresh one.
-            reopen(&mut conn, open);
-        }
+        // A job catches its own panics; one that stopped half-way through a transaction
+        // leaves the connection in it, so start over with a fresh one.
+        job(&mut conn);
         if conn_is_suspect(&mut conn) {
             reopen(&mut conn, open);
         }
