@@ -10,7 +10,7 @@ use chrono::Utc;
 use crate::auth::KakaoAuth;
 use crate::error::KakaoApiError;
 use crate::secret::AccessToken;
-use crate::store::{KakaoTokens, KakaoUserStore};
+use crate::store::{IdOf, KakaoLinkStore, KakaoTokens, KakaoUserStore};
 
 /// Why no valid access token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +26,8 @@ pub enum TokenError {
     /// Kakao could not be asked (down, slow, garbled answer).
     #[error("refreshing failed: {0}")]
     Kakao(#[source] KakaoApiError),
-    /// The app's store failed.
-    #[error("token store failed: {0}")]
+    /// The app's link store failed.
+    #[error("link store failed: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -58,18 +58,19 @@ fn is_fresh(tokens: &KakaoTokens, margin: std::time::Duration) -> bool {
     tokens.expires_at > Utc::now() + margin
 }
 
-impl<S: KakaoUserStore> KakaoAuth<S> {
-    /// A valid access token for local user `user_id`.
+impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
+    /// A valid access token for local user `user`.
     ///
     /// When the stored token expires within the configured refresh margin (default
     /// 5 minutes) it is refreshed first and the new tokens are stored (with the rotated
     /// refresh token when Kakao sent one, else the old one). Concurrent callers for one
-    /// user wait for a single refresh. Needs a store that implements
-    /// [`kakao_account`](KakaoUserStore::kakao_account) and
-    /// [`update_tokens`](KakaoUserStore::update_tokens).
-    pub async fn access_token_for(&self, user_id: &str) -> Result<AccessToken, TokenError> {
+    /// user wait for a single refresh. Needs a [`KakaoLinkStore`] (see
+    /// [`KakaoAuth::with_links`]).
+    pub async fn access_token_for(&self, user: &IdOf<S>) -> Result<AccessToken, TokenError> {
+        let user_id = user.to_string();
+        let user_id = user_id.as_str();
         let margin = self.config().token_refresh_margin;
-        if let Some(tokens) = self.stored_tokens(user_id).await? {
+        if let Some(tokens) = self.stored_tokens(user).await? {
             if is_fresh(&tokens, margin) {
                 return Ok(tokens.access_token);
             }
@@ -78,7 +79,7 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
         let _guard = lock.lock().await;
         // Another caller may have refreshed while this one waited.
         let tokens = self
-            .stored_tokens(user_id)
+            .stored_tokens(user)
             .await?
             .ok_or(TokenError::NoTokens)?;
         if is_fresh(&tokens, margin) {
@@ -116,20 +117,20 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
         if fresh.scopes.is_empty() {
             fresh.scopes = tokens.scopes.clone();
         }
-        self.store()
-            .update_tokens(user_id, &fresh)
+        self.links()
+            .update_tokens(user, &fresh)
             .await
             .map_err(|e| TokenError::Store(Box::new(e)))?;
         tracing::debug!(user = user_id, "Kakao access token refreshed");
         Ok(fresh.access_token)
     }
 
-    async fn stored_tokens(&self, user_id: &str) -> Result<Option<KakaoTokens>, TokenError> {
-        let account = self
-            .store()
-            .kakao_account(user_id)
+    async fn stored_tokens(&self, user: &IdOf<S>) -> Result<Option<KakaoTokens>, TokenError> {
+        let link = self
+            .links()
+            .kakao_link(user)
             .await
             .map_err(|e| TokenError::Store(Box::new(e)))?;
-        Ok(account.and_then(|a| a.tokens))
+        Ok(link.and_then(|l| l.tokens))
     }
 }

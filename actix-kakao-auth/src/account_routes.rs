@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use actix_identity::IdentityExt;
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -14,8 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::KakaoAuth;
 use crate::client::KapiAuth;
 use crate::error::{KakaoApiError, LoginFailure};
-use crate::origin::refuse_cross_site;
-use crate::store::KakaoUserStore;
+use crate::store::{AuthUser, IdOf, KakaoLinkStore, KakaoUserStore};
 
 /// How long logout waits for Kakao to revoke a token before giving up on it.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -23,23 +21,24 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// the background.
 const WEBHOOK_BUDGET: Duration = Duration::from_millis(2500);
 
-pub(crate) fn register<S: KakaoUserStore>(
-    cfg: &mut web::ServiceConfig,
-    paths: &crate::KakaoAuthConfig,
-) {
-    cfg.route(paths.logout_path(), web::post().to(logout::<S>))
+pub(crate) fn register<S, L>(cfg: &mut web::ServiceConfig, paths: &crate::KakaoAuthConfig)
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    cfg.route(paths.logout_path(), web::post().to(logout::<S, L>))
         .route(
             paths.kakao_logout_path(),
-            web::post().to(logout_with_kakao::<S>),
+            web::post().to(logout_with_kakao::<S, L>),
         )
-        .route(paths.disconnect_path(), web::post().to(disconnect::<S>))
+        .route(paths.disconnect_path(), web::post().to(disconnect::<S, L>))
         .route(
             paths.unlink_callback_path(),
-            web::get().to(unlink_webhook::<S>),
+            web::get().to(unlink_webhook::<S, L>),
         )
         .route(
             paths.unlink_callback_path(),
-            web::post().to(unlink_webhook::<S>),
+            web::post().to(unlink_webhook::<S, L>),
         );
 }
 
@@ -50,63 +49,74 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn current_user(req: &HttpRequest) -> Option<String> {
-    req.get_identity()
-        .ok()
-        .and_then(|identity| identity.id().ok())
+/// The id of the request's logged-in user (checked by the identity middleware).
+fn current_user<S: KakaoUserStore>(req: &HttpRequest) -> Option<IdOf<S>> {
+    crate::identity::user_of::<S::User>(req).map(|user| user.id())
 }
 
 /// Revokes the user's stored access token at Kakao (`/v1/user/logout`), best effort: a
 /// missing token, an expired one or a Kakao failure is logged and ignored, and Kakao
 /// gets at most [`REVOKE_TIMEOUT`].
-async fn revoke_token_best_effort<S: KakaoUserStore>(auth: &KakaoAuth<S>, user_id: &str) {
-    let account = match auth.store().kakao_account(user_id).await {
-        Ok(Some(account)) => account,
+async fn revoke_token_best_effort<S, L>(auth: &KakaoAuth<S, L>, user: &IdOf<S>)
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    let link = match auth.links().kakao_link(user).await {
+        Ok(Some(link)) => link,
         Ok(None) => return,
         Err(error) => {
             tracing::warn!(%error, "logout: could not read the stored Kakao token");
             return;
         }
     };
-    let Some(tokens) = account.tokens.filter(|t| t.expires_at > chrono::Utc::now()) else {
+    let Some(tokens) = link.tokens.filter(|t| t.expires_at > chrono::Utc::now()) else {
         return;
     };
     let call = auth
         .client()
         .logout_user(KapiAuth::Bearer(&tokens.access_token));
     match tokio::time::timeout(REVOKE_TIMEOUT, call).await {
-        Ok(Ok(_)) => tracing::debug!(user = user_id, "Kakao token revoked at logout"),
+        Ok(Ok(_)) => tracing::debug!(%user, "Kakao token revoked at logout"),
         Ok(Err(error)) => tracing::warn!(%error, "logout: Kakao did not revoke the token"),
         Err(_) => tracing::warn!("logout: Kakao did not answer the token revocation in time"),
     }
 }
 
-/// Ends the local session of a same-origin logout request: revokes the user's Kakao
-/// token (best effort) and purges the session on the server, so a copy of the old
-/// cookie no longer works. A cross-site request gets the 403 to answer instead.
-async fn end_local_session<S: KakaoUserStore>(
+/// Ends the local session of a logout request that proves its origin (CSRF): revokes
+/// the user's Kakao token (best effort) and purges the session on the server, so a copy
+/// of the old cookie no longer works. A refused request gets the 403 to answer instead.
+async fn end_local_session<S, L>(
     req: &HttpRequest,
+    body: &[u8],
     session: &Session,
-    auth: &KakaoAuth<S>,
+    auth: &KakaoAuth<S, L>,
     action: &str,
-) -> Result<(), HttpResponse> {
-    if let Some(refusal) = refuse_cross_site(req, &auth.config().app_origin(), action) {
-        return Err(refusal);
-    }
-    if let Some(user_id) = current_user(req) {
-        revoke_token_best_effort(auth, &user_id).await;
+) -> Result<(), HttpResponse>
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    crate::csrf::check(req, body, &auth.config().app_origin(), action)?;
+    if let Some(user) = current_user::<S>(req) {
+        revoke_token_best_effort(auth, &user).await;
     }
     session.purge();
     Ok(())
 }
 
 /// `POST /logout/`: ends the session on the server, then 303 to the logout redirect URL.
-async fn logout<S: KakaoUserStore>(
+async fn logout<S, L>(
     req: HttpRequest,
+    body: web::Bytes,
     session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
-    match end_local_session(&req, &session, &auth, "logout").await {
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    match end_local_session(&req, &body, &session, &auth, "logout").await {
         Ok(()) => see_other(auth.config().logout_redirect_url()),
         Err(refusal) => refusal,
     }
@@ -114,12 +124,17 @@ async fn logout<S: KakaoUserStore>(
 
 /// `POST /logout/kakao/`: ends the local session like `POST /logout/`, then sends the
 /// browser to Kakao to end its Kakao Account session too.
-async fn logout_with_kakao<S: KakaoUserStore>(
+async fn logout_with_kakao<S, L>(
     req: HttpRequest,
+    body: web::Bytes,
     session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
-    if let Err(refusal) = end_local_session(&req, &session, &auth, "Kakao logout").await {
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    if let Err(refusal) = end_local_session(&req, &body, &session, &auth, "Kakao logout").await {
         return refusal;
     }
     let config = auth.config();
@@ -128,18 +143,24 @@ async fn logout_with_kakao<S: KakaoUserStore>(
 }
 
 /// `POST /accounts/oauth/disconnect/kakao/`: unlinks the user at Kakao (with the admin
-/// key when configured, else the user's token, refreshed if needed), removes the link,
-/// ends every session of the user and this one.
-async fn disconnect<S: KakaoUserStore>(
+/// key when configured, else the user's token, refreshed if needed), removes the link
+/// (which ends the user's other sessions, see
+/// [`remove_kakao_link`](KakaoLinkStore::remove_kakao_link)) and this session.
+async fn disconnect<S, L>(
     req: HttpRequest,
+    body: web::Bytes,
     session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
-    if let Some(refusal) = refuse_cross_site(&req, &config.app_origin(), "disconnect") {
+    if let Err(refusal) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
         return refusal;
     }
-    let Some(user_id) = current_user(&req) else {
+    let Some(user) = current_user::<S>(&req) else {
         return crate::middleware::login_redirect(&req);
     };
     let failed = |reason: LoginFailure| {
@@ -147,23 +168,27 @@ async fn disconnect<S: KakaoUserStore>(
         let separator = if url.contains('?') { '&' } else { '?' };
         see_other(&format!("{url}{separator}reason={}", reason.code()))
     };
-    let account = match auth.store().kakao_account(&user_id).await {
-        Ok(account) => account,
+    let link = match auth.links().kakao_link(&user).await {
+        Ok(link) => link,
         Err(error) => {
-            tracing::error!(%error, "disconnect: store failed");
+            tracing::error!(%error, "disconnect: link store failed");
             return failed(LoginFailure::Internal);
         }
     };
-    let unlinked = match (&config.admin_key, account.as_ref()) {
-        (Some(key), Some(account)) => {
+    let Some(link) = link else {
+        tracing::error!(%user, "disconnect: no Kakao link stored for the user (is a KakaoLinkStore configured?)");
+        return failed(LoginFailure::Internal);
+    };
+    let unlinked = match &config.admin_key {
+        Some(key) => {
             auth.client()
                 .unlink_user(KapiAuth::Admin {
                     key,
-                    target_id: account.kakao_id,
+                    target_id: link.kakao_id,
                 })
                 .await
         }
-        _ => match auth.access_token_for(&user_id).await {
+        None => match auth.access_token_for(&user).await {
             Ok(token) => auth.client().unlink_user(KapiAuth::Bearer(&token)).await,
             Err(error) => {
                 tracing::warn!(%error, "disconnect: no usable Kakao token");
@@ -172,7 +197,7 @@ async fn disconnect<S: KakaoUserStore>(
         },
     };
     match unlinked {
-        Ok(kakao_id) => tracing::info!(kakao_id, user = %user_id, "user disconnected from Kakao"),
+        Ok(kakao_id) => tracing::info!(kakao_id, %user, "user disconnected from Kakao"),
         // -101: not linked any more (already unlinked at Kakao): finish locally.
         Err(KakaoApiError::Api { code: -101, .. }) => {}
         Err(error) => {
@@ -185,20 +210,12 @@ async fn disconnect<S: KakaoUserStore>(
             return failed(reason);
         }
     }
-    if let Err(error) = remove_everything(&auth, &user_id).await {
+    if let Err(error) = auth.links().remove_kakao_link(&user).await {
         tracing::error!(%error, "disconnect: unlinked at Kakao but the local cleanup failed");
         return failed(LoginFailure::Internal);
     }
     session.purge();
     see_other(config.logout_redirect_url())
-}
-
-async fn remove_everything<S: KakaoUserStore>(
-    auth: &KakaoAuth<S>,
-    user_id: &str,
-) -> Result<u64, S::Error> {
-    auth.store().remove_kakao_link(user_id).await?;
-    auth.store().end_sessions(user_id).await
 }
 
 /// The webhook's parameters (query for GET, form body for POST).
@@ -213,11 +230,15 @@ struct UnlinkNotice {
 /// (or deleted their account). Checks the admin key in constant time, removes the user's
 /// link and ends every session of theirs, and answers 200 within Kakao's 3 seconds,
 /// also for an unknown user.
-async fn unlink_webhook<S: KakaoUserStore>(
+async fn unlink_webhook<S, L>(
     req: HttpRequest,
     body: web::Bytes,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
     let Some(admin_key) = &config.admin_key else {
         return HttpResponse::NotFound().finish();
@@ -260,17 +281,15 @@ async fn unlink_webhook<S: KakaoUserStore>(
     tracing::info!(kakao_id, referrer_type, "Kakao unlink webhook received");
     let auth = auth.into_inner();
     let work = actix_web::rt::spawn(async move {
-        match auth.store().user_for_kakao_id(kakao_id).await {
-            Ok(Some(user_id)) => match remove_everything(&auth, &user_id).await {
-                Ok(ended) => {
-                    tracing::info!(kakao_id, user = %user_id, sessions_ended = ended, "unlinked user removed")
-                }
+        match auth.links().user_for_kakao_id(kakao_id).await {
+            Ok(Some(user)) => match auth.links().remove_kakao_link(&user).await {
+                Ok(_) => tracing::info!(kakao_id, %user, "unlinked user removed"),
                 Err(error) => {
                     tracing::error!(%error, kakao_id, "unlink webhook: removing the user failed")
                 }
             },
             Ok(None) => tracing::info!(kakao_id, "unlink webhook for a user unknown here"),
-            Err(error) => tracing::error!(%error, kakao_id, "unlink webhook: store failed"),
+            Err(error) => tracing::error!(%error, kakao_id, "unlink webhook: link store failed"),
         }
     });
     if tokio::time::timeout(WEBHOOK_BUDGET, work).await.is_err() {

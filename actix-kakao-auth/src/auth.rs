@@ -2,33 +2,40 @@
 
 use std::sync::Arc;
 
+use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::SessionStore;
+use actix_session::config::SessionMiddlewareBuilder;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::SameSite;
 use actix_web::web;
 
 use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
 use crate::error::KakaoApiError;
+use crate::identity::KakaoIdentity;
 use crate::middleware::KakaoAuthMiddleware;
 use crate::oidc::IdTokenVerifier;
-use crate::store::KakaoUserStore;
+use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore, NoLinkStore};
 
-/// Kakao login for one application: configuration, the Kakao client and the app's store.
+/// Kakao login for one application: configuration, the Kakao client, the app's user
+/// store and (optionally) its link store.
 ///
 /// Cheap to clone (one `Arc`); build it once, before `HttpServer::new`, and clone it into
 /// the app factory. See the [crate docs](crate) for the five-line integration.
-pub struct KakaoAuth<S> {
-    inner: Arc<Inner<S>>,
+pub struct KakaoAuth<S, L = NoLinkStore> {
+    inner: Arc<Inner<S, L>>,
 }
 
-struct Inner<S> {
+struct Inner<S, L> {
     config: Arc<KakaoAuthConfig>,
     client: KakaoClient,
     verifier: Option<IdTokenVerifier>,
     refresh_gate: crate::account::RefreshGate,
-    store: S,
+    store: Arc<S>,
+    links: L,
 }
 
-impl<S> Clone for KakaoAuth<S> {
+impl<S, L> Clone for KakaoAuth<S, L> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -36,7 +43,7 @@ impl<S> Clone for KakaoAuth<S> {
     }
 }
 
-impl<S> std::fmt::Debug for KakaoAuth<S> {
+impl<S, L> std::fmt::Debug for KakaoAuth<S, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KakaoAuth")
             .field("config", &self.inner.config)
@@ -45,8 +52,17 @@ impl<S> std::fmt::Debug for KakaoAuth<S> {
 }
 
 impl<S: KakaoUserStore> KakaoAuth<S> {
-    /// Builds the login from a configuration and the app's user store.
+    /// Builds the login from a configuration and the app's user store, without a link
+    /// store: no token refresh, revocation, disconnect or unlink webhook (see
+    /// [`with_links`](Self::with_links)).
     pub fn new(config: KakaoAuthConfig, store: S) -> Result<Self, KakaoApiError> {
+        Self::with_links(config, store, NoLinkStore)
+    }
+}
+
+impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
+    /// Builds the login with a [`KakaoLinkStore`] that keeps each user's Kakao tokens.
+    pub fn with_links(config: KakaoAuthConfig, store: S, links: L) -> Result<Self, KakaoApiError> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(&config))?;
         let verifier = config
@@ -58,25 +74,72 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
                 client,
                 verifier,
                 refresh_gate: crate::account::RefreshGate::default(),
-                store,
+                store: Arc::new(store),
+                links,
             }),
         })
     }
 
-    /// The session + identity middleware, for `App::wrap`. `session_store` is any
-    /// `actix-session` store: a server-side one (database, Redis) is recommended, because
-    /// logout then ends the session on the server. With `CookieSessionStore` the whole
-    /// session lives in the (encrypted) cookie and a copied cookie stays valid until it
-    /// expires: logout cannot revoke it.
+    /// Sessions and identity in one middleware, for `App::wrap`: the
+    /// [`session_middleware`](Self::session_middleware) around the
+    /// [`identity`](Self::identity) check.
+    ///
+    /// `session_store` is any `actix-session` store. Prefer a server-side one (database,
+    /// Redis): logout then ends the session on the server, and a copy of the old cookie
+    /// stops working. With `CookieSessionStore` the session lives in the encrypted cookie
+    /// and only a change of the user's
+    /// [`session_auth_hash`](crate::store::AuthUser::session_auth_hash) (or the user's
+    /// deletion) ends a copy before it expires.
     pub fn middleware<St: SessionStore + 'static>(
         &self,
         session_store: St,
-    ) -> KakaoAuthMiddleware<St> {
-        KakaoAuthMiddleware::new(session_store, Arc::clone(&self.inner.config))
+    ) -> KakaoAuthMiddleware<St, S> {
+        KakaoAuthMiddleware::new(self.session_middleware(session_store).build(), self.identity())
+    }
+
+    /// The identity check alone, for an app that wraps its own `SessionMiddleware`
+    /// around it (`.wrap(auth.identity()).wrap(my_session_middleware)`).
+    ///
+    /// The session middleware must be configured as
+    /// [`session_middleware`](Self::session_middleware) does: an `HttpOnly` cookie,
+    /// `SameSite=Lax` (or `Strict`), `Secure` on https, a persistent lifetime, and a store
+    /// that never re-creates a session that was deleted (see the crate docs). Requests
+    /// served without any session middleware are anonymous.
+    pub fn identity(&self) -> KakaoIdentity<S> {
+        KakaoIdentity::new(Arc::clone(&self.inner.store), Arc::clone(&self.inner.config))
+    }
+
+    /// A `SessionMiddleware` builder with the settings the login needs, for an app that
+    /// wants to change more (a cookie domain, say) before `.build()`:
+    ///
+    /// * cookie name from the configuration (`sessionid`), path `/`;
+    /// * `HttpOnly`, `SameSite=Lax`, `Secure` when the redirect URI is https;
+    /// * persistent for the session TTL (14 days), extended when the session changes;
+    /// * the key derived from `SESSION_SECRET`.
+    pub fn session_middleware<St: SessionStore + 'static>(
+        &self,
+        session_store: St,
+    ) -> SessionMiddlewareBuilder<St> {
+        let settings = &self.inner.config.session;
+        let ttl = actix_web::cookie::time::Duration::seconds(
+            i64::try_from(settings.ttl.as_secs()).unwrap_or(i64::MAX),
+        );
+        SessionMiddleware::builder(session_store, settings.key.clone())
+            .cookie_name(settings.cookie_name.clone())
+            .cookie_secure(settings.secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".to_owned())
+            .session_lifecycle(
+                PersistentSession::default()
+                    .session_ttl(ttl)
+                    .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+            )
     }
 
     /// The routes, for `App::configure`: the login page redirect (`/login/`), the begin
-    /// route, the callback (the redirect URI's path) and `POST /logout/`.
+    /// route, the callback (the redirect URI's path), the logouts, disconnect and the
+    /// unlink webhook.
     pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let auth = self.clone();
         move |cfg| crate::scope::register(cfg, auth)
@@ -102,8 +165,13 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
         &self.inner.refresh_gate
     }
 
-    /// The app's store.
+    /// The app's user store.
     pub fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// The app's link store.
+    pub fn links(&self) -> &L {
+        &self.inner.links
     }
 }

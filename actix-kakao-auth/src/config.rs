@@ -57,6 +57,9 @@ pub(crate) struct SessionSettings {
     pub(crate) cookie_name: String,
     pub(crate) secure: bool,
     pub(crate) ttl: Duration,
+    /// Seals the pending-login cookies; derived from `key`.
+    pub(crate) pending_key: Key,
+    pub(crate) pending_cookie_prefix: String,
 }
 
 /// The validated configuration. Build it with [`KakaoAuthConfig::builder`] or
@@ -79,7 +82,6 @@ pub struct KakaoAuthConfig {
     pub(crate) request_timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) flow_ttl: Duration,
-    pub(crate) max_pending_logins: usize,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) admin_key: Option<crate::secret::AdminKey>,
     pub(crate) app_id: Option<i64>,
@@ -294,7 +296,7 @@ pub struct KakaoAuthConfigBuilder {
     request_timeout: Duration,
     max_response_bytes: usize,
     flow_ttl: Duration,
-    max_pending_logins: usize,
+    pending_cookie_prefix: String,
     token_refresh_margin: Duration,
     admin_key: Option<String>,
     app_id: Option<i64>,
@@ -341,7 +343,7 @@ impl KakaoAuthConfigBuilder {
             request_timeout: Duration::from_secs(10),
             max_response_bytes: 256 * 1024,
             flow_ttl: Duration::from_secs(600),
-            max_pending_logins: 5,
+            pending_cookie_prefix: "kakao_auth_flow_".to_owned(),
             token_refresh_margin: Duration::from_secs(300),
             admin_key: None,
             app_id: None,
@@ -491,10 +493,11 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
-    /// How many unfinished logins one browser session may hold (several tabs); the oldest
-    /// is dropped beyond it. Default: 5.
-    pub fn max_pending_logins(mut self, n: usize) -> Self {
-        self.max_pending_logins = n.max(1);
+    /// Name prefix of the sealed pending-login cookies (one per login in progress, named
+    /// with a digest of its `state`, scoped to the callback path, living the flow TTL).
+    /// Default: `kakao_auth_flow_`.
+    pub fn pending_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.pending_cookie_prefix = prefix.into();
         self
     }
 
@@ -641,6 +644,27 @@ impl KakaoAuthConfigBuilder {
                 ));
             }
         }
+        for (name, value) in [
+            ("cookie_name", &self.cookie_name),
+            ("pending_cookie_prefix", &self.pending_cookie_prefix),
+        ] {
+            let token = !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !token {
+                return Err(ConfigError::invalid(
+                    name,
+                    "must be non-empty and use only ASCII letters, digits, '_' and '-'",
+                ));
+            }
+        }
+        if self.cookie_name.starts_with(&self.pending_cookie_prefix) {
+            return Err(ConfigError::invalid(
+                "pending_cookie_prefix",
+                "must not be a prefix of the session cookie's name",
+            ));
+        }
         let key = match &self.session_secret {
             Some(secret) => session_key_from_secret(secret)?,
             None => {
@@ -670,7 +694,6 @@ impl KakaoAuthConfigBuilder {
             request_timeout: self.request_timeout,
             max_response_bytes: self.max_response_bytes,
             flow_ttl: self.flow_ttl,
-            max_pending_logins: self.max_pending_logins,
             token_refresh_margin: self.token_refresh_margin,
             admin_key: self.admin_key.map(crate::secret::AdminKey::new),
             app_id: self.app_id,
@@ -679,13 +702,25 @@ impl KakaoAuthConfigBuilder {
             unlink_callback_path: self.unlink_callback_path,
             oidc,
             session: SessionSettings {
+                pending_key: pending_cookie_key(&key),
                 key,
                 cookie_name: self.cookie_name,
                 secure,
                 ttl: self.session_ttl,
+                pending_cookie_prefix: self.pending_cookie_prefix,
             },
         })
     }
+}
+
+/// The key that seals pending-login cookies: HKDF-SHA256 of the session key with its own
+/// label, so the two keys are independent.
+fn pending_cookie_key(session_key: &Key) -> Key {
+    let mut derived = [0u8; 64];
+    // 64 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
+    let _ = hkdf::Hkdf::<sha2::Sha256>::new(None, session_key.master())
+        .expand(b"actix-kakao-auth pending login v1", &mut derived);
+    Key::from(&derived)
 }
 
 /// Derives the 64-byte cookie key from `SESSION_SECRET` (SHA-512, so every character counts).

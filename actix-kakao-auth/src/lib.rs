@@ -4,19 +4,24 @@
 //! and one `.configure()` give any app a login flow and a session identity.
 //!
 //! ```no_run
-//! use actix_kakao_auth::{KakaoAuth, KakaoAuthConfigBuilder, LoginRequired, CurrentUser};
-//! # use actix_kakao_auth::store::{KakaoUserStore, KakaoLogin, AuthUser};
+//! use actix_kakao_auth::{CurrentUser, KakaoAuth, KakaoAuthConfigBuilder, LoginRequired};
+//! # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 //! # use actix_session::storage::CookieSessionStore;
 //! # use actix_web::{web, App, HttpServer};
 //! # struct MyStore;
-//! # struct MyUser(i64);
-//! # impl AuthUser for MyUser { fn auth_id(&self) -> String { self.0.to_string() } }
+//! # #[derive(Clone)] struct MyUser { id: i64, nickname: String }
+//! # impl AuthUser for MyUser { type Id = i64; fn id(&self) -> i64 { self.id } }
 //! # impl KakaoUserStore for MyStore {
 //! #     type User = MyUser;
 //! #     type Error = std::io::Error;
-//! #     async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<MyUser, std::io::Error> { Ok(MyUser(1)) }
+//! #     async fn find_or_create(&self, login: &KakaoLogin) -> Result<MyUser, std::io::Error> {
+//! #         Ok(MyUser { id: 1, nickname: "n".into() })
+//! #     }
+//! #     async fn get_user(&self, id: &i64) -> Result<Option<MyUser>, std::io::Error> {
+//! #         Ok(Some(MyUser { id: *id, nickname: "n".into() }))
+//! #     }
 //! # }
-//! # async fn downloads(user: CurrentUser) -> String { user.id().to_owned() }
+//! # async fn downloads(user: CurrentUser<MyUser>) -> String { user.nickname.clone() }
 //! # #[actix_web::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let my_session_store = || CookieSessionStore::default();
@@ -30,25 +35,63 @@
 //! # }
 //! ```
 //!
+//! The app's side is [`KakaoUserStore`](store::KakaoUserStore): `find_or_create` (map a
+//! Kakao login to a local user, atomically) and `get_user` (by the app's own id type).
+//! Handlers receive the app's user type through [`CurrentUser<U>`](CurrentUser).
+//!
 //! ## What happens
 //! 1. `GET /login/?next=/download-list/` redirects to the begin route, keeping a safe `next`.
-//! 2. The begin route stores a one-time `state`, a PKCE S256 verifier (and a `nonce` with
-//!    `openid`) in the session and redirects to Kakao's authorize page.
+//! 2. The begin route puts a one-time `state`, a PKCE S256 verifier (and a `nonce` with
+//!    `openid`) and `next` in a short-lived, sealed cookie of their own (see
+//!    [`pending`](crate#the-pending-login-cookie)) and redirects to Kakao's authorize
+//!    page. Nothing is written on the server.
 //! 3. Kakao redirects back to the callback with `code` and `state`.
-//! 4. The state is checked in constant time and consumed; the code is exchanged
-//!    (`client_secret_post`, `code_verifier`, exact `redirect_uri`).
-//!    With `openid`, the `id_token` is verified now, before anything is stored (see [`oidc`]).
+//! 4. The sealed cookie for that state is opened and cleared, its state compared in
+//!    constant time and its age checked; the code is exchanged (`client_secret_post`,
+//!    `code_verifier`, exact `redirect_uri`). With `openid`, the `id_token` is verified
+//!    now, before anything is stored (see [`oidc`]).
 //! 5. `/v2/user/me` describes the user (with `openid`, its id must equal the token's `sub`).
-//! 6. Your [`KakaoUserStore`](store::KakaoUserStore) maps the Kakao id to a local user,
-//!    creating user and link atomically.
-//! 7. The session id is renewed, the user id stored, and the browser goes to `next` or the
-//!    login-redirect URL. Any failure goes to the login-error URL with a
-//!    [`reason`](LoginFailure) code instead: no session, no row.
+//! 6. Your store maps the Kakao id to a local user, creating user and link atomically.
+//! 7. The session id is renewed, the user's id, a digest of their session auth hash and
+//!    a CSRF token stored, and the browser goes to `next` or the login-redirect URL. Any
+//!    failure goes to the login-error URL with a [`reason`](LoginFailure) code instead:
+//!    no session, no row.
+//!
+//! ## The pending-login cookie
+//! One cookie per login in progress, named after a digest of its `state`: AES-256-GCM
+//! through `cookie`'s private jar under a key derived from the session key (the name is
+//! bound into the seal), `HttpOnly`, `SameSite=Lax`, `Secure` on https, `Path` = the
+//! callback path, `Max-Age` = the flow TTL (10 minutes). Several tabs each have their
+//! own. Anonymous visitors who only begin logins cost the server nothing it keeps, and
+//! any instance with the same `SESSION_SECRET` can finish a login another one began.
 //!
 //! ## Sessions
-//! Any `actix-session` store works. Prefer a server-side one (a database table or Redis):
-//! logout then ends the session on the server. `CookieSessionStore` keeps everything in
-//! the encrypted cookie, so a copied cookie cannot be revoked before it expires.
+//! Any `actix-session` store works; [`KakaoAuth::session_middleware`] gives the
+//! settings the login needs, for an app that brings its own `SessionMiddleware` (a cookie
+//! domain, say) and wraps [`KakaoAuth::identity`] inside it.
+//!
+//! Ended sessions stay ended:
+//! * **One session** (logout): purged from the store. A request that loaded it before
+//!   must not write it back: a server-side store's `update` of a session that is gone
+//!   must not re-create it (Django's `UpdateError`). The demo's database and Redis
+//!   stores answer such an update with a key that names nothing, so the request
+//!   completes and its cookie is useless.
+//! * **Every session of a user** (disconnect, the unlink webhook, "log out
+//!   everywhere"): on every request the identity middleware asks the store for the user
+//!   ([`get_user`](store::KakaoUserStore::get_user)) and compares the user's
+//!   [`session_auth_hash`](store::AuthUser::session_auth_hash) with the one stored at
+//!   login. A deleted user, or a changed hash, makes the session anonymous at once, on
+//!   every instance, also for cookie-only sessions. The bound is the store's own
+//!   caching: a store that caches users for *t* may serve a deleted user for at most *t*
+//!   on an instance that did not delete it (the demo: 2 seconds).
+//! * `CookieSessionStore` keeps everything in the encrypted cookie: a copy of one
+//!   logged-out cookie stays valid until it expires, unless the user's hash changes.
+//!
+//! ## CSRF
+//! `POST` logout, Kakao logout and disconnect need proof of origin: `Sec-Fetch-Site:
+//! same-origin` or an `Origin` equal to the app's; or, when a client sends neither
+//! header, the session's token ([`CurrentUser::csrf_token`]) in the form field
+//! [`identity::CSRF_FIELD`]. Anything else is refused with 403 and changes nothing.
 //!
 //! ## Feature flags
 //! * `emulator`: [`emulator::KakaoEmulator`], an in-process Kakao for offline development.
@@ -61,13 +104,14 @@ mod account_routes;
 mod auth;
 pub mod client;
 pub mod config;
+mod csrf;
 pub mod error;
 mod extract;
-mod flow;
+pub mod identity;
 pub mod middleware;
 pub mod next_url;
 pub mod oidc;
-pub mod origin;
+mod pending;
 pub mod profile;
 mod scope;
 pub mod secret;

@@ -1,30 +1,34 @@
-//! The login routes: `/login/`, begin, callback, logout.
+//! The login routes: `/login/`, begin, callback.
 
-use actix_identity::{Identity, IdentityExt};
 use actix_session::Session;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use oauth2::CsrfToken;
 use serde::Deserialize;
 
 use crate::auth::KakaoAuth;
 use crate::error::LoginError;
-use crate::flow::{self, PendingLogin};
+use crate::identity::logged_in;
 use crate::next_url::sanitize_next;
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
-use crate::store::{AuthUser, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::pending::{self, PendingLogin};
+use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
 
-pub(crate) fn register<S: KakaoUserStore>(cfg: &mut web::ServiceConfig, auth: KakaoAuth<S>) {
+pub(crate) fn register<S, L>(cfg: &mut web::ServiceConfig, auth: KakaoAuth<S, L>)
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config().clone();
     cfg.app_data(web::Data::new(auth))
         .route(config.login_url(), web::get().to(login_page))
-        .route(config.begin_path(), web::get().to(begin::<S>))
-        .route(config.callback_path(), web::get().to(callback::<S>));
-    crate::account_routes::register::<S>(cfg, &config);
+        .route(config.begin_path(), web::get().to(begin::<S, L>))
+        .route(config.callback_path(), web::get().to(callback::<S, L>));
+    crate::account_routes::register::<S, L>(cfg, &config);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,7 +48,7 @@ const MAX_EXTRA_SCOPES: usize = 16;
 /// `?scope=account_email,gender`. Only plain scope names are passed on; an anonymous
 /// request gets the configured scopes only.
 fn additional_scopes(req: &HttpRequest) -> Vec<String> {
-    if req.query_string().len() > MAX_QUERY_LEN || req.get_identity().is_err() {
+    if req.query_string().len() > MAX_QUERY_LEN || logged_in(req).is_none() {
         return Vec::new();
     }
     let Some(scope) = web::Query::<ScopeQuery>::from_query(req.query_string())
@@ -83,7 +87,7 @@ fn redirect(status: StatusCode, location: &str) -> HttpResponse {
 
 /// `GET /login/`: forwards to the begin route, keeping a safe `next`.
 async fn login_page(req: HttpRequest) -> HttpResponse {
-    let Some(config) = crate::middleware::config_of(&req) else {
+    let Some(config) = crate::identity::config_of(&req) else {
         return HttpResponse::InternalServerError().finish();
     };
     let location = match next_from(&req) {
@@ -94,11 +98,13 @@ async fn login_page(req: HttpRequest) -> HttpResponse {
 }
 
 /// `GET /accounts/oauth/login/kakao/`: starts a login and sends the browser to Kakao.
-async fn begin<S: KakaoUserStore>(
-    req: HttpRequest,
-    session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
+/// The pending login goes into a sealed cookie of its own: nothing is written on the
+/// server and the session is not touched.
+async fn begin<S, L>(req: HttpRequest, auth: web::Data<KakaoAuth<S, L>>) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
     let nonce = config
         .oidc_enabled()
@@ -112,22 +118,28 @@ async fn begin<S: KakaoUserStore>(
         pkce_verifier: start.pkce_verifier.secret().clone(),
         nonce,
         next: next_from(&req),
-        created_at: flow::now(),
+        created_at: chrono::Utc::now().timestamp(),
     };
-    if let Err(error) = flow::push(
-        &session,
-        pending,
-        config.flow_ttl,
-        config.max_pending_logins,
-    ) {
-        tracing::error!(%error, "could not store the pending login in the session");
+    let cookie = match pending::seal(config, &pending) {
+        Ok(cookie) => cookie,
+        Err(error) => {
+            tracing::error!(%error, "could not seal the pending login");
+            return failure_redirect(
+                config.login_error_url(),
+                crate::error::LoginFailure::Internal,
+            );
+        }
+    };
+    tracing::debug!("login started; redirecting to Kakao");
+    let mut response = redirect(StatusCode::FOUND, start.url.as_str());
+    if let Err(error) = response.add_cookie(&cookie) {
+        tracing::error!(%error, "could not set the pending-login cookie");
         return failure_redirect(
             config.login_error_url(),
             crate::error::LoginFailure::Internal,
         );
     }
-    tracing::debug!("login started; redirecting to Kakao");
-    redirect(StatusCode::FOUND, start.url.as_str())
+    response
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,13 +162,30 @@ pub(crate) fn parse_callback_query(query: &str) -> Result<CallbackQuery, LoginEr
 }
 
 /// `GET /accounts/oauth/complete/kakao/`: finishes a login.
-async fn callback<S: KakaoUserStore>(
+async fn callback<S, L>(
     req: HttpRequest,
     session: Session,
-    auth: web::Data<KakaoAuth<S>>,
-) -> HttpResponse {
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
-    let result = complete_login(&req, &session, &auth).await;
+    let query = parse_callback_query(req.query_string());
+    // The pending login is single use whatever happens next: its cookie is cleared.
+    let state = query
+        .as_ref()
+        .ok()
+        .and_then(|q| q.state.clone())
+        .filter(|s| !s.is_empty());
+    let pending = state
+        .as_deref()
+        .and_then(|state| pending::open(&req, config, state));
+    let result = match query {
+        Ok(query) => complete_login(&session, &auth, query, pending).await,
+        Err(error) => Err(error),
+    };
     let mut response = match result {
         Ok(next) => redirect(StatusCode::FOUND, &next),
         Err(error) => {
@@ -167,10 +196,14 @@ async fn callback<S: KakaoUserStore>(
                 %error,
                 "Kakao login failed"
             );
-            forget_empty_session(&session);
             failure_redirect(config.login_error_url(), failure)
         }
     };
+    if let Some(state) = state {
+        if let Err(error) = response.add_cookie(&pending::removal(config, &state)) {
+            tracing::warn!(%error, "could not clear the pending-login cookie");
+        }
+    }
     // The callback URL holds the code: never cache it, never leak it in a Referer.
     response.headers_mut().insert(
         header::REFERRER_POLICY,
@@ -187,26 +220,17 @@ fn failure_redirect(error_url: &str, failure: crate::error::LoginFailure) -> Htt
     )
 }
 
-/// After a failed login, a session that holds nothing else is removed entirely, so a
-/// failure never leaves a session cookie behind.
-fn forget_empty_session(session: &Session) {
-    if session.entries().is_empty() {
-        session.purge();
-    }
-}
-
-async fn complete_login<S: KakaoUserStore>(
-    req: &HttpRequest,
+async fn complete_login<S, L>(
     session: &Session,
-    auth: &KakaoAuth<S>,
-) -> Result<String, LoginError> {
+    auth: &KakaoAuth<S, L>,
+    query: CallbackQuery,
+    pending: Option<PendingLogin>,
+) -> Result<String, LoginError>
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
-    let query = parse_callback_query(req.query_string())?;
-    // Consume the pending login first: a state is single use whatever happens next.
-    let pending = match &query.state {
-        Some(state) => flow::take(session, state, config.flow_ttl).map_err(LoginError::Session)?,
-        None => None,
-    };
     if let Some(error) = query.error {
         return Err(LoginError::Authorization {
             error: error.chars().take(64).collect(),
@@ -240,13 +264,17 @@ async fn complete_login<S: KakaoUserStore>(
     let login = KakaoLogin { user, tokens };
     let local_user = auth
         .store()
-        .find_or_create_user(&login)
+        .find_or_create(&login)
         .await
         .map_err(|e| LoginError::Store(Box::new(e)))?;
-    // Identity::login renews the session id (session fixation defence).
-    Identity::login(&req.extensions(), local_user.auth_id())
+    // A new session id (session fixation defence), the user and a fresh CSRF token.
+    crate::identity::log_in(session, &local_user)
         .map_err(|e| LoginError::Session(e.to_string()))?;
-    tracing::info!(kakao_id = login.user.id, user = %local_user.auth_id(), "Kakao login succeeded");
+    tracing::info!(
+        kakao_id = login.user.id,
+        user = %crate::store::AuthUser::id(&local_user),
+        "Kakao login succeeded"
+    );
     let next = pending
         .next
         .as_deref()

@@ -1,12 +1,19 @@
-//! The one trait an application implements: map a Kakao identity to a local user.
+//! The seam between the library and the application: a small, typed user store, and an
+//! optional link store for Kakao's tokens.
 //!
-//! The library does everything else (state, PKCE, token exchange, sessions). The store
-//! only answers "who is this Kakao user here", creating the user and the link
-//! atomically on first login.
+//! The library does everything else (state, PKCE, token exchange, sessions, CSRF). The
+//! app answers two questions through [`KakaoUserStore`]: "who is this Kakao user here"
+//! ([`find_or_create`](KakaoUserStore::find_or_create), creating user and link atomically
+//! on first login) and "does this user still exist"
+//! ([`get_user`](KakaoUserStore::get_user), asked on every request that carries a
+//! session, so a deleted user's session reaches nothing). Token refresh, revocation at
+//! logout, disconnect and the unlink webhook need [`KakaoLinkStore`] as well.
 
+use std::fmt::{Debug, Display};
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::KakaoUserInfo;
@@ -45,11 +52,42 @@ impl KakaoLogin {
     }
 }
 
-/// A local user as far as the library needs to know: an id for the session.
-pub trait AuthUser {
-    /// The id stored in the session (the primary key of the user row, as text).
-    fn auth_id(&self) -> String;
+/// What a local user id must be: kept in the session (as JSON), compared, logged.
+///
+/// Implemented for every type with these traits: `i64`, `String`, `uuid::Uuid`, …
+pub trait UserId:
+    Clone + Eq + Debug + Display + Serialize + DeserializeOwned + Send + Sync + 'static
+{
 }
+
+impl<T> UserId for T where
+    T: Clone + Eq + Debug + Display + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+}
+
+/// A local user as far as the library needs to know.
+pub trait AuthUser: Clone + Send + Sync + 'static {
+    /// The primary key's type.
+    type Id: UserId;
+
+    /// The user's id, kept in the session at login.
+    fn id(&self) -> Self::Id;
+
+    /// A value that changes whenever every session of this user must end (as
+    /// axum-login's `session_auth_hash` and Django's `get_session_auth_hash`).
+    ///
+    /// Its SHA-256 is kept in the session at login and compared, in constant time, on
+    /// every request; when it differs the session is ended. Bump a per-user counter (or
+    /// change whatever this is derived from) to log a user out everywhere, also with
+    /// cookie-only sessions. The default is empty: sessions end only by logout, expiry,
+    /// or the user being gone.
+    fn session_auth_hash(&self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+/// The id type of a store's users.
+pub type IdOf<S> = <<S as KakaoUserStore>::User as AuthUser>::Id;
 
 /// Maps Kakao identities to the application's users.
 ///
@@ -67,76 +105,96 @@ pub trait AuthUser {
 ///   collision is resolved by picking another username for the *new* user.
 /// * A returning user's profile and token data may be updated (`last_login_at`,
 ///   `extra_data`), but the mapping never changes.
+/// * [`get_user`](Self::get_user) finds every user [`find_or_create`](Self::find_or_create)
+///   returned, until the app deletes it.
+///
+/// `get_user` runs on every request with a logged-in session: make it cheap (a primary
+/// key lookup, or a short-lived cache). A cache's lifetime bounds how long another
+/// instance may still serve a deleted user (see the [crate docs](crate#sessions)).
 pub trait KakaoUserStore: Send + Sync + 'static {
     /// The application's user.
-    type User: AuthUser + Send + 'static;
+    type User: AuthUser;
     /// The store's failure (database down, constraint trouble, …).
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Returns the local user linked to `login.uid()`, creating user and link
     /// atomically when there is none.
-    fn find_or_create_user(
+    fn find_or_create(
         &self,
         login: &KakaoLogin,
     ) -> impl Future<Output = Result<Self::User, Self::Error>> + Send;
 
-    /// The Kakao account linked to local user `user_id` and its stored tokens.
-    ///
-    /// Implement this (with [`update_tokens`](Self::update_tokens)) to enable token
-    /// refresh, token revocation at logout and disconnect. The default stores nothing.
-    fn kakao_account(
+    /// The user with this id, or `None` when there is none (any more).
+    fn get_user(
         &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<KakaoAccount>, Self::Error>> + Send {
-        let _ = user_id;
-        std::future::ready(Ok(None))
-    }
+        id: &IdOf<Self>,
+    ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
+}
+
+/// Where the app keeps each user's Kakao link and tokens. Optional: it enables
+/// [`KakaoAuth::access_token_for`](crate::KakaoAuth::access_token_for) (refresh), token
+/// revocation at logout, disconnect and Kakao's unlink webhook. Give it with
+/// [`KakaoAuth::with_links`](crate::KakaoAuth::with_links).
+pub trait KakaoLinkStore<Id: UserId>: Send + Sync + 'static {
+    /// The store's failure.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The Kakao link of local user `user` and its stored tokens.
+    fn kakao_link(
+        &self,
+        user: &Id,
+    ) -> impl Future<Output = Result<Option<KakaoLink>, Self::Error>> + Send;
 
     /// Stores tokens after a refresh. `tokens.refresh_token` is the one to keep (the
-    /// library carries the old one over when Kakao did not rotate it). The default
-    /// stores nothing.
+    /// library carries the old one over when Kakao did not rotate it).
     fn update_tokens(
         &self,
-        user_id: &str,
+        user: &Id,
         tokens: &KakaoTokens,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        let _ = (user_id, tokens);
-        std::future::ready(Ok(()))
-    }
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// The local user linked to Kakao id `kakao_id` (for Kakao's unlink webhook).
-    /// The default knows no one.
     fn user_for_kakao_id(
         &self,
         kakao_id: i64,
-    ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send {
-        let _ = kakao_id;
-        std::future::ready(Ok(None))
+    ) -> impl Future<Output = Result<Option<Id>, Self::Error>> + Send;
+
+    /// Removes the Kakao link of `user` (after a disconnect, and for the unlink
+    /// webhook). Returns false when there was nothing to remove.
+    ///
+    /// Every other session of the user must end with it: either the user is deleted
+    /// (the demo does this: it has no other login method), or the user's
+    /// [`session_auth_hash`](AuthUser::session_auth_hash) changes.
+    fn remove_kakao_link(&self, user: &Id) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+/// The link store of an app that keeps no Kakao tokens: nothing is found, nothing stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLinkStore;
+
+impl<Id: UserId> KakaoLinkStore<Id> for NoLinkStore {
+    type Error = std::convert::Infallible;
+
+    async fn kakao_link(&self, _: &Id) -> Result<Option<KakaoLink>, Self::Error> {
+        Ok(None)
     }
 
-    /// Removes the Kakao link of `user_id` (and whatever the application does with a
-    /// user who left: the demo deletes the user). Returns false when there was nothing
-    /// to remove. Called after a disconnect and by the unlink webhook.
-    fn remove_kakao_link(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        let _ = user_id;
-        std::future::ready(Ok(false))
+    async fn update_tokens(&self, _: &Id, _: &KakaoTokens) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    /// Ends every session of `user_id` in the app's session store (database, Redis).
-    /// Returns how many were ended. The default ends none (cookie-only sessions cannot
-    /// be ended on the server).
-    fn end_sessions(&self, user_id: &str) -> impl Future<Output = Result<u64, Self::Error>> + Send {
-        let _ = user_id;
-        std::future::ready(Ok(0))
+    async fn user_for_kakao_id(&self, _: i64) -> Result<Option<Id>, Self::Error> {
+        Ok(None)
+    }
+
+    async fn remove_kakao_link(&self, _: &Id) -> Result<bool, Self::Error> {
+        Ok(false)
     }
 }
 
-/// A local user's Kakao link as the store keeps it.
+/// A local user's Kakao link as the link store keeps it.
 #[derive(Debug, Clone)]
-pub struct KakaoAccount {
+pub struct KakaoLink {
     /// The Kakao id.
     pub kakao_id: i64,
     /// The stored tokens, when the store keeps them.

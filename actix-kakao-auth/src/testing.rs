@@ -7,13 +7,14 @@
 //! # impl actix_kakao_auth::store::KakaoUserStore for MyStore {
 //! #     type User = MyUser;
 //! #     type Error = std::io::Error;
-//! #     async fn find_or_create_user(
+//! #     async fn find_or_create(
 //! #         &self,
 //! #         _: &actix_kakao_auth::store::KakaoLogin,
 //! #     ) -> Result<MyUser, std::io::Error> { Ok(MyUser) }
+//! #     async fn get_user(&self, _: &i64) -> Result<Option<MyUser>, std::io::Error> { Ok(Some(MyUser)) }
 //! # }
-//! # struct MyUser;
-//! # impl actix_kakao_auth::store::AuthUser for MyUser { fn auth_id(&self) -> String { "1".into() } }
+//! # #[derive(Clone)] struct MyUser;
+//! # impl actix_kakao_auth::store::AuthUser for MyUser { type Id = i64; fn id(&self) -> i64 { 1 } }
 //! # impl MyStore { async fn open(_: &str) -> Self { MyStore } }
 //! // tests/my_store.rs (with `actix-kakao-auth = { features = ["testing"] }` in dev-dependencies)
 //! #[tokio::test(flavor = "multi_thread")]
@@ -44,7 +45,7 @@ use rand::Rng as _;
 
 use crate::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
 use crate::secret::{AccessToken, RefreshToken};
-use crate::store::{AuthUser, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::store::{AuthUser, IdOf, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// A broken rule: which one, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +136,7 @@ where
     }
     run!(
         check_first_login_creates_a_user,
+        check_get_user_finds_every_created_user,
         check_returning_login_maps_to_the_same_user,
         check_two_kakao_ids_are_two_users,
         check_concurrent_first_logins_agree,
@@ -163,17 +165,14 @@ async fn login<S: KakaoUserStore>(
     store: &S,
     login: &KakaoLogin,
     rule: &'static str,
-) -> Result<String, Violation> {
+) -> Result<IdOf<S>, Violation> {
     store
-        .find_or_create_user(login)
+        .find_or_create(login)
         .await
-        .map(|user| user.auth_id())
+        .map(|user| user.id())
         .map_err(|e| Violation {
             rule,
-            detail: format!(
-                "find_or_create_user failed for Kakao id {}: {e}",
-                login.uid()
-            ),
+            detail: format!("find_or_create failed for Kakao id {}: {e}", login.uid()),
         })
 }
 
@@ -189,14 +188,41 @@ fn ensure(ok: bool, rule: &'static str, detail: impl FnOnce() -> String) -> Chec
     }
 }
 
-/// A first login succeeds and yields a non-empty `auth_id`.
+/// A first login succeeds, and `get_user` finds the new user.
 pub async fn check_first_login_creates_a_user<S: KakaoUserStore>(store: &S) -> CheckResult {
     const RULE: &str = "first_login_creates_a_user";
     let id = random_kakao_id();
-    let auth_id = login(store, &sample_login(id, "어피치", None), RULE).await?;
-    ensure(!auth_id.is_empty(), RULE, || {
-        format!("Kakao id {id}: the new user has an empty auth_id")
+    let user = login(store, &sample_login(id, "어피치", None), RULE).await?;
+    let found = store.get_user(&user).await.map_err(|e| Violation {
+        rule: RULE,
+        detail: format!("get_user({user}) failed: {e}"),
+    })?;
+    ensure(found.is_some(), RULE, || {
+        format!("Kakao id {id}: the new user {user} is not found by get_user")
     })
+}
+
+/// `get_user` returns the very user `find_or_create` returned (same id), for a new and
+/// a returning login.
+pub async fn check_get_user_finds_every_created_user<S: KakaoUserStore>(
+    store: &S,
+) -> CheckResult {
+    const RULE: &str = "get_user_finds_every_created_user";
+    for kakao_id in [random_kakao_id(), random_kakao_id()] {
+        let created = login(store, &sample_login(kakao_id, "프로도", None), RULE).await?;
+        let again = login(store, &sample_login(kakao_id, "프로도", None), RULE).await?;
+        for id in [&created, &again] {
+            let found = store.get_user(id).await.map_err(|e| Violation {
+                rule: RULE,
+                detail: format!("get_user({id}) failed: {e}"),
+            })?;
+            let found_id = found.map(|user| user.id());
+            ensure(found_id.as_ref() == Some(id), RULE, || {
+                format!("get_user({id}) for Kakao id {kakao_id} gave {found_id:?}")
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A second login of the same Kakao id (with changed profile and tokens) maps to the
@@ -238,12 +264,13 @@ pub async fn check_concurrent_first_logins_agree<S: KakaoUserStore>(store: &S) -
         .map(|i| sample_login(id, &format!("racer {i}"), None))
         .collect();
     let results = join_all(logins.iter().map(|l| login(store, l, RULE))).await;
-    let mut ids = Vec::with_capacity(results.len());
+    let mut ids: Vec<IdOf<S>> = Vec::with_capacity(results.len());
     for result in results {
-        ids.push(result?);
+        let id = result?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
     }
-    ids.sort();
-    ids.dedup();
     ensure(ids.len() == 1, RULE, || {
         format!("{CONCURRENT_LOGINS} concurrent first logins of Kakao id {id} gave users {ids:?}")
     })
@@ -322,14 +349,14 @@ pub async fn check_store_errors_never_panic<S: KakaoUserStore>(store: &S) -> Che
         sample_login(i64::MIN, "min", None),
     ];
     for input in &odd {
-        let outcome = AssertUnwindSafe(store.find_or_create_user(input))
+        let outcome = AssertUnwindSafe(store.find_or_create(input))
             .catch_unwind()
             .await;
         if let Err(panic) = outcome {
             return Err(Violation {
                 rule: RULE,
                 detail: format!(
-                    "find_or_create_user panicked for Kakao id {}: {}",
+                    "find_or_create panicked for Kakao id {}: {}",
                     input.uid(),
                     panic_message(&*panic)
                 ),

@@ -1,0 +1,206 @@
+//! Logins in progress live in the browser, not on the server.
+//!
+//! The begin step puts a login's `state`, PKCE verifier, optional `nonce` and `next` in a
+//! cookie of its own, sealed with authenticated encryption (AES-256-GCM through the
+//! `cookie` crate's private jar, under a key derived from the session key; the cookie's
+//! name is bound into the seal). The cookie is `HttpOnly`, `SameSite=Lax`, `Secure` on
+//! https, its `Path` is the callback's and its `Max-Age` the flow TTL. Its name carries a
+//! digest of the state, so several tabs each keep their own login. A visitor who only
+//! begins a login costs the server no write, and any instance with the same
+//! `SESSION_SECRET` can finish it.
+//!
+//! At the callback the cookie named after the query's `state` is opened, its state
+//! compared in constant time, its age checked, and the cookie cleared whatever happens
+//! next. A copy replayed later still fails: Kakao redeems a code once, and the code is
+//! bound to the PKCE verifier of the login that asked for it.
+
+use std::time::Duration;
+
+use actix_web::cookie::{self, Cookie, CookieJar, SameSite};
+use actix_web::HttpRequest;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::KakaoAuthConfig;
+
+/// One login between the begin step and the callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct PendingLogin {
+    pub(crate) state: String,
+    pub(crate) pkce_verifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<String>,
+    /// Unix seconds.
+    pub(crate) created_at: i64,
+}
+
+impl std::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("next", &self.next)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingLogin {
+    fn is_fresh(&self, ttl: Duration, now: i64) -> bool {
+        let age = now.saturating_sub(self.created_at);
+        age >= 0 && age.unsigned_abs() < ttl.as_secs()
+    }
+}
+
+/// The pending-login cookie name for `state`: the prefix and 16 hex digits of the
+/// state's SHA-256.
+fn cookie_name(prefix: &str, state: &str) -> String {
+    let digest = Sha256::digest(state.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+fn max_age(ttl: Duration) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn base_cookie(config: &KakaoAuthConfig, name: String, value: String) -> Cookie<'static> {
+    let mut cookie = Cookie::new(name, value);
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_secure(config.session.secure);
+    cookie.set_path(config.callback_path().to_owned());
+    cookie
+}
+
+/// The sealed cookie that carries `login` to the callback.
+pub(crate) fn seal(config: &KakaoAuthConfig, login: &PendingLogin) -> Result<Cookie<'static>, String> {
+    let name = cookie_name(&config.session.pending_cookie_prefix, &login.state);
+    let value = serde_json::to_string(login).map_err(|e| e.to_string())?;
+    let mut jar = CookieJar::new();
+    jar.private_mut(&config.session.pending_key)
+        .add(Cookie::new(name.clone(), value));
+    let sealed = jar
+        .get(&name)
+        .map(|c| c.value().to_owned())
+        .ok_or("the sealed cookie was not added")?;
+    let mut cookie = base_cookie(config, name, sealed);
+    cookie.set_max_age(max_age(config.flow_ttl));
+    Ok(cookie)
+}
+
+/// A cookie that clears the pending login of `state` in the browser.
+pub(crate) fn removal(config: &KakaoAuthConfig, state: &str) -> Cookie<'static> {
+    let name = cookie_name(&config.session.pending_cookie_prefix, state);
+    let mut cookie = base_cookie(config, name, String::new());
+    cookie.make_removal();
+    cookie
+}
+
+/// Opens the pending login for `state` from the request's cookies: `None` when there is
+/// none, it does not open (tampered, another key, renamed), its state differs, or it has
+/// expired.
+pub(crate) fn open(req: &HttpRequest, config: &KakaoAuthConfig, state: &str) -> Option<PendingLogin> {
+    open_with(req, config, state, Utc::now().timestamp())
+}
+
+fn open_with(
+    req: &HttpRequest,
+    config: &KakaoAuthConfig,
+    state: &str,
+    now: i64,
+) -> Option<PendingLogin> {
+    open_cookie(req.cookie(&cookie_name(&config.session.pending_cookie_prefix, state))?, config, state, now)
+}
+
+fn open_cookie(
+    cookie: Cookie<'static>,
+    config: &KakaoAuthConfig,
+    state: &str,
+    now: i64,
+) -> Option<PendingLogin> {
+    let mut jar = CookieJar::new();
+    let name = cookie.name().to_owned();
+    jar.add_original(cookie);
+    let opened = jar.private(&config.session.pending_key).get(&name)?;
+    let login: PendingLogin = serde_json::from_str(opened.value()).ok()?;
+    let same: bool = login.state.as_bytes().ct_eq(state.as_bytes()).into();
+    (same && login.is_fresh(config.flow_ttl, now)).then_some(login)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(secret: char) -> KakaoAuthConfig {
+        KakaoAuthConfig::builder("client", "https://app.example/cb/")
+            .session_secret(secret.to_string().repeat(64))
+            .login_flow_ttl(Duration::from_secs(600))
+            .build()
+            .expect("valid")
+    }
+
+    fn login(state: &str, created_at: i64) -> PendingLogin {
+        PendingLogin {
+            state: state.into(),
+            pkce_verifier: "verifier".into(),
+            nonce: Some("nonce".into()),
+            next: Some("/download-list/".into()),
+            created_at,
+        }
+    }
+
+    #[test]
+    fn the_cookie_is_sealed_and_scoped_to_the_callback() {
+        let config = config('a');
+        let now = Utc::now().timestamp();
+        let cookie = seal(&config, &login("s1", now)).expect("sealed");
+        assert!(!cookie.value().contains("verifier"));
+        assert!(!cookie.value().contains("download-list"));
+        assert_eq!(cookie.path(), Some("/cb/"));
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert_eq!(cookie.max_age(), Some(cookie::time::Duration::seconds(600)));
+        let opened = open_cookie(cookie, &config, "s1", now).expect("opens");
+        assert_eq!(opened.pkce_verifier, "verifier");
+        assert_eq!(opened.next.as_deref(), Some("/download-list/"));
+    }
+
+    #[test]
+    fn a_tampered_renamed_foreign_or_expired_cookie_does_not_open() {
+        let config = config('a');
+        let now = Utc::now().timestamp();
+        let cookie = seal(&config, &login("s1", now)).expect("sealed");
+
+        let mut tampered = cookie.clone();
+        let mut value = tampered.value().to_owned();
+        let last = value.pop().expect("non-empty");
+        value.push(if last == 'A' { 'B' } else { 'A' });
+        tampered.set_value(value);
+        assert!(open_cookie(tampered, &config, "s1", now).is_none());
+
+        // The name is bound into the seal: the value moved to another state's cookie fails.
+        let mut renamed = cookie.clone();
+        renamed.set_name(cookie_name(&config.session.pending_cookie_prefix, "s2"));
+        assert!(open_cookie(renamed, &config, "s2", now).is_none());
+
+        assert!(open_cookie(cookie.clone(), &super::tests::config('b'), "s1", now).is_none());
+        assert!(open_cookie(cookie.clone(), &config, "s1", now + 600).is_none());
+        assert!(open_cookie(cookie, &config, "s1", now + 599).is_some());
+    }
+
+    #[test]
+    fn each_state_has_its_own_cookie_so_tabs_do_not_collide() {
+        let config = config('a');
+        let prefix = &config.session.pending_cookie_prefix;
+        assert_ne!(cookie_name(prefix, "tab-1"), cookie_name(prefix, "tab-2"));
+        assert_eq!(cookie_name(prefix, "tab-1"), cookie_name(prefix, "tab-1"));
+        let removal = removal(&config, "tab-1");
+        assert_eq!(removal.name(), cookie_name(prefix, "tab-1"));
+        assert_eq!(removal.path(), Some("/cb/"));
+        assert_eq!(removal.max_age(), Some(cookie::time::Duration::ZERO));
+    }
+}
