@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use actix_kakao_auth::account::TokenError;
 use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
-use actix_kakao_auth::store::{AuthUser, KakaoAccount, KakaoLogin, KakaoTokens, KakaoUserStore};
+use actix_kakao_auth::store::{
+    AuthUser, KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore,
+};
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
 
 const REDIRECT: &str = "http://127.0.0.1:9/accounts/oauth/complete/kakao/";
@@ -19,10 +21,12 @@ struct MemoryStore {
     tokens: Arc<Mutex<HashMap<String, KakaoTokens>>>,
 }
 
+#[derive(Clone)]
 struct User(String);
 
 impl AuthUser for User {
-    fn auth_id(&self) -> String {
+    type Id = String;
+    fn id(&self) -> String {
         self.0.clone()
     }
 }
@@ -31,7 +35,7 @@ impl KakaoUserStore for MemoryStore {
     type User = User;
     type Error = std::io::Error;
 
-    async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
+    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
         self.tokens
             .lock()
             .unwrap()
@@ -39,9 +43,22 @@ impl KakaoUserStore for MemoryStore {
         Ok(User(login.uid()))
     }
 
-    async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, std::io::Error> {
+    async fn get_user(&self, id: &String) -> Result<Option<User>, std::io::Error> {
+        Ok(self
+            .tokens
+            .lock()
+            .unwrap()
+            .contains_key(id)
+            .then(|| User(id.clone())))
+    }
+}
+
+impl KakaoLinkStore<String> for MemoryStore {
+    type Error = std::io::Error;
+
+    async fn kakao_link(&self, user_id: &String) -> Result<Option<KakaoLink>, std::io::Error> {
         let tokens = self.tokens.lock().unwrap().get(user_id).cloned();
-        Ok(tokens.map(|tokens| KakaoAccount {
+        Ok(tokens.map(|tokens| KakaoLink {
             kakao_id: user_id.parse().unwrap(),
             tokens: Some(tokens),
         }))
@@ -49,7 +66,7 @@ impl KakaoUserStore for MemoryStore {
 
     async fn update_tokens(
         &self,
-        user_id: &str,
+        user_id: &String,
         tokens: &KakaoTokens,
     ) -> Result<(), std::io::Error> {
         self.tokens
@@ -57,6 +74,15 @@ impl KakaoUserStore for MemoryStore {
             .unwrap()
             .insert(user_id.to_owned(), tokens.clone());
         Ok(())
+    }
+
+    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<String>, std::io::Error> {
+        let id = kakao_id.to_string();
+        Ok(self.tokens.lock().unwrap().contains_key(&id).then_some(id))
+    }
+
+    async fn remove_kakao_link(&self, user_id: &String) -> Result<bool, std::io::Error> {
+        Ok(self.tokens.lock().unwrap().remove(user_id).is_some())
     }
 }
 
@@ -75,7 +101,7 @@ async fn emulator(rotation_window: Duration) -> KakaoEmulator {
         .unwrap()
 }
 
-fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAuth<MemoryStore> {
+fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAuth<MemoryStore, MemoryStore> {
     let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
     let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
         .auth_base_url(base.clone())
@@ -83,11 +109,11 @@ fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAut
         .token_refresh_margin(margin)
         .build()
         .unwrap();
-    KakaoAuth::new(config, store).unwrap()
+    KakaoAuth::with_links(config, store.clone(), store).unwrap()
 }
 
 /// Logs fixture 1001 in through the emulator and stores the tokens; returns its user id.
-async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore>) -> String {
+async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore>) -> String {
     let start = auth.client().start_authorization(None, &[]);
     let code = kakao
         .approve_for_code(&start.url, UserChoice::Fixture(1001))
@@ -100,10 +126,10 @@ async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore>) -> String 
         .unwrap();
     let user = auth.client().user_info(&tokens.access_token).await.unwrap();
     auth.store()
-        .find_or_create_user(&KakaoLogin { user, tokens })
+        .find_or_create(&KakaoLogin { user, tokens })
         .await
         .unwrap()
-        .auth_id()
+        .id()
 }
 
 fn refreshes(kakao: &KakaoEmulator) -> usize {
@@ -216,7 +242,7 @@ async fn a_store_without_tokens_says_so() {
     let kakao = emulator(Duration::from_secs(30 * 24 * 3600)).await;
     let auth = auth(&kakao, MemoryStore::default(), Duration::from_secs(300));
     assert!(matches!(
-        auth.access_token_for("nobody").await,
+        auth.access_token_for(&"nobody".to_owned()).await,
         Err(TokenError::NoTokens)
     ));
 }
