@@ -30,6 +30,9 @@ pub fn content_security_policy(kakao_auth_url: &url::Url) -> String {
     )
 }
 
+/// The demo's login: its Diesel store keeps both users and their Kakao links.
+pub type DemoAuth = KakaoAuth<DieselUserStore, DieselUserStore>;
+
 /// Shared by the demo's handlers.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -52,7 +55,7 @@ pub struct RunningApp {
     /// The emulator, in emulator mode.
     pub emulator: Option<KakaoEmulator>,
     /// The login wiring.
-    pub auth: KakaoAuth<DieselUserStore>,
+    pub auth: DemoAuth,
     server: Option<Server>,
     handle: ServerHandle,
 }
@@ -155,7 +158,7 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         }
     };
     let auth_config = kakao_config(&config, client_id, emulator.as_ref())?;
-    let auth = KakaoAuth::new(auth_config, store.clone())?;
+    let auth = KakaoAuth::with_links(auth_config, store.clone(), store.clone())?;
     let state = web::Data::new(AppState {
         db: db.clone(),
         store,
@@ -282,7 +285,7 @@ fn kakao_config(
 fn serve<St, F>(
     listener: TcpListener,
     state: web::Data<AppState>,
-    auth: KakaoAuth<DieselUserStore>,
+    auth: DemoAuth,
     csp: String,
     make_sessions: F,
 ) -> std::io::Result<Server>

@@ -37,9 +37,11 @@ pub struct User {
 }
 
 impl actix_kakao_auth::store::AuthUser for User {
-    /// The primary key as decimal text.
-    fn auth_id(&self) -> String {
-        self.id.to_string()
+    type Id = i64;
+
+    /// The primary key.
+    fn id(&self) -> i64 {
+        self.id
     }
 }
 

@@ -1,6 +1,6 @@
 //! Server-rendered pages (askama templates, auto-escaped).
 
-use actix_kakao_auth::LoginFailure;
+use actix_kakao_auth::{CurrentUser, LoginFailure};
 use askama::Template;
 
 use crate::downloads::Download;
@@ -15,10 +15,13 @@ pub struct UserView {
     pub profile_image_url: Option<String>,
     /// First letter of the nickname, for the fallback avatar.
     pub initial: String,
+    /// The session's CSRF token, for the forms that log out or disconnect.
+    pub csrf_token: String,
 }
 
-impl From<&User> for UserView {
-    fn from(user: &User) -> Self {
+impl From<&CurrentUser<User>> for UserView {
+    fn from(current: &CurrentUser<User>) -> Self {
+        let user = current.user();
         let initial = user
             .nickname
             .chars()
@@ -29,6 +32,7 @@ impl From<&User> for UserView {
             nickname: user.nickname.clone(),
             profile_image_url: user.profile_image_url.clone(),
             initial,
+            csrf_token: current.csrf_token().to_owned(),
         }
     }
 }
@@ -109,4 +113,7 @@ impl LoginErrorPage {
 /// `GET /logout/`.
 #[derive(Debug, Template)]
 #[template(path = "logout.html")]
-pub struct LogoutPage;
+pub struct LogoutPage {
+    /// The session's CSRF token, when logged in.
+    pub csrf_token: Option<String>,
+}

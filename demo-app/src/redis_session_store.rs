@@ -2,7 +2,12 @@
 //! session of one user can be ended (logout everywhere, Kakao's unlink webhook).
 //!
 //! Keys: `{prefix}s:{session key}` holds the session map as JSON with the session's TTL;
-//! `{prefix}u:{user id}` is a set of that user's session keys. The connection is a
+//! `{prefix}u:{user id}` is a set of that user's session keys (it frees a deleted
+//! user's sessions at once; ending them does not depend on it, see
+//! [`actix_kakao_auth::identity`]). An update of a session whose key is gone (logout,
+//! expiry) never re-creates it: the request gets a key that names nothing. Sessions
+//! without a logged-in user expire after
+//! [`ANONYMOUS_TTL`](crate::session_store::ANONYMOUS_TTL). The connection is a
 //! `redis::aio::ConnectionManager`: when Redis goes away requests fail cleanly (the
 //! session middleware answers 500) and it reconnects by itself when Redis returns.
 
@@ -15,7 +20,7 @@ use rand::distributions::{Alphanumeric, DistString as _};
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 
-use crate::session_store::identity_user_id;
+use crate::session_store::{dead_key, row_ttl, session_user};
 
 /// Length of a session key (alphanumeric, about 380 bits).
 const KEY_LEN: usize = 64;
@@ -125,7 +130,8 @@ impl RedisSessionStore {
         only_if_exists: bool,
     ) -> Result<bool, RedisStoreError> {
         let body = serde_json::to_string(state)?;
-        let seconds = ttl.whole_seconds().max(1) as u64;
+        let user = session_user(state);
+        let seconds = row_ttl(user, ttl).whole_seconds().max(1) as u64;
         let mut conn = self.conn.clone();
         let mut set = redis::cmd("SET");
         set.arg(self.session_key(key))
@@ -137,7 +143,7 @@ impl RedisSessionStore {
         if written.is_none() {
             return Ok(false);
         }
-        if let Some(user_id) = identity_user_id(state) {
+        if let Some(user_id) = user {
             let user_key = self.user_key(user_id);
             let mut pipe = redis::pipe();
             pipe.sadd(&user_key, key).ignore();
@@ -208,6 +214,11 @@ impl SessionStore for RedisSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        if session_state.is_empty() {
+            // Nothing left in it: the session ends here.
+            self.delete(&session_key).await.map_err(UpdateError::Other)?;
+            return dead_key().map_err(UpdateError::Other);
+        }
         let updated = self
             .write(session_key.as_ref(), &session_state, ttl, true)
             .await
@@ -215,12 +226,10 @@ impl SessionStore for RedisSessionStore {
         if updated {
             return Ok(session_key);
         }
-        // The session expired or was ended meanwhile: store the state under a new key.
-        let key = self
-            .save_new(&session_state, ttl)
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
-        crate::redis_session_store::session_key(key).map_err(UpdateError::Other)
+        // The session expired or was ended (logout, disconnect) since it was loaded: it
+        // stays ended. The cookie gets a key that names nothing.
+        tracing::debug!("update of an ended session refused");
+        dead_key().map_err(UpdateError::Other)
     }
 
     async fn update_ttl(
@@ -243,7 +252,7 @@ impl SessionStore for RedisSessionStore {
         let _: i64 = conn.del(&key).await?;
         let user = raw
             .and_then(|raw| serde_json::from_str::<SessionState>(&raw).ok())
-            .and_then(|state| identity_user_id(&state));
+            .and_then(|state| session_user(&state));
         if let Some(user_id) = user {
             let _: i64 = conn
                 .srem(self.user_key(user_id), session_key.as_ref())

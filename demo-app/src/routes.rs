@@ -1,7 +1,6 @@
 //! The demo's own pages. The login routes themselves come from `actix-kakao-auth`.
 
 use actix_kakao_auth::{CurrentUser, LoginFailure, LoginRequired};
-use actix_session::Session;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -43,42 +42,11 @@ fn html(page: &impl Template) -> HttpResponse {
     }
 }
 
-/// Loads the logged-in user's row. A session whose user no longer exists is ended.
-async fn load_user(
-    state: &AppState,
-    current: &CurrentUser,
-    session: &Session,
-) -> actix_web::Result<Option<User>> {
-    let Ok(id) = current.id().parse::<i64>() else {
-        session.purge();
-        return Ok(None);
-    };
-    match state.store.user_by_id(id).await {
-        Ok(Some(user)) => Ok(Some(user)),
-        Ok(None) => {
-            session.purge();
-            Ok(None)
-        }
-        Err(error) => {
-            tracing::error!(%error, "loading the user failed");
-            Err(actix_web::error::ErrorInternalServerError("internal error"))
-        }
-    }
-}
-
-async fn home(
-    state: web::Data<AppState>,
-    current: Option<CurrentUser>,
-    session: Session,
-) -> actix_web::Result<HttpResponse> {
-    let user = match &current {
-        Some(current) => load_user(&state, current, &session).await?,
-        None => None,
-    };
-    Ok(html(&HomePage {
-        user: user.as_ref().map(UserView::from),
+async fn home(state: web::Data<AppState>, current: Option<CurrentUser<User>>) -> HttpResponse {
+    html(&HomePage {
+        user: current.as_ref().map(UserView::from),
         emulator: state.emulator_mode,
-    }))
+    })
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -129,8 +97,10 @@ async fn login_error(query: Option<web::Query<ReasonQuery>>) -> HttpResponse {
     html(&LoginErrorPage::for_reason(reason))
 }
 
-async fn logout_page() -> HttpResponse {
-    html(&LogoutPage)
+async fn logout_page(current: Option<CurrentUser<User>>) -> HttpResponse {
+    html(&LogoutPage {
+        csrf_token: current.map(|c| c.csrf_token().to_owned()),
+    })
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -140,20 +110,11 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/app.css"))
 }
 
-async fn download_list(
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    session: Session,
-) -> actix_web::Result<HttpResponse> {
-    let Some(user) = load_user(&state, &current, &session).await? else {
-        return Ok(HttpResponse::Found()
-            .insert_header((header::LOCATION, "/login/?next=%2Fdownload-list%2F"))
-            .finish());
-    };
-    Ok(html(&DownloadsPage {
-        user: UserView::from(&user),
+async fn download_list(current: CurrentUser<User>) -> HttpResponse {
+    html(&DownloadsPage {
+        user: UserView::from(&current),
         files: DOWNLOADS,
-    }))
+    })
 }
 
 async fn download(path: web::Path<String>) -> HttpResponse {

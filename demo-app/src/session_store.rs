@@ -2,9 +2,18 @@
 //!
 //! Each session is one row: a fresh random key (64 alphanumeric characters, about
 //! 380 bits, generated like actix-session's own stores), the session map as JSON, the
-//! expiry time, and the logged-in user's id taken from actix-identity's
-//! `"actix_identity.user_id"` entry, so [`DbSessionStore::delete_user_sessions`] can end
-//! every session of one user (a copy of an old cookie then stops working).
+//! expiry time, and the logged-in user's id (read with
+//! [`actix_kakao_auth::identity::session_user_id`]), so
+//! [`DbSessionStore::delete_user_sessions`] can end every session of one user.
+//!
+//! **An ended session stays ended.** `update` changes a row only while it exists: a
+//! request that loaded a session before a logout (or a disconnect) deleted it cannot
+//! write it back. Such an update, and an update that leaves the session empty, gets a
+//! fresh key that names no row, so the request completes and its cookie is useless (as
+//! Django's `UpdateError`, without the 500).
+//!
+//! **Anonymous sessions are short-lived.** A session without a logged-in user expires
+//! after [`ANONYMOUS_TTL`] (the login flow's lifetime), not the 14 days of a login.
 //!
 //! **Expired rows** are never loaded, and are deleted two ways:
 //! * the app calls [`DbSessionStore::spawn_purge_task`] once at start: a tokio task
@@ -30,8 +39,8 @@ use crate::db_run;
 use crate::models::{now_utc, SessionRow};
 use crate::schema::sessions;
 
-/// The session entry where actix-identity keeps the logged-in user's id.
-pub const IDENTITY_KEY: &str = "actix_identity.user_id";
+/// How long a session without a logged-in user lives on the server.
+pub const ANONYMOUS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// By default, every this many saves also purge expired rows.
 pub const DEFAULT_PURGE_EVERY: u64 = 100;
@@ -173,14 +182,25 @@ impl DbSessionStore {
     }
 }
 
-/// The logged-in user's id from actix-identity's entry: a JSON string of the decimal
-/// id (a bare JSON number is accepted too). Anything else gives `None`.
-pub fn identity_user_id(state: &SessionState) -> Option<i64> {
-    let raw = state.get(IDENTITY_KEY)?;
-    match serde_json::from_str::<serde_json::Value>(raw).ok()? {
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        serde_json::Value::Number(n) => n.as_i64(),
-        _ => None,
+/// The logged-in user's id in a session state map.
+pub fn session_user(state: &SessionState) -> Option<i64> {
+    actix_kakao_auth::identity::session_user_id::<i64>(state)
+}
+
+/// A session key that names no row: the answer to an update of a session that ended.
+pub fn dead_key() -> Result<SessionKey, anyhow::Error> {
+    SessionKey::try_from(Alphanumeric.sample_string(&mut rand::thread_rng(), KEY_LEN))
+        .map_err(|e| anyhow::anyhow!("invalid session key: {e}"))
+}
+
+/// The lifetime of a session row: `ttl` for a login, at most [`ANONYMOUS_TTL`] without one.
+pub fn row_ttl(user: Option<i64>, ttl: &Duration) -> Duration {
+    match user {
+        Some(_) => *ttl,
+        None => {
+            let anonymous = Duration::seconds(ANONYMOUS_TTL.as_secs() as i64);
+            (*ttl).min(anonymous)
+        }
     }
 }
 
@@ -229,8 +249,9 @@ impl SessionStore for DbSessionStore {
         ttl: &Duration,
     ) -> Result<SessionKey, SaveError> {
         let state = serialize(&session_state).map_err(SaveError::Serialization)?;
+        let user = session_user(&session_state);
         let key = self
-            .insert(&state, identity_user_id(&session_state), expiry(ttl))
+            .insert(&state, user, expiry(&row_ttl(user, ttl)))
             .await
             .map_err(|e| SaveError::Other(e.into()))?;
         self.maybe_purge().await;
@@ -243,9 +264,14 @@ impl SessionStore for DbSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        if session_state.is_empty() {
+            // Nothing left in it: the session ends here.
+            self.delete(&session_key).await.map_err(UpdateError::Other)?;
+            return dead_key().map_err(UpdateError::Other);
+        }
         let state = serialize(&session_state).map_err(UpdateError::Serialization)?;
-        let user_id = identity_user_id(&session_state);
-        let expires_at = expiry(ttl);
+        let user_id = session_user(&session_state);
+        let expires_at = expiry(&row_ttl(user_id, ttl));
         let now = now_utc();
         let key = session_key.as_ref().to_owned();
         let updated = async {
@@ -272,12 +298,10 @@ impl SessionStore for DbSessionStore {
         if updated > 0 {
             return Ok(session_key);
         }
-        // The row expired or was deleted since it was loaded: like actix-session's
-        // Redis store, save the state under a fresh key.
-        self.save(session_state, ttl).await.map_err(|e| match e {
-            SaveError::Serialization(e) => UpdateError::Serialization(e),
-            SaveError::Other(e) => UpdateError::Other(e),
-        })
+        // The row expired or was deleted (logout, disconnect) since it was loaded: it
+        // stays ended. The cookie gets a key that names nothing.
+        tracing::debug!("update of an ended session refused");
+        dead_key().map_err(UpdateError::Other)
     }
 
     async fn update_ttl(
@@ -330,18 +354,12 @@ impl SessionStore for DbSessionStore {
 mod tests {
     use super::*;
 
-    fn state(value: &str) -> SessionState {
-        HashMap::from([(IDENTITY_KEY.to_owned(), value.to_owned())])
-    }
-
     #[test]
-    fn the_user_id_is_read_defensively() {
-        assert_eq!(identity_user_id(&state(r#""42""#)), Some(42));
-        assert_eq!(identity_user_id(&state("42")), Some(42));
-        assert_eq!(identity_user_id(&state(r#""forty-two""#)), None);
-        assert_eq!(identity_user_id(&state("not json")), None);
-        assert_eq!(identity_user_id(&state(r#"{"id":1}"#)), None);
-        assert_eq!(identity_user_id(&HashMap::new()), None);
+    fn anonymous_rows_live_as_long_as_a_login_flow() {
+        let fortnight = Duration::days(14);
+        assert_eq!(row_ttl(Some(1), &fortnight), fortnight);
+        assert_eq!(row_ttl(None, &fortnight), Duration::seconds(600));
+        assert_eq!(row_ttl(None, &Duration::seconds(60)), Duration::seconds(60));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use actix_kakao_auth::store::{KakaoAccount, KakaoLogin, KakaoTokens, KakaoUserStore};
+use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
 use actix_kakao_auth::token_crypto::TokenCipher;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -357,33 +357,36 @@ impl KakaoUserStore for DieselUserStore {
     ///
     /// The work runs in a task of its own, so a caller that goes away (a dropped HTTP
     /// request) never leaves a transaction half-done on a pooled connection.
-    async fn find_or_create_user(&self, login: &KakaoLogin) -> Result<User, StoreError> {
+    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, StoreError> {
         let store = self.clone();
         let record = LoginRecord::new(login, &self.cipher);
-        let user = detached(async move { store.find_or_create(record).await }).await?;
+        let user = detached(async move { store.find_or_create_record(record).await }).await?;
         self.users.put(&user);
         Ok(user)
     }
 
-    async fn kakao_account(&self, user_id: &str) -> Result<Option<KakaoAccount>, StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else {
-            return Ok(None);
-        };
-        let Some(link) = self.link_by_user(id).await? else {
+    /// The user row (through the short-lived cache, see [`crate::user_cache`]).
+    async fn get_user(&self, id: &i64) -> Result<Option<User>, StoreError> {
+        self.user_by_id(*id).await
+    }
+}
+
+impl KakaoLinkStore<i64> for DieselUserStore {
+    type Error = StoreError;
+
+    async fn kakao_link(&self, user_id: &i64) -> Result<Option<KakaoLink>, StoreError> {
+        let Some(link) = self.link_by_user(*user_id).await? else {
             return Ok(None);
         };
         let Ok(kakao_id) = link.uid.parse::<i64>() else {
             return Ok(None);
         };
         let tokens = LinkData::parse(&link.extra_data).tokens(&self.cipher);
-        Ok(Some(KakaoAccount { kakao_id, tokens }))
+        Ok(Some(KakaoLink { kakao_id, tokens }))
     }
 
-    async fn update_tokens(&self, user_id: &str, tokens: &KakaoTokens) -> Result<(), StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else {
-            return Ok(());
-        };
-        let Some(link) = self.link_by_user(id).await? else {
+    async fn update_tokens(&self, user_id: &i64, tokens: &KakaoTokens) -> Result<(), StoreError> {
+        let Some(link) = self.link_by_user(*user_id).await? else {
             return Ok(());
         };
         let mut data = LinkData::parse(&link.extra_data);
@@ -405,34 +408,28 @@ impl KakaoUserStore for DieselUserStore {
         Ok(())
     }
 
-    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .user_id_by_uid(&kakao_id.to_string())
-            .await?
-            .map(|id| id.to_string()))
+    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<i64>, StoreError> {
+        self.user_id_by_uid(&kakao_id.to_string()).await
     }
 
-    /// The demo has no other login method: a user without a Kakao link is deleted.
-    async fn remove_kakao_link(&self, user_id: &str) -> Result<bool, StoreError> {
-        let Ok(id) = user_id.parse::<i64>() else {
-            return Ok(false);
-        };
-        self.delete_user(id).await
-    }
-
-    async fn end_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
-        let (Some(sessions), Ok(id)) = (&self.sessions, user_id.parse::<i64>()) else {
-            return Ok(0);
-        };
-        sessions
-            .end_user_sessions(id)
-            .await
-            .map_err(StoreError::Sessions)
+    /// The demo has no other login method: a user without a Kakao link is deleted, with
+    /// every session row of theirs (and their Redis sessions). Any session left
+    /// anywhere (a cookie-only one, another instance's cache) is refused from then on,
+    /// because the identity check no longer finds the user.
+    async fn remove_kakao_link(&self, user_id: &i64) -> Result<bool, StoreError> {
+        let deleted = self.delete_user(*user_id).await?;
+        if let Some(sessions) = &self.sessions {
+            sessions
+                .end_user_sessions(*user_id)
+                .await
+                .map_err(StoreError::Sessions)?;
+        }
+        Ok(deleted)
     }
 }
 
 impl DieselUserStore {
-    async fn find_or_create(&self, record: LoginRecord) -> Result<User, StoreError> {
+    async fn find_or_create_record(&self, record: LoginRecord) -> Result<User, StoreError> {
         let record = Arc::new(record);
         for attempt in 1..=MAX_ATTEMPTS {
             match self.find_or_create_once(Arc::clone(&record)).await {

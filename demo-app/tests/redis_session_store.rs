@@ -8,12 +8,15 @@ use std::collections::HashMap;
 use actix_session::storage::{SessionKey, SessionStore};
 use actix_web::cookie::time::Duration;
 use demo_app::redis_session_store::RedisSessionStore;
-use demo_app::session_store::IDENTITY_KEY;
+use actix_kakao_auth::identity::SESSION_USER_KEY;
 
 fn state(user: Option<i64>) -> HashMap<String, String> {
     let mut map = HashMap::from([("k".to_owned(), "\"v\"".to_owned())]);
     if let Some(user) = user {
-        map.insert(IDENTITY_KEY.to_owned(), format!("\"{user}\""));
+        map.insert(
+            SESSION_USER_KEY.to_owned(),
+            format!(r#"{{"id":{user},"hash":"h","csrf":"c"}}"#),
+        );
     }
     map
 }
@@ -48,7 +51,7 @@ async fn sessions_round_trip_expire_and_end_per_user() {
     assert_ne!(a.as_ref(), b.as_ref());
     assert_eq!(store.load(&a).await.unwrap(), Some(state(Some(7))));
 
-    // update keeps the key; a key whose session is gone gets a new one.
+    // update keeps the key; a session that is gone is never re-created.
     let mut changed = state(Some(7));
     changed.insert("x".into(), "1".into());
     let a2 = store
@@ -57,16 +60,24 @@ async fn sessions_round_trip_expire_and_end_per_user() {
         .unwrap();
     assert_eq!(store.load(&a2).await.unwrap(), Some(changed.clone()));
     let gone = SessionKey::try_from("x".repeat(64)).unwrap();
-    let fresh = store
-        .update(gone, changed, &Duration::minutes(5))
+    let answered = store
+        .update(gone, changed.clone(), &Duration::minutes(5))
         .await
         .unwrap();
-    assert_ne!(fresh.as_ref(), "x".repeat(64));
+    assert_ne!(answered.as_ref(), "x".repeat(64));
+    assert_eq!(store.load(&answered).await.unwrap(), None, "nothing re-created");
 
-    assert_eq!(store.delete_user_sessions(7).await.unwrap(), 3);
+    assert_eq!(store.delete_user_sessions(7).await.unwrap(), 2);
     assert_eq!(store.load(&a2).await.unwrap(), None);
     assert_eq!(store.load(&b).await.unwrap(), None);
-    assert_eq!(store.load(&fresh).await.unwrap(), None);
+    // A request that loaded `a2` before its user's sessions were ended cannot write it back.
+    let a3 = SessionKey::try_from(a2.as_ref().to_owned()).unwrap();
+    let answered = store
+        .update(a3, changed, &Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(store.load(&a2).await.unwrap(), None);
+    assert_eq!(store.load(&answered).await.unwrap(), None);
     assert!(
         store.load(&other).await.unwrap().is_some(),
         "another user's session survives"
@@ -80,6 +91,33 @@ async fn sessions_round_trip_expire_and_end_per_user() {
         0,
         "delete also left the user index"
     );
+
+    // Anonymous sessions live no longer than a login flow; logins keep their TTL.
+    let anonymous_long = store
+        .save(state(None), &Duration::days(14))
+        .await
+        .unwrap();
+    let login_long = store
+        .save(state(Some(9)), &Duration::days(14))
+        .await
+        .unwrap();
+    let ttl = |key: SessionKey| {
+        let url = url.clone();
+        let prefix = prefix.clone();
+        async move {
+            let client = redis::Client::open(url).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let seconds: i64 = redis::cmd("TTL")
+                .arg(format!("{prefix}s:{}", key.as_ref()))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            seconds
+        }
+    };
+    let anonymous_ttl = ttl(anonymous_long).await;
+    assert!((590..=600).contains(&anonymous_ttl), "{anonymous_ttl}");
+    assert!(ttl(login_long).await > 13 * 24 * 3600);
 
     let short = store
         .save(state(None), &Duration::seconds(1))

@@ -11,7 +11,8 @@ use common::{postgres_url, PgSchema, TempSqlite};
 use demo_app::db::{Db, DbError};
 use demo_app::db_run;
 use demo_app::schema::sessions;
-use demo_app::session_store::{DbSessionStore, IDENTITY_KEY};
+use actix_kakao_auth::identity::SESSION_USER_KEY;
+use demo_app::session_store::DbSessionStore;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
 
 type State = HashMap<String, String>;
@@ -23,10 +24,13 @@ fn state(pairs: &[(&str, &str)]) -> State {
         .collect()
 }
 
-/// The state of a logged-in user as actix-identity writes it.
+/// The state of a logged-in user as the login writes it.
 fn logged_in(user_id: i64) -> State {
     state(&[
-        (IDENTITY_KEY, &format!("\"{user_id}\"")),
+        (
+            SESSION_USER_KEY,
+            &format!(r#"{{"id":{user_id},"hash":"h","csrf":"c"}}"#),
+        ),
         ("theme", "\"dark\""),
     ])
 }
@@ -91,17 +95,22 @@ async fn save_load_update_delete(db: &Db) {
     assert_eq!(store.load(&key).await.unwrap(), None);
     store.delete(&key).await.unwrap();
 
-    // Updating a deleted session saves the state under a new key.
-    let revived = store
+    // Updating a deleted session never re-creates it: the key it answers names nothing.
+    let before = row_count(db).await;
+    let answered = store
         .update(copy(&key), state(&[("c", "4")]), &ttl)
         .await
         .unwrap();
-    assert_ne!(revived, key);
-    assert_eq!(
-        store.load(&revived).await.unwrap(),
-        Some(state(&[("c", "4")]))
-    );
+    assert_ne!(answered, key);
+    assert_eq!(store.load(&answered).await.unwrap(), None);
     assert_eq!(store.load(&key).await.unwrap(), None);
+    assert_eq!(row_count(db).await, before, "no row was written");
+
+    // An update that empties a session ends it.
+    let emptied = store.save(state(&[("a", "1")]), &ttl).await.unwrap();
+    let answered = store.update(copy(&emptied), State::new(), &ttl).await.unwrap();
+    assert_eq!(store.load(&emptied).await.unwrap(), None);
+    assert_eq!(store.load(&answered).await.unwrap(), None);
 
     let missing = SessionKey::try_from("x".repeat(64)).unwrap();
     assert_eq!(store.load(&missing).await.unwrap(), None);
@@ -179,7 +188,7 @@ async fn expired_rows_are_not_loaded_and_are_purged(db: &Db) {
     assert!(quiet.load(&fresh).await.unwrap().is_some());
 }
 
-async fn the_user_id_column_follows_the_identity_key(db: &Db) {
+async fn the_user_id_column_follows_the_login_entry(db: &Db) {
     let store = DbSessionStore::new(db.clone());
     let ttl = Duration::hours(1);
     let key = store.save(logged_in(42), &ttl).await.unwrap();
@@ -189,13 +198,45 @@ async fn the_user_id_column_follows_the_identity_key(db: &Db) {
     assert_eq!(row_user_id(db, &key).await, Some(Some(43)));
 
     let key = store
-        .update(key, state(&[(IDENTITY_KEY, "\"not-a-number\"")]), &ttl)
+        .update(key, state(&[(SESSION_USER_KEY, r#"{"id":"not-a-number"}"#)]), &ttl)
         .await
         .unwrap();
     assert_eq!(row_user_id(db, &key).await, Some(None));
 
-    let key = store.update(key, state(&[]), &ttl).await.unwrap();
-    assert_eq!(row_user_id(db, &key).await, Some(None), "logout clears it");
+    let emptied = store.update(copy(&key), state(&[]), &ttl).await.unwrap();
+    assert_eq!(row_user_id(db, &key).await, None, "an emptied session is deleted");
+    assert_eq!(row_user_id(db, &emptied).await, None);
+}
+
+async fn anonymous_rows_expire_with_the_login_flow(db: &Db) {
+    let store = DbSessionStore::new(db.clone());
+    let fortnight = Duration::days(14);
+    let anonymous = store.save(state(&[("a", "1")]), &fortnight).await.unwrap();
+    let login = store.save(logged_in(7), &fortnight).await.unwrap();
+    let anonymous_left = row_seconds_left(db, &anonymous).await;
+    let login_left = row_seconds_left(db, &login).await;
+    assert!(
+        (590..=600).contains(&anonymous_left),
+        "an anonymous row lives {anonymous_left} s"
+    );
+    assert!(login_left > 13 * 24 * 3600, "a login row lives {login_left} s");
+}
+
+/// Seconds until the row of `key` expires.
+async fn row_seconds_left(db: &Db, key: &SessionKey) -> i64 {
+    async fn run(db: &Db, key: &str) -> Result<chrono::NaiveDateTime, DbError> {
+        use diesel_async::RunQueryDsl;
+        let key = key.to_owned();
+        Ok(db_run!(db, |conn| {
+            sessions::table
+                .filter(sessions::key.eq(&key))
+                .select(sessions::expires_at)
+                .first(conn)
+                .await
+        })?)
+    }
+    let expires_at = run(db, key.as_ref()).await.unwrap();
+    (expires_at - chrono::Utc::now().naive_utc()).num_seconds()
 }
 
 async fn delete_user_sessions_ends_only_that_users_sessions(db: &Db) {
@@ -222,8 +263,9 @@ async fn delete_user_sessions_ends_only_that_users_sessions(db: &Db) {
 async fn all_checks(db: &Db) {
     save_load_update_delete(db).await;
     expired_rows_are_not_loaded_and_are_purged(db).await;
-    the_user_id_column_follows_the_identity_key(db).await;
+    the_user_id_column_follows_the_login_entry(db).await;
     delete_user_sessions_ends_only_that_users_sessions(db).await;
+    anonymous_rows_expire_with_the_login_flow(db).await;
 }
 
 #[tokio::test]

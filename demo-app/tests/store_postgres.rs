@@ -110,7 +110,7 @@ async fn a_login_in_the_shared_schema_cleans_up_after_itself() {
     let store = DieselUserStore::new(Db::connect(&url).await.unwrap());
     let id = random_kakao_id();
     let user = store
-        .find_or_create_user(&sample_login(id, "tmp", None))
+        .find_or_create(&sample_login(id, "tmp", None))
         .await
         .unwrap();
     assert!(store.delete_user(user.id).await.unwrap());

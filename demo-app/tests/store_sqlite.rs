@@ -74,7 +74,7 @@ async fn migrations_run_twice_are_idempotent_and_keep_rows() {
     let store = DieselUserStore::new(tmp.connect().await);
     use actix_kakao_auth::store::KakaoUserStore;
     let login = actix_kakao_auth::testing::sample_login(7, "again", None);
-    let user = store.find_or_create_user(&login).await.unwrap();
+    let user = store.find_or_create(&login).await.unwrap();
     let reopened = DieselUserStore::new(tmp.connect().await);
     assert_eq!(reopened.user_by_id(user.id).await.unwrap(), Some(user));
     assert_eq!(reopened.count_users().await.unwrap(), 1);

@@ -8,7 +8,8 @@ use actix_kakao_auth::store::{AuthUser, KakaoUserStore};
 use actix_kakao_auth::testing::{random_kakao_id, sample_login, CONCURRENT_LOGINS};
 use actix_session::storage::SessionStore;
 use demo_app::db::Db;
-use demo_app::session_store::{DbSessionStore, IDENTITY_KEY};
+use actix_kakao_auth::identity::SESSION_USER_KEY;
+use demo_app::session_store::DbSessionStore;
 use demo_app::store::{DieselUserStore, StoreError};
 use diesel_async::SimpleAsyncConnection;
 use futures_util::future::join_all;
@@ -31,7 +32,7 @@ pub async fn concurrent_first_logins_write_one_user_and_one_link(db: &Db) {
     let logins: Vec<_> = (0..CONCURRENT_LOGINS)
         .map(|i| sample_login(id, &format!("racer {i}"), None))
         .collect();
-    let users = join_all(logins.iter().map(|l| store.find_or_create_user(l))).await;
+    let users = join_all(logins.iter().map(|l| store.find_or_create(l))).await;
     let mut ids: Vec<i64> = users.into_iter().map(|u| u.unwrap().id).collect();
     ids.dedup();
     assert_eq!(ids.len(), 1, "logins returned users {ids:?}");
@@ -88,7 +89,7 @@ pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db, winner_db: 
                 conn.batch_execute(&winner_sql).await?;
                 let loser = tokio::spawn(async move {
                     store
-                        .find_or_create_user(&sample_login(id, "loser", None))
+                        .find_or_create(&sample_login(id, "loser", None))
                         .await
                 });
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -148,7 +149,7 @@ pub async fn a_failed_link_insert_leaves_nothing_behind(db: &Db) {
     };
     exec(db, &arm).await;
     let failed = store
-        .find_or_create_user(&sample_login(id, "half", None))
+        .find_or_create(&sample_login(id, "half", None))
         .await;
     assert!(
         matches!(failed, Err(StoreError::Query(_))),
@@ -159,7 +160,7 @@ pub async fn a_failed_link_insert_leaves_nothing_behind(db: &Db) {
     assert_eq!(store.count_links().await.unwrap(), links_before);
     exec(db, &disarm).await;
     store
-        .find_or_create_user(&sample_login(id, "whole", None))
+        .find_or_create(&sample_login(id, "whole", None))
         .await
         .unwrap();
     assert_eq!(users_for_uid(db, &uid).await, 1);
@@ -181,7 +182,7 @@ pub async fn a_taken_username_is_never_matched(db: &Db) {
     )
     .await;
     let user = store
-        .find_or_create_user(&sample_login(id, "squatter", Some("same@example.com")))
+        .find_or_create(&sample_login(id, "squatter", Some("same@example.com")))
         .await
         .unwrap();
     assert_eq!(user.username, format!("kakao_{uid}_2"));
@@ -197,7 +198,7 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
     let store = DieselUserStore::new(db.clone());
     let id: i64 = 9_007_199_254_740_993;
     let first = store
-        .find_or_create_user(&sample_login(id, "라이언", Some("ryan@example.com")))
+        .find_or_create(&sample_login(id, "라이언", Some("ryan@example.com")))
         .await
         .unwrap();
     assert_eq!(first.username, "kakao_9007199254740993");
@@ -207,7 +208,8 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
         first.profile_image_url.as_deref(),
         Some("https://k.kakaocdn.net/dn/9007199254740993.jpg")
     );
-    assert_eq!(first.auth_id(), first.id.to_string());
+    assert_eq!(AuthUser::id(&first), first.id);
+    assert_eq!(store.get_user(&first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(
         store.user_id_by_uid("9007199254740993").await.unwrap(),
         Some(first.id)
@@ -241,7 +243,7 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
 
     tokio::time::sleep(Duration::from_millis(5)).await;
     let again = store
-        .find_or_create_user(&sample_login(id, "라이언 2", None))
+        .find_or_create(&sample_login(id, "라이언 2", None))
         .await
         .unwrap();
     assert_eq!(again.id, first.id);
@@ -269,10 +271,13 @@ pub async fn delete_user_removes_links_and_sessions(db: &Db) {
     let sessions = DbSessionStore::new(db.clone());
     let id = random_kakao_id();
     let user = store
-        .find_or_create_user(&sample_login(id, "leaving", None))
+        .find_or_create(&sample_login(id, "leaving", None))
         .await
         .unwrap();
-    let state = HashMap::from([(IDENTITY_KEY.to_owned(), format!("\"{}\"", user.id))]);
+    let state = HashMap::from([(
+        SESSION_USER_KEY.to_owned(),
+        format!(r#"{{"id":{},"hash":"","csrf":"c"}}"#, user.id),
+    )]);
     let ttl = actix_web::cookie::time::Duration::hours(1);
     let key = sessions.save(state, &ttl).await.unwrap();
     assert!(sessions.load(&key).await.unwrap().is_some());
@@ -294,7 +299,7 @@ pub async fn a_broken_database_gives_errors_not_panics(db: &Db) {
     let store = DieselUserStore::new(db.clone());
     exec(db, "DROP TABLE social_auth_usersocialauth;").await;
     let result = store
-        .find_or_create_user(&sample_login(random_kakao_id(), "x", None))
+        .find_or_create(&sample_login(random_kakao_id(), "x", None))
         .await;
     let err = result.expect_err("a login without the link table");
     assert!(matches!(err, StoreError::Query(_)), "{err:?}");
