@@ -64,6 +64,7 @@ pub mod config;
 pub mod error;
 mod extract;
 mod flow;
+mod log_safe;
 pub mod middleware;
 pub mod next_url;
 pub mod oidc;
