@@ -604,6 +604,18 @@ impl KakaoAuthConfigBuilder {
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::Missing { name: "client_id" });
         }
+        for (name, secret) in [
+            ("client_secret", &self.client_secret),
+            ("admin_key", &self.admin_key),
+            ("session_secret", &self.session_secret),
+        ] {
+            if secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                return Err(ConfigError::invalid(
+                    name,
+                    "is empty; set a real value or leave it unset",
+                ));
+            }
+        }
         let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
         let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
         let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
@@ -856,6 +868,63 @@ mod tests {
             .build()
             .expect_err("bad jwks url");
         assert!(custom.to_string().starts_with("jwks_url"), "{custom}");
+    }
+
+    fn builder() -> KakaoAuthConfigBuilder {
+        KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+    }
+
+    /// Builds, expecting a refusal of setting `name`.
+    fn refused(builder: KakaoAuthConfigBuilder, name: &str) -> ConfigError {
+        let error = builder.build().expect_err("refused");
+        assert!(
+            matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name),
+            "{error:?}"
+        );
+        assert!(error.to_string().starts_with(name), "{error}");
+        error
+    }
+
+    #[test]
+    fn empty_admin_key_is_refused_naming_the_setting() {
+        refused(builder().admin_key(""), "admin_key");
+        refused(builder().admin_key("  \t"), "admin_key");
+        assert!(builder()
+            .admin_key("k")
+            .build()
+            .expect("valid")
+            .has_admin_key());
+    }
+
+    #[test]
+    fn empty_client_secret_is_refused_naming_the_setting() {
+        refused(builder().client_secret(""), "client_secret");
+        refused(builder().client_secret(" "), "client_secret");
+        builder().client_secret("s").build().expect("valid");
+    }
+
+    #[test]
+    fn empty_session_secret_is_refused_naming_the_setting() {
+        refused(builder().session_secret(""), "session_secret");
+        refused(builder().session_secret(" ".repeat(64)), "session_secret");
+        builder()
+            .session_secret("s".repeat(64))
+            .build()
+            .expect("valid");
+    }
+
+    #[test]
+    fn empty_environment_secrets_read_as_unset() {
+        let config = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_CLIENT_SECRET", ""),
+            ("KAKAO_ADMIN_KEY", " "),
+            ("SESSION_SECRET", ""),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect("valid");
+        assert!(!config.has_admin_key());
+        assert!(config.client_secret.is_none());
     }
 
     #[test]
