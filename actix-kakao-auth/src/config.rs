@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::cookie::Key;
 use sha2::{Digest, Sha512};
-use url::Url;
+use url::{Host, Url};
 
 use crate::secret::ClientSecret;
 
@@ -306,6 +306,7 @@ pub struct KakaoAuthConfigBuilder {
     id_token_leeway: Duration,
     jwks_cache_ttl: Duration,
     jwks_min_refetch_interval: Duration,
+    insecure_allow_http_kakao: bool,
     session_secret: Option<String>,
     cookie_name: String,
     cookie_secure: Option<bool>,
@@ -353,6 +354,7 @@ impl KakaoAuthConfigBuilder {
             id_token_leeway: Duration::from_secs(60),
             jwks_cache_ttl: Duration::from_secs(600),
             jwks_min_refetch_interval: Duration::from_secs(30),
+            insecure_allow_http_kakao: false,
             session_secret: None,
             cookie_name: "sessionid".to_owned(),
             cookie_secure: None,
@@ -532,6 +534,16 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// Allows plain `http` for the kauth and kapi base URLs and the JWKS URL on hosts that
+    /// are not loopback. Without it, `build()` accepts `http` only for `localhost`,
+    /// `127.0.0.0/8` and `[::1]` (a local emulator): tokens, client secret and signing
+    /// keys must not cross a network unencrypted. Only for test rigs on other hosts.
+    /// Default: false.
+    pub fn insecure_allow_http_kakao(mut self, allow: bool) -> Self {
+        self.insecure_allow_http_kakao = allow;
+        self
+    }
+
     /// Secret from which the session cookie key is derived (at least 64 characters).
     /// Instances sharing it share sessions. Default: a random key per start (sessions
     /// end at restart), with a warning.
@@ -617,8 +629,11 @@ impl KakaoAuthConfigBuilder {
             }
         }
         let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
+        let allow_http = self.insecure_allow_http_kakao;
         let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
+        check_kakao_scheme("KAKAO_AUTH_URL", &auth_base_url, allow_http)?;
         let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
+        check_kakao_scheme("KAKAO_API_URL", &api_base_url, allow_http)?;
         let oidc = OidcSettings {
             issuer: match self.oidc_issuer {
                 Some(issuer) if issuer.trim().is_empty() => {
@@ -628,7 +643,11 @@ impl KakaoAuthConfigBuilder {
                 None => auth_base_url.as_str().trim_end_matches('/').to_owned(),
             },
             jwks_url: match &self.jwks_url {
-                Some(url) => parse_absolute("jwks_url", url)?,
+                Some(url) => {
+                    let url = parse_absolute("jwks_url", url)?;
+                    check_kakao_scheme("jwks_url", &url, allow_http)?;
+                    url
+                }
                 None => join(&auth_base_url, "/.well-known/jwks.json"),
             },
             leeway: self.id_token_leeway,
@@ -748,6 +767,31 @@ fn app_url_from(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigE
 
 fn checked_base_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
     parse_absolute(name, value).map(|_| value.to_owned())
+}
+
+/// Refuses plain `http` for a Kakao URL unless its host is loopback or `allow_http` is set.
+fn check_kakao_scheme(name: &'static str, url: &Url, allow_http: bool) -> Result<(), ConfigError> {
+    if url.scheme() == "http" && !allow_http && !is_loopback(url) {
+        return Err(ConfigError::invalid(
+            name,
+            format!(
+                "{:?} is plain http on a host that is not loopback; use https \
+                 (insecure_allow_http_kakao(true) allows it for a test rig)",
+                url.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 fn parse_absolute(name: &'static str, value: &str) -> Result<Url, ConfigError> {
@@ -925,6 +969,77 @@ mod tests {
         .expect("valid");
         assert!(!config.has_admin_key());
         assert!(config.client_secret.is_none());
+    }
+
+    #[test]
+    fn plain_http_kakao_urls_on_other_hosts_are_refused_naming_the_setting() {
+        refused(
+            builder().auth_base_url("http://kauth.example"),
+            "KAKAO_AUTH_URL",
+        );
+        refused(
+            builder().api_base_url("http://kapi.example/"),
+            "KAKAO_API_URL",
+        );
+        refused(
+            builder().jwks_url("http://kauth.example/.well-known/jwks.json"),
+            "jwks_url",
+        );
+        refused(
+            builder().auth_base_url("http://10.0.0.1:9/"),
+            "KAKAO_AUTH_URL",
+        );
+        refused(builder().auth_base_url("http://[::2]:9/"), "KAKAO_AUTH_URL");
+        refused(
+            builder().auth_base_url("http://localhost.evil.example/"),
+            "KAKAO_AUTH_URL",
+        );
+        let from_env = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_API_URL", "http://kapi.example"),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect_err("plain http");
+        assert!(
+            from_env.to_string().starts_with("KAKAO_API_URL"),
+            "{from_env}"
+        );
+    }
+
+    #[test]
+    fn plain_http_kakao_urls_on_loopback_are_accepted() {
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://127.1.2.3:9/kauth/",
+            "http://localhost:9",
+            "http://[::1]:9/",
+        ] {
+            let config = builder()
+                .auth_base_url(url)
+                .api_base_url(url)
+                .jwks_url(format!("{}/jwks", url.trim_end_matches('/')))
+                .build()
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(config.auth_base_url().scheme(), "http");
+        }
+    }
+
+    #[test]
+    fn the_insecure_setter_accepts_plain_http_on_any_host() {
+        let config = builder()
+            .insecure_allow_http_kakao(true)
+            .auth_base_url("http://kauth.example")
+            .api_base_url("http://kapi.example")
+            .jwks_url("http://keys.example/jwks.json")
+            .build()
+            .expect("allowed");
+        assert_eq!(config.api_base_url().as_str(), "http://kapi.example/");
+        builder()
+            .insecure_allow_http_kakao(true)
+            .insecure_allow_http_kakao(false)
+            .auth_base_url("http://kauth.example")
+            .build()
+            .expect_err("turned off again");
     }
 
     #[test]
