@@ -98,6 +98,8 @@ pub(crate) struct OidcSettings {
     pub(crate) leeway: Duration,
     pub(crate) jwks_cache_ttl: Duration,
     pub(crate) jwks_min_refetch_interval: Duration,
+    /// How long past its TTL a JWKS may still be used while fetching a new one fails.
+    pub(crate) jwks_stale_grace: Duration,
 }
 
 impl std::fmt::Debug for KakaoAuthConfig {
@@ -175,6 +177,12 @@ impl KakaoAuthConfig {
     /// The shortest time between two JWKS fetches caused by an unknown `kid`.
     pub fn jwks_min_refetch_interval(&self) -> Duration {
         self.oidc.jwks_min_refetch_interval
+    }
+
+    /// How long past [`jwks_cache_ttl`](Self::jwks_cache_ttl) the last fetched JWKS is
+    /// still used while fetching a new one fails.
+    pub fn jwks_stale_if_error(&self) -> Duration {
+        self.oidc.jwks_stale_grace
     }
 
     /// The kauth base URL.
@@ -306,6 +314,7 @@ pub struct KakaoAuthConfigBuilder {
     id_token_leeway: Duration,
     jwks_cache_ttl: Duration,
     jwks_min_refetch_interval: Duration,
+    jwks_stale_if_error: Duration,
     insecure_allow_http_kakao: bool,
     session_secret: Option<String>,
     cookie_name: String,
@@ -354,6 +363,7 @@ impl KakaoAuthConfigBuilder {
             id_token_leeway: Duration::from_secs(60),
             jwks_cache_ttl: Duration::from_secs(600),
             jwks_min_refetch_interval: Duration::from_secs(30),
+            jwks_stale_if_error: Duration::from_secs(3600),
             insecure_allow_http_kakao: false,
             session_secret: None,
             cookie_name: "sessionid".to_owned(),
@@ -534,6 +544,18 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// How long past [`jwks_cache_ttl`](Self::jwks_cache_ttl) the last good JWKS is still
+    /// used when fetching a fresh one fails (stale-if-error): an outage of Kakao's JWKS
+    /// endpoint then does not stop logins at once. Each failed fetch that falls back on
+    /// the stale keys logs a warning; a fetch is retried at most once per
+    /// [`jwks_min_refetch_interval`](Self::jwks_min_refetch_interval); a successful fetch
+    /// starts over with fresh keys. Once the grace period has passed too, the fetch error
+    /// is returned. `Duration::ZERO` turns this off. Default: 1 hour.
+    pub fn jwks_stale_if_error(mut self, grace: Duration) -> Self {
+        self.jwks_stale_if_error = grace;
+        self
+    }
+
     /// Allows plain `http` for the kauth and kapi base URLs and the JWKS URL on hosts that
     /// are not loopback. Without it, `build()` accepts `http` only for `localhost`,
     /// `127.0.0.0/8` and `[::1]` (a local emulator): tokens, client secret and signing
@@ -653,6 +675,7 @@ impl KakaoAuthConfigBuilder {
             leeway: self.id_token_leeway,
             jwks_cache_ttl: self.jwks_cache_ttl,
             jwks_min_refetch_interval: self.jwks_min_refetch_interval,
+            jwks_stale_grace: self.jwks_stale_if_error,
         };
         for (name, path) in [
             ("login_url", &self.login_url),
@@ -1040,6 +1063,19 @@ mod tests {
             .auth_base_url("http://kauth.example")
             .build()
             .expect_err("turned off again");
+    }
+
+    #[test]
+    fn the_jwks_grace_period_defaults_to_an_hour_and_is_configurable() {
+        assert_eq!(
+            builder().build().expect("valid").jwks_stale_if_error(),
+            Duration::from_secs(3600)
+        );
+        let config = builder()
+            .jwks_stale_if_error(Duration::from_secs(5))
+            .build()
+            .expect("valid");
+        assert_eq!(config.jwks_stale_if_error(), Duration::from_secs(5));
     }
 
     #[test]
