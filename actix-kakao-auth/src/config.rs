@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::cookie::Key;
 use sha2::{Digest, Sha512};
-use url::Url;
+use url::{Host, Url};
 
 use crate::secret::ClientSecret;
 
@@ -100,6 +100,8 @@ pub(crate) struct OidcSettings {
     pub(crate) leeway: Duration,
     pub(crate) jwks_cache_ttl: Duration,
     pub(crate) jwks_min_refetch_interval: Duration,
+    /// How long past its TTL a JWKS may still be used while fetching a new one fails.
+    pub(crate) jwks_stale_grace: Duration,
 }
 
 impl std::fmt::Debug for KakaoAuthConfig {
@@ -177,6 +179,12 @@ impl KakaoAuthConfig {
     /// The shortest time between two JWKS fetches caused by an unknown `kid`.
     pub fn jwks_min_refetch_interval(&self) -> Duration {
         self.oidc.jwks_min_refetch_interval
+    }
+
+    /// How long past [`jwks_cache_ttl`](Self::jwks_cache_ttl) the last fetched JWKS is
+    /// still used while fetching a new one fails.
+    pub fn jwks_stale_if_error(&self) -> Duration {
+        self.oidc.jwks_stale_grace
     }
 
     /// The kauth base URL.
@@ -308,6 +316,8 @@ pub struct KakaoAuthConfigBuilder {
     id_token_leeway: Duration,
     jwks_cache_ttl: Duration,
     jwks_min_refetch_interval: Duration,
+    jwks_stale_if_error: Duration,
+    insecure_allow_http_kakao: bool,
     session_secret: Option<String>,
     cookie_name: String,
     cookie_secure: Option<bool>,
@@ -355,6 +365,8 @@ impl KakaoAuthConfigBuilder {
             id_token_leeway: Duration::from_secs(60),
             jwks_cache_ttl: Duration::from_secs(600),
             jwks_min_refetch_interval: Duration::from_secs(30),
+            jwks_stale_if_error: Duration::from_secs(3600),
+            insecure_allow_http_kakao: false,
             session_secret: None,
             cookie_name: "sessionid".to_owned(),
             cookie_secure: None,
@@ -535,6 +547,28 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// How long past [`jwks_cache_ttl`](Self::jwks_cache_ttl) the last good JWKS is still
+    /// used when fetching a fresh one fails (stale-if-error): an outage of Kakao's JWKS
+    /// endpoint then does not stop logins at once. Each failed fetch that falls back on
+    /// the stale keys logs a warning; a fetch is retried at most once per
+    /// [`jwks_min_refetch_interval`](Self::jwks_min_refetch_interval); a successful fetch
+    /// starts over with fresh keys. Once the grace period has passed too, the fetch error
+    /// is returned. `Duration::ZERO` turns this off. Default: 1 hour.
+    pub fn jwks_stale_if_error(mut self, grace: Duration) -> Self {
+        self.jwks_stale_if_error = grace;
+        self
+    }
+
+    /// Allows plain `http` for the kauth and kapi base URLs and the JWKS URL on hosts that
+    /// are not loopback. Without it, `build()` accepts `http` only for `localhost`,
+    /// `127.0.0.0/8` and `[::1]` (a local emulator): tokens, client secret and signing
+    /// keys must not cross a network unencrypted. Only for test rigs on other hosts.
+    /// Default: false.
+    pub fn insecure_allow_http_kakao(mut self, allow: bool) -> Self {
+        self.insecure_allow_http_kakao = allow;
+        self
+    }
+
     /// Secret from which the session cookie key is derived (at least 64 characters).
     /// Instances sharing it share sessions. Default: a random key per start (sessions
     /// end at restart), with a warning.
@@ -607,9 +641,24 @@ impl KakaoAuthConfigBuilder {
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::Missing { name: "client_id" });
         }
+        for (name, secret) in [
+            ("client_secret", &self.client_secret),
+            ("admin_key", &self.admin_key),
+            ("session_secret", &self.session_secret),
+        ] {
+            if secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                return Err(ConfigError::invalid(
+                    name,
+                    "is empty; set a real value or leave it unset",
+                ));
+            }
+        }
         let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
+        let allow_http = self.insecure_allow_http_kakao;
         let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
+        check_kakao_scheme("KAKAO_AUTH_URL", &auth_base_url, allow_http)?;
         let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
+        check_kakao_scheme("KAKAO_API_URL", &api_base_url, allow_http)?;
         let oidc = OidcSettings {
             issuer: match self.oidc_issuer {
                 Some(issuer) if issuer.trim().is_empty() => {
@@ -619,12 +668,17 @@ impl KakaoAuthConfigBuilder {
                 None => auth_base_url.as_str().trim_end_matches('/').to_owned(),
             },
             jwks_url: match &self.jwks_url {
-                Some(url) => parse_absolute("jwks_url", url)?,
+                Some(url) => {
+                    let url = parse_absolute("jwks_url", url)?;
+                    check_kakao_scheme("jwks_url", &url, allow_http)?;
+                    url
+                }
                 None => join(&auth_base_url, "/.well-known/jwks.json"),
             },
             leeway: self.id_token_leeway,
             jwks_cache_ttl: self.jwks_cache_ttl,
             jwks_min_refetch_interval: self.jwks_min_refetch_interval,
+            jwks_stale_grace: self.jwks_stale_if_error,
         };
         for (name, path) in [
             ("login_url", &self.login_url),
@@ -773,6 +827,31 @@ fn checked_base_url(name: &'static str, value: &str) -> Result<String, ConfigErr
     parse_absolute(name, value).map(|_| value.to_owned())
 }
 
+/// Refuses plain `http` for a Kakao URL unless its host is loopback or `allow_http` is set.
+fn check_kakao_scheme(name: &'static str, url: &Url, allow_http: bool) -> Result<(), ConfigError> {
+    if url.scheme() == "http" && !allow_http && !is_loopback(url) {
+        return Err(ConfigError::invalid(
+            name,
+            format!(
+                "{:?} is plain http on a host that is not loopback; use https \
+                 (insecure_allow_http_kakao(true) allows it for a test rig)",
+                url.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `localhost`, `127.0.0.0/8` or `[::1]`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 fn parse_absolute(name: &'static str, value: &str) -> Result<Url, ConfigError> {
     let url =
         Url::parse(value).map_err(|e| ConfigError::invalid(name, format!("{e} in {value:?}")))?;
@@ -891,6 +970,147 @@ mod tests {
             .build()
             .expect_err("bad jwks url");
         assert!(custom.to_string().starts_with("jwks_url"), "{custom}");
+    }
+
+    fn builder() -> KakaoAuthConfigBuilder {
+        KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+    }
+
+    /// Builds, expecting a refusal of setting `name`.
+    fn refused(builder: KakaoAuthConfigBuilder, name: &str) -> ConfigError {
+        let error = builder.build().expect_err("refused");
+        assert!(
+            matches!(&error, ConfigError::Invalid { name: n, .. } if *n == name),
+            "{error:?}"
+        );
+        assert!(error.to_string().starts_with(name), "{error}");
+        error
+    }
+
+    #[test]
+    fn empty_admin_key_is_refused_naming_the_setting() {
+        refused(builder().admin_key(""), "admin_key");
+        refused(builder().admin_key("  \t"), "admin_key");
+        assert!(builder()
+            .admin_key("k")
+            .build()
+            .expect("valid")
+            .has_admin_key());
+    }
+
+    #[test]
+    fn empty_client_secret_is_refused_naming_the_setting() {
+        refused(builder().client_secret(""), "client_secret");
+        refused(builder().client_secret(" "), "client_secret");
+        builder().client_secret("s").build().expect("valid");
+    }
+
+    #[test]
+    fn empty_session_secret_is_refused_naming_the_setting() {
+        refused(builder().session_secret(""), "session_secret");
+        refused(builder().session_secret(" ".repeat(64)), "session_secret");
+        builder()
+            .session_secret("s".repeat(64))
+            .build()
+            .expect("valid");
+    }
+
+    #[test]
+    fn empty_environment_secrets_read_as_unset() {
+        let config = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_CLIENT_SECRET", ""),
+            ("KAKAO_ADMIN_KEY", " "),
+            ("SESSION_SECRET", ""),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect("valid");
+        assert!(!config.has_admin_key());
+        assert!(config.client_secret.is_none());
+    }
+
+    #[test]
+    fn plain_http_kakao_urls_on_other_hosts_are_refused_naming_the_setting() {
+        refused(
+            builder().auth_base_url("http://kauth.example"),
+            "KAKAO_AUTH_URL",
+        );
+        refused(
+            builder().api_base_url("http://kapi.example/"),
+            "KAKAO_API_URL",
+        );
+        refused(
+            builder().jwks_url("http://kauth.example/.well-known/jwks.json"),
+            "jwks_url",
+        );
+        refused(
+            builder().auth_base_url("http://10.0.0.1:9/"),
+            "KAKAO_AUTH_URL",
+        );
+        refused(builder().auth_base_url("http://[::2]:9/"), "KAKAO_AUTH_URL");
+        refused(
+            builder().auth_base_url("http://localhost.evil.example/"),
+            "KAKAO_AUTH_URL",
+        );
+        let from_env = KakaoAuthConfigBuilder::from_vars(vars(&[
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_API_URL", "http://kapi.example"),
+        ]))
+        .and_then(KakaoAuthConfigBuilder::build)
+        .expect_err("plain http");
+        assert!(
+            from_env.to_string().starts_with("KAKAO_API_URL"),
+            "{from_env}"
+        );
+    }
+
+    #[test]
+    fn plain_http_kakao_urls_on_loopback_are_accepted() {
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://127.1.2.3:9/kauth/",
+            "http://localhost:9",
+            "http://[::1]:9/",
+        ] {
+            let config = builder()
+                .auth_base_url(url)
+                .api_base_url(url)
+                .jwks_url(format!("{}/jwks", url.trim_end_matches('/')))
+                .build()
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(config.auth_base_url().scheme(), "http");
+        }
+    }
+
+    #[test]
+    fn the_insecure_setter_accepts_plain_http_on_any_host() {
+        let config = builder()
+            .insecure_allow_http_kakao(true)
+            .auth_base_url("http://kauth.example")
+            .api_base_url("http://kapi.example")
+            .jwks_url("http://keys.example/jwks.json")
+            .build()
+            .expect("allowed");
+        assert_eq!(config.api_base_url().as_str(), "http://kapi.example/");
+        builder()
+            .insecure_allow_http_kakao(true)
+            .insecure_allow_http_kakao(false)
+            .auth_base_url("http://kauth.example")
+            .build()
+            .expect_err("turned off again");
+    }
+
+    #[test]
+    fn the_jwks_grace_period_defaults_to_an_hour_and_is_configurable() {
+        assert_eq!(
+            builder().build().expect("valid").jwks_stale_if_error(),
+            Duration::from_secs(3600)
+        );
+        let config = builder()
+            .jwks_stale_if_error(Duration::from_secs(5))
+            .build()
+            .expect("valid");
+        assert_eq!(config.jwks_stale_if_error(), Duration::from_secs(5));
     }
 
     #[test]

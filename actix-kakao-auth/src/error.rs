@@ -5,18 +5,31 @@
 //! `code`/`msg` are kept), the request never completed (transport), or the answer could not
 //! be understood (the raw body is kept, truncated). [`LoginError`] is a failed login and
 //! maps to one [`LoginFailure`] reason code for the login-error page.
+//!
+//! Text that comes from a request or from Kakao is escaped in every `Display` (a line
+//! break or other control character is printed as a `\n`, `\r` or `\u{..}` escape) and
+//! bounded, so an error printed to a log stays on one line that no request can forge.
 
 use std::fmt;
 
+use crate::log_safe::{escape, log_safe, LogSafe};
+
 /// Longest slice of an unparseable body kept in an error (and so in logs).
 const BODY_SNIPPET_LIMIT: usize = 512;
+/// Longest slice of the callback's `error` value shown in an error (and so in logs).
+const AUTHORIZATION_ERROR_LIMIT: usize = 64;
 
 /// A failed call to Kakao.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KakaoApiError {
     /// `kauth.kakao.com` answered `{"error", "error_description", "error_code"}`.
-    #[error("Kakao auth error {error} ({}): {}", error_code.as_deref().unwrap_or("no KOE code"), error_description.as_deref().unwrap_or(""))]
+    #[error(
+        "Kakao auth error {} ({}): {}",
+        log_safe(error),
+        log_safe(error_code.as_deref().unwrap_or("no KOE code")),
+        log_safe(error_description.as_deref().unwrap_or(""))
+    )]
     Auth {
         /// HTTP status, when known.
         status: Option<u16>,
@@ -28,7 +41,7 @@ pub enum KakaoApiError {
         error_code: Option<String>,
     },
     /// `kapi.kakao.com` answered `{"code", "msg"}`.
-    #[error("Kakao API error {code} (HTTP {status}): {msg}")]
+    #[error("Kakao API error {code} (HTTP {status}): {}", log_safe(msg))]
     Api {
         /// HTTP status.
         status: u16,
@@ -52,7 +65,7 @@ pub enum KakaoApiError {
         status: u16,
     },
     /// The answer could not be parsed or was larger than allowed.
-    #[error("unexpected answer from Kakao (HTTP {status}): {reason}")]
+    #[error("unexpected answer from Kakao (HTTP {status}): {}", log_safe(reason))]
     InvalidResponse {
         /// HTTP status.
         status: u16,
@@ -101,12 +114,16 @@ impl KakaoApiError {
         }
     }
 
-    /// Kakao's `KOE…` code or kapi numeric code, for one-line warnings.
+    /// Kakao's `KOE…` code or kapi numeric code, for one-line warnings (escaped like
+    /// `Display`).
     pub fn kakao_code(&self) -> Option<String> {
         match self {
             Self::Auth {
                 error_code, error, ..
-            } => Some(error_code.clone().unwrap_or_else(|| error.clone())),
+            } => Some(escape(
+                error_code.as_deref().unwrap_or(error),
+                AUTHORIZATION_ERROR_LIMIT,
+            )),
             Self::Api { code, .. } => Some(code.to_string()),
             _ => None,
         }
@@ -178,13 +195,17 @@ pub enum LoginError {
     #[error("state missing, unknown, expired or already used")]
     StateMismatch,
     /// Kakao redirected back with `error=…`.
-    #[error("Kakao authorization failed: {error}")]
+    #[error(
+        "Kakao authorization failed: {}",
+        LogSafe::new(error, AUTHORIZATION_ERROR_LIMIT)
+    )]
     Authorization {
-        /// Kakao's `error` value (`access_denied`, `consent_required`, …).
+        /// Kakao's `error` value (`access_denied`, `consent_required`, …), as the request
+        /// gave it: escape it before printing it anywhere but through this error.
         error: String,
     },
     /// The callback had neither `code` nor `error`, or was malformed.
-    #[error("malformed callback: {0}")]
+    #[error("malformed callback: {}", log_safe(.0))]
     MalformedCallback(String),
     /// The token exchange failed.
     #[error("token exchange failed: {0}")]
@@ -196,10 +217,10 @@ pub enum LoginError {
     #[error("id_token rejected: {0}")]
     IdToken(#[source] crate::oidc::IdTokenError),
     /// The application's store failed.
-    #[error("user store failed: {0}")]
+    #[error("user store failed: {}", log_safe(&.0.to_string()))]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The session could not be read or written.
-    #[error("session error: {0}")]
+    #[error("session error: {}", log_safe(.0))]
     Session(String),
 }
 
@@ -228,10 +249,11 @@ impl LoginError {
         }
     }
 
-    /// Kakao's error code when Kakao gave one (for the warning line).
+    /// Kakao's error code when Kakao gave one (for the warning line), escaped like
+    /// `Display`.
     pub fn kakao_code(&self) -> Option<String> {
         match self {
-            Self::Authorization { error } => Some(error.clone()),
+            Self::Authorization { error } => Some(escape(error, AUTHORIZATION_ERROR_LIMIT)),
             Self::Token(e) | Self::UserInfo(e) => e.kakao_code(),
             Self::IdToken(crate::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
             _ => None,
@@ -287,5 +309,105 @@ mod tests {
             404, "refused", b"",
         )));
         assert_eq!(refused.failure(), LoginFailure::InvalidIdToken);
+    }
+
+    /// The callback's `error` parameter, percent-decoded as the callback decodes it.
+    fn decoded_error(query: &str) -> String {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
+        pairs
+            .into_iter()
+            .find(|(name, _)| name == "error")
+            .map(|(_, value)| value)
+            .expect("an error parameter")
+    }
+
+    fn is_one_line(text: &str) -> bool {
+        !text.contains('\n') && !text.contains('\r') && !text.chars().any(char::is_control)
+    }
+
+    #[test]
+    fn a_decoded_newline_in_the_callback_error_never_starts_a_log_line() {
+        let error = decoded_error("error=access_denied%0Aforged%20line%0D%0Aand%20more");
+        assert!(error.contains('\n'), "the test needs a real line break");
+        let login = LoginError::Authorization { error };
+        let printed = login.to_string();
+        assert!(is_one_line(&printed), "{printed:?}");
+        assert!(printed.contains("access_denied\\nforged line"), "{printed}");
+        let code = login.kakao_code().expect("a code");
+        assert!(is_one_line(&code), "{code:?}");
+    }
+
+    #[test]
+    fn an_ordinary_callback_error_keeps_its_reason_and_code() {
+        let login = LoginError::Authorization {
+            error: decoded_error("error=access_denied&state=s"),
+        };
+        assert_eq!(login.failure(), LoginFailure::AccessDenied);
+        assert_eq!(login.kakao_code().as_deref(), Some("access_denied"));
+        assert_eq!(
+            login.to_string(),
+            "Kakao authorization failed: access_denied"
+        );
+    }
+
+    #[test]
+    fn a_forged_callback_error_cannot_pass_for_an_ordinary_one() {
+        let login = LoginError::Authorization {
+            error: "access_denied\nforged".into(),
+        };
+        assert_eq!(login.failure(), LoginFailure::InvalidCode);
+    }
+
+    #[test]
+    fn text_from_kakao_or_the_request_is_one_line_in_every_display() {
+        let forged = "x\r\nFORGED level=ERROR\u{1b}[2J";
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(KakaoApiError::Auth {
+                status: Some(400),
+                error: forged.into(),
+                error_description: Some(forged.into()),
+                error_code: Some(forged.into()),
+            }),
+            Box::new(KakaoApiError::Api {
+                status: 401,
+                code: -401,
+                msg: forged.into(),
+            }),
+            Box::new(KakaoApiError::invalid_response(
+                200,
+                forged,
+                forged.as_bytes(),
+            )),
+            Box::new(LoginError::MalformedCallback(forged.into())),
+            Box::new(LoginError::Session(forged.into())),
+            Box::new(LoginError::Store(forged.into())),
+            Box::new(LoginError::Token(KakaoApiError::Api {
+                status: 401,
+                code: -401,
+                msg: forged.into(),
+            })),
+        ];
+        for error in errors {
+            let printed = error.to_string();
+            assert!(is_one_line(&printed), "{printed:?}");
+            assert!(printed.contains("FORGED"), "{printed}");
+        }
+        let auth = KakaoApiError::Auth {
+            status: Some(400),
+            error: forged.into(),
+            error_description: None,
+            error_code: None,
+        };
+        assert!(is_one_line(&auth.kakao_code().expect("a code")));
+    }
+
+    #[test]
+    fn long_text_from_kakao_is_bounded_in_display() {
+        let error = KakaoApiError::Api {
+            status: 400,
+            code: -2,
+            msg: "m".repeat(10_000),
+        };
+        assert!(error.to_string().len() < 400, "{}", error.to_string().len());
     }
 }

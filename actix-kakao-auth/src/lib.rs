@@ -108,6 +108,7 @@ mod csrf;
 pub mod error;
 mod extract;
 pub mod identity;
+mod log_safe;
 pub mod middleware;
 pub mod next_url;
 pub mod oidc;

@@ -2,10 +2,17 @@
 //! as JSON text. Tokens are sealed with the app's [`TokenCipher`] (AES-256-GCM, with key
 //! id); expiry times and scopes stay in clear, so a database dump shows when a token
 //! expires but not the token.
+//!
+//! Each token is sealed for its link, `kakao:<uid>` (see [`token_context`]): a sealed token
+//! copied into another user's link does not open there. The `*_for` methods take the uid
+//! of the row the document is read from or written to; [`LinkData::from_login`],
+//! [`LinkData::set_tokens`] and [`LinkData::tokens`] use the document's own `id` and cannot
+//! return a sealing failure (they log it and store no token), so callers should move to
+//! [`LinkData::try_from_login`], [`LinkData::set_tokens_for`] and [`LinkData::tokens_for`].
 
 use actix_kakao_auth::secret::{AccessToken, IdToken, RefreshToken};
 use actix_kakao_auth::store::{KakaoLogin, KakaoTokens};
-use actix_kakao_auth::token_crypto::{SealedToken, TokenCipher};
+use actix_kakao_auth::token_crypto::{SealedToken, TokenCipher, TokenCryptoError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -40,18 +47,42 @@ pub struct LinkData {
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
 }
 
+/// The context a link's tokens are sealed for: provider and uid, `kakao:<uid>`.
+pub fn token_context(uid: &str) -> Vec<u8> {
+    format!("kakao:{uid}").into_bytes()
+}
+
 impl LinkData {
-    /// The document for a fresh login.
+    /// The document for a fresh login, its tokens sealed for the login's uid.
+    pub fn try_from_login(
+        login: &KakaoLogin,
+        cipher: &TokenCipher,
+    ) -> Result<Self, TokenCryptoError> {
+        let uid = login.uid();
+        let mut data = Self::without_tokens(login, uid.clone());
+        data.set_tokens_for(&uid, &login.tokens, cipher)?;
+        Ok(data)
+    }
+
+    /// [`try_from_login`](Self::try_from_login) for callers that cannot return its error:
+    /// should sealing fail, the failure is logged and the document holds no token.
     pub fn from_login(login: &KakaoLogin, cipher: &TokenCipher) -> Self {
-        let mut data = Self {
-            id: login.uid(),
+        let uid = login.uid();
+        let mut data = Self::without_tokens(login, uid.clone());
+        if let Err(error) = data.set_tokens_for(&uid, &login.tokens, cipher) {
+            tracing::error!(%error, "could not seal the Kakao tokens; none are stored");
+        }
+        data
+    }
+
+    fn without_tokens(login: &KakaoLogin, uid: String) -> Self {
+        Self {
+            id: uid,
             nickname: login.user.nickname().map(str::to_owned),
             connected_at: login.user.connected_at.clone(),
             token_type: "bearer".to_owned(),
             ..Self::default()
-        };
-        data.set_tokens(&login.tokens, cipher);
-        data
+        }
     }
 
     /// Parses a stored document; a malformed one reads as empty.
@@ -64,16 +95,36 @@ impl LinkData {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    /// Replaces the tokens (sealed) and adds the tokens' scopes to the granted ones.
-    pub fn set_tokens(&mut self, tokens: &KakaoTokens, cipher: &TokenCipher) {
-        self.access_token = Some(cipher.seal(tokens.access_token.secret()));
+    /// Replaces the tokens, sealed for the link of Kakao user `uid` (the row's uid), and
+    /// adds the tokens' scopes to the granted ones. On a sealing failure nothing changes.
+    pub fn set_tokens_for(
+        &mut self,
+        uid: &str,
+        tokens: &KakaoTokens,
+        cipher: &TokenCipher,
+    ) -> Result<(), TokenCryptoError> {
+        let context = token_context(uid);
+        let access = cipher.seal(tokens.access_token.secret(), &context)?;
+        let refresh = match &tokens.refresh_token {
+            Some(token) => Some(cipher.seal(token.secret(), &context)?),
+            None => None,
+        };
+        self.access_token = Some(access);
         self.expires_at = Some(tokens.expires_at);
-        self.refresh_token = tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| cipher.seal(t.secret()));
+        self.refresh_token = refresh;
         self.refresh_token_expires_at = tokens.refresh_token_expires_at;
         self.add_scopes(&tokens.scopes);
+        Ok(())
+    }
+
+    /// [`set_tokens_for`](Self::set_tokens_for) the document's own `id`, for callers that
+    /// cannot return its error: should sealing fail, the failure is logged and the stored
+    /// tokens are left as they were.
+    pub fn set_tokens(&mut self, tokens: &KakaoTokens, cipher: &TokenCipher) {
+        let uid = self.id.clone();
+        if let Err(error) = self.set_tokens_for(&uid, tokens, cipher) {
+            tracing::error!(%error, "could not seal the Kakao tokens; the stored ones are kept");
+        }
     }
 
     /// This login's document, keeping the scopes granted before (additional consent
@@ -93,12 +144,14 @@ impl LinkData {
         }
     }
 
-    /// The stored tokens, opened; `None` when none are stored or they do not open
-    /// (e.g. sealed with a key that is no longer configured).
-    pub fn tokens(&self, cipher: &TokenCipher) -> Option<KakaoTokens> {
-        let access = cipher.open(self.access_token.as_ref()?).ok()?;
+    /// The stored tokens of the link of Kakao user `uid` (the row's uid), opened; `None`
+    /// when none are stored or they do not open (sealed with a key that is no longer
+    /// configured, or for another link).
+    pub fn tokens_for(&self, uid: &str, cipher: &TokenCipher) -> Option<KakaoTokens> {
+        let context = token_context(uid);
+        let access = cipher.open(self.access_token.as_ref()?, &context).ok()?;
         let refresh = match &self.refresh_token {
-            Some(sealed) => Some(RefreshToken::new(cipher.open(sealed).ok()?)),
+            Some(sealed) => Some(RefreshToken::new(cipher.open(sealed, &context).ok()?)),
             None => None,
         };
         Some(KakaoTokens {
@@ -109,6 +162,11 @@ impl LinkData {
             scopes: self.scopes.clone(),
             id_token: None::<IdToken>,
         })
+    }
+
+    /// [`tokens_for`](Self::tokens_for) the document's own `id`.
+    pub fn tokens(&self, cipher: &TokenCipher) -> Option<KakaoTokens> {
+        self.tokens_for(&self.id, cipher)
     }
 }
 
@@ -134,6 +192,92 @@ mod tests {
                 .is_none(),
             "another key cannot open it"
         );
+    }
+
+    const SECRET: &str = "a token secret of at least thirty-two characters";
+    const NEXT_SECRET: &str = "the next token secret, also long enough for it";
+
+    #[test]
+    fn a_token_sealed_for_one_user_does_not_open_in_another_users_link() {
+        let cipher = TokenCipher::from_secret(SECRET).expect("valid");
+        let a = LinkData::try_from_login(&sample_login(42, "a", None), &cipher).expect("sealed");
+        let mut b =
+            LinkData::try_from_login(&sample_login(43, "b", None), &cipher).expect("sealed");
+        assert!(a.tokens_for("42", &cipher).is_some());
+        assert!(
+            a.tokens_for("43", &cipher).is_none(),
+            "whole document moved"
+        );
+        b.access_token = a.access_token.clone();
+        assert!(b.tokens_for("43", &cipher).is_none(), "access token moved");
+        assert!(b.tokens(&cipher).is_none());
+        let mut c =
+            LinkData::try_from_login(&sample_login(43, "b", None), &cipher).expect("sealed");
+        c.refresh_token = a.refresh_token.clone();
+        assert!(c.tokens_for("43", &cipher).is_none(), "refresh token moved");
+    }
+
+    #[test]
+    fn set_tokens_seals_for_the_given_link() {
+        let cipher = TokenCipher::from_secret(SECRET).expect("valid");
+        let login = sample_login(42, "n", None);
+        let mut data = LinkData::parse("{}");
+        data.set_tokens_for("42", &login.tokens, &cipher)
+            .expect("sealed");
+        assert!(data.tokens_for("42", &cipher).is_some());
+        assert!(data.tokens_for("7", &cipher).is_none());
+        let mut own = LinkData {
+            id: "42".into(),
+            ..LinkData::default()
+        };
+        own.set_tokens(&login.tokens, &cipher);
+        assert!(own.tokens_for("42", &cipher).is_some());
+    }
+
+    #[test]
+    fn tokens_still_open_after_the_key_is_rotated() {
+        let old = TokenCipher::from_secret(SECRET).expect("valid");
+        let login = sample_login(42, "n", None);
+        let text = LinkData::try_from_login(&login, &old)
+            .expect("sealed")
+            .to_text();
+        let rotated = TokenCipher::from_secret(NEXT_SECRET)
+            .expect("valid")
+            .with_previous(SECRET)
+            .expect("valid");
+        let mut data = LinkData::parse(&text);
+        let tokens = data
+            .tokens_for("42", &rotated)
+            .expect("opens after rotation");
+        assert_eq!(
+            tokens.refresh_token.as_ref().map(RefreshToken::secret),
+            login
+                .tokens
+                .refresh_token
+                .as_ref()
+                .map(RefreshToken::secret)
+        );
+        assert!(data.tokens_for("43", &rotated).is_none());
+        data.set_tokens_for("42", &tokens, &rotated)
+            .expect("sealed");
+        assert_eq!(
+            data.access_token.as_ref().map(|t| t.kid.as_str()),
+            Some(rotated.kid()),
+            "re-sealed with the new key"
+        );
+        assert!(data.tokens_for("42", &rotated).is_some());
+    }
+
+    #[test]
+    fn a_tampered_token_does_not_open() {
+        let cipher = TokenCipher::from_secret(SECRET).expect("valid");
+        let mut data =
+            LinkData::try_from_login(&sample_login(42, "n", None), &cipher).expect("sealed");
+        if let Some(sealed) = data.access_token.as_mut() {
+            let flipped = if sealed.ct.starts_with('A') { "B" } else { "A" };
+            sealed.ct.replace_range(0..1, flipped);
+        }
+        assert!(data.tokens_for("42", &cipher).is_none());
     }
 
     #[test]

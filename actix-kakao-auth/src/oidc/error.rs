@@ -1,13 +1,15 @@
 //! Why an id_token was rejected.
 
 use crate::error::KakaoApiError;
+use crate::log_safe::log_safe;
 
 /// Longest piece of token-supplied text (an `alg`, an `iss`, a `kid`) kept in an error.
 const ECHO_LIMIT: usize = 80;
 
-/// Token-supplied text, shortened for errors and logs.
+/// Token-supplied text, shortened and escaped (see [`crate::log_safe`]) for errors and
+/// logs: a control character in a `kid`, `alg` or `iss` can never start a log line.
 pub(crate) fn echo(text: &str) -> String {
-    text.chars().take(ECHO_LIMIT).collect()
+    crate::log_safe::escape(text, ECHO_LIMIT)
 }
 
 /// A rejected id_token. Every variant maps to the login failure `invalid_id_token`, except
@@ -20,7 +22,7 @@ pub enum IdTokenError {
     #[error("the token response carried no id_token")]
     Missing,
     /// Not a compact JWS with a JSON header and payload, or too long.
-    #[error("malformed id_token: {0}")]
+    #[error("malformed id_token: {}", log_safe(.0))]
     Malformed(String),
     /// The header's `alg` is not `RS256` (`none`, `HS256`, …).
     #[error("id_token algorithm {0:?} is not accepted (RS256 only)")]
@@ -74,7 +76,7 @@ pub enum IdTokenError {
     #[error("the JWKS could not be fetched recently; not retrying yet")]
     JwksBackoff,
     /// The JWKS was fetched but holds no usable RS256 key, or is not a JWKS.
-    #[error("unusable JWKS: {0}")]
+    #[error("unusable JWKS: {}", log_safe(.0))]
     InvalidJwks(String),
 }
 
@@ -87,5 +89,42 @@ impl IdTokenError {
             Self::JwksBackoff => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORGED: &str = "x\r\nFORGED level=ERROR\u{7}";
+
+    fn is_one_line(text: &str) -> bool {
+        !text.chars().any(char::is_control)
+    }
+
+    #[test]
+    fn token_supplied_text_is_one_line_in_every_display() {
+        for error in [
+            IdTokenError::Malformed(FORGED.into()),
+            IdTokenError::InvalidJwks(FORGED.into()),
+            IdTokenError::UnsupportedAlgorithm(echo(FORGED)),
+            IdTokenError::UnknownKey { kid: echo(FORGED) },
+            IdTokenError::WrongIssuer {
+                expected: "https://kauth.kakao.com".into(),
+                found: echo(FORGED),
+            },
+        ] {
+            let printed = error.to_string();
+            assert!(is_one_line(&printed), "{printed:?}");
+            assert!(printed.contains("FORGED"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn echo_escapes_control_characters_and_keeps_ordinary_text() {
+        assert_eq!(echo("a\nb"), "a\\nb");
+        assert!(is_one_line(&echo(FORGED)));
+        assert_eq!(echo("kid-2024_01"), "kid-2024_01");
+        assert_eq!(echo(&"k".repeat(200)).chars().count(), ECHO_LIMIT + 1);
     }
 }

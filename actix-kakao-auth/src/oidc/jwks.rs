@@ -1,4 +1,12 @@
 //! Kakao's signing keys: parsing a JWKS, and a cache that re-fetches on an unknown `kid`.
+//!
+//! Stale-if-error: when the cached set is older than its TTL
+//! ([`jwks_cache_ttl`](crate::KakaoAuthConfig::jwks_cache_ttl)) and fetching a new one
+//! fails, the last good keys keep verifying tokens for a bounded grace period past the TTL
+//! ([`jwks_stale_if_error`](crate::KakaoAuthConfigBuilder::jwks_stale_if_error), default
+//! 1 hour), with a warning for each failed fetch; the fetch is retried at most once per
+//! minimum interval meanwhile. A successful fetch replaces the keys and starts over. Once
+//! the grace period has passed, the fetch error is returned.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -149,6 +157,7 @@ fn within(at: Option<DateTime<Utc>>, window: Duration, now: DateTime<Utc>) -> bo
 
 /// The JWKS cache: keys are kept for a TTL; an unknown `kid` triggers at most one
 /// re-fetch per minimum interval; a failed fetch is not retried within that interval;
+/// while fetching fails, keys past their TTL are still used for the stale grace period;
 /// concurrent callers share one fetch (single flight). `Send + Sync`: one cache serves
 /// every worker.
 pub(crate) struct JwksCache {
@@ -156,6 +165,8 @@ pub(crate) struct JwksCache {
     url: Url,
     ttl: Duration,
     min_refetch_interval: Duration,
+    /// How long past `ttl` the keys may serve while fetching fails (stale-if-error).
+    stale_grace: Duration,
     clock: TimeFn,
     state: Mutex<CacheState>,
     /// Held for the whole of a fetch: whoever waits on it finds the fresh keys after.
@@ -168,6 +179,7 @@ impl std::fmt::Debug for JwksCache {
             .field("url", &self.url.as_str())
             .field("ttl", &self.ttl)
             .field("min_refetch_interval", &self.min_refetch_interval)
+            .field("stale_grace", &self.stale_grace)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +191,7 @@ impl JwksCache {
             url: config.jwks_url().clone(),
             ttl: config.jwks_cache_ttl(),
             min_refetch_interval: config.jwks_min_refetch_interval(),
+            stale_grace: config.jwks_stale_if_error(),
             client,
             clock,
             state: Mutex::new(CacheState::default()),
@@ -204,8 +217,20 @@ impl JwksCache {
         }
     }
 
+    /// The key named `kid` from cached keys past their TTL but still within the stale
+    /// grace period: what a failed fetch falls back on.
+    fn stale_key(&self, state: &CacheState, kid: &str, now: DateTime<Utc>) -> Option<DecodingKey> {
+        let usable_for = self.ttl.saturating_add(self.stale_grace);
+        if within(state.fetched_at, usable_for, now) {
+            state.keys.as_ref()?.find(kid).cloned()
+        } else {
+            None
+        }
+    }
+
     /// The key named `kid`, fetching the JWKS when the cache is empty or stale, or once
-    /// (rate-limited) when `kid` is unknown.
+    /// (rate-limited) when `kid` is unknown. When that fetch fails, keys within the stale
+    /// grace period still serve.
     pub(crate) async fn key(&self, kid: &str) -> Result<DecodingKey, IdTokenError> {
         if let Some(key) = self
             .fresh_keys((self.clock)())
@@ -223,6 +248,10 @@ impl JwksCache {
         {
             let mut state = self.state();
             if within(state.failed_at, self.min_refetch_interval, now) {
+                // A fetch failed moments ago (and was logged): stale keys may still serve.
+                if let Some(key) = self.stale_key(&state, kid, now) {
+                    return Ok(key);
+                }
                 return Err(IdTokenError::JwksBackoff);
             }
             if fresh.is_some() {
@@ -236,7 +265,16 @@ impl JwksCache {
         let keys = match self.fetch_now().await {
             Ok(keys) => keys,
             Err(error) => {
-                self.state().failed_at = Some(now);
+                let mut state = self.state();
+                state.failed_at = Some(now);
+                if let Some(key) = self.stale_key(&state, kid, now) {
+                    tracing::warn!(
+                        %error,
+                        fetched_at = ?state.fetched_at,
+                        "JWKS fetch failed; verifying with the last good keys (stale-if-error)"
+                    );
+                    return Ok(key);
+                }
                 return Err(error);
             }
         };
@@ -308,5 +346,150 @@ mod tests {
             now
         ));
         assert!(!within(None, window, now));
+    }
+
+    /// The cache's stale-if-error behaviour, against the emulator's JWKS and a clock the
+    /// test moves by hand.
+    #[cfg(feature = "emulator")]
+    mod stale_if_error {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use chrono::{DateTime, Utc};
+
+        use crate::client::KakaoClient;
+        use crate::emulator::{Endpoint, Fault, KakaoEmulator};
+        use crate::error::KakaoApiError;
+        use crate::oidc::{IdTokenError, IdTokenVerifier};
+        use crate::KakaoAuthConfig;
+
+        const CALLBACK: &str = "http://app.test/auth/kakao/callback";
+        const NONCE: &str = "n0nce";
+        const USER: i64 = 1001;
+        const TTL: i64 = 600;
+
+        struct Rig {
+            kakao: KakaoEmulator,
+            verifier: IdTokenVerifier,
+            now: Arc<AtomicI64>,
+            token: String,
+        }
+
+        impl Rig {
+            async fn new(grace: Duration) -> Self {
+                let kakao = KakaoEmulator::builder()
+                    .redirect_uri(CALLBACK)
+                    .start()
+                    .await
+                    .expect("emulator");
+                let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+                let config = KakaoAuthConfig::builder(kakao.client_id(), CALLBACK)
+                    .auth_base_url(base.clone())
+                    .api_base_url(base)
+                    .scopes(["openid"])
+                    .jwks_cache_ttl(Duration::from_secs(TTL.unsigned_abs()))
+                    .jwks_min_refetch_interval(Duration::from_secs(30))
+                    .jwks_stale_if_error(grace)
+                    .build()
+                    .expect("config");
+                let client = KakaoClient::new(Arc::new(config)).expect("client");
+                let now = Arc::new(AtomicI64::new(Utc::now().timestamp()));
+                let clock = Arc::clone(&now);
+                let verifier = IdTokenVerifier::new(client).set_time_fn(move || {
+                    DateTime::from_timestamp(clock.load(Ordering::SeqCst), 0).unwrap_or_default()
+                });
+                let token = kakao
+                    .mint_id_token(USER, &["openid"], Some(NONCE))
+                    .expect("token");
+                Self {
+                    kakao,
+                    verifier,
+                    now,
+                    token,
+                }
+            }
+
+            fn advance(&self, seconds: i64) {
+                self.now.fetch_add(seconds, Ordering::SeqCst);
+            }
+
+            async fn verify(&self) -> Result<(), IdTokenError> {
+                self.verifier.verify(&self.token, NONCE).await.map(drop)
+            }
+
+            fn jwks_down(&self) {
+                self.kakao.faults().set(Endpoint::Jwks, Fault::Html5xx(503));
+            }
+        }
+
+        fn is_outage(result: &Result<(), IdTokenError>) -> bool {
+            matches!(
+                result,
+                Err(IdTokenError::Jwks(KakaoApiError::Unavailable {
+                    status: 503
+                }))
+            )
+        }
+
+        #[actix_web::test]
+        async fn keys_past_their_ttl_still_verify_during_the_grace_period_while_jwks_fetching_fails(
+        ) {
+            let rig = Rig::new(Duration::from_secs(1800)).await;
+            rig.verify().await.expect("fresh keys");
+            rig.jwks_down();
+            rig.advance(TTL + 1);
+            rig.verify().await.expect("stale keys after a failed fetch");
+            assert_eq!(rig.kakao.jwks_requests(), 2, "the refresh was tried");
+            rig.advance(10);
+            rig.verify().await.expect("stale keys during the back-off");
+            assert_eq!(rig.kakao.jwks_requests(), 2, "no retry within the interval");
+            rig.advance(TTL + 1800 - (TTL + 11) - 1); // one second before the grace ends
+            rig.verify()
+                .await
+                .expect("stale keys until the grace period ends");
+            assert_eq!(rig.kakao.jwks_requests(), 3, "retried after the interval");
+        }
+
+        #[actix_web::test]
+        async fn after_the_grace_period_verification_fails_with_the_fetch_error() {
+            let rig = Rig::new(Duration::from_secs(1800)).await;
+            rig.verify().await.expect("fresh keys");
+            rig.jwks_down();
+            rig.advance(TTL + 1800);
+            let result = rig.verify().await;
+            assert!(is_outage(&result), "{result:?}");
+            assert!(matches!(rig.verify().await, Err(IdTokenError::JwksBackoff)));
+        }
+
+        #[actix_web::test]
+        async fn a_successful_fetch_restarts_the_grace_period() {
+            let rig = Rig::new(Duration::from_secs(1800)).await;
+            rig.verify().await.expect("fresh keys");
+            rig.jwks_down();
+            rig.advance(TTL + 1);
+            rig.verify().await.expect("stale keys");
+            rig.kakao.faults().clear(Endpoint::Jwks);
+            rig.advance(31);
+            rig.verify().await.expect("fetched again");
+            assert_eq!(rig.kakao.jwks_requests(), 3);
+            // The first set's grace period would end in 1800 - 32 s; the new set's does not.
+            rig.jwks_down();
+            rig.advance(TTL + 1799);
+            rig.verify().await.expect("stale keys of the second fetch");
+            rig.advance(31); // past its grace period and the back-off
+            let result = rig.verify().await;
+            assert!(is_outage(&result), "{result:?}");
+        }
+
+        #[actix_web::test]
+        async fn a_zero_grace_period_returns_the_fetch_error_once_the_ttl_has_passed() {
+            let rig = Rig::new(Duration::ZERO).await;
+            rig.verify().await.expect("fresh keys");
+            rig.jwks_down();
+            rig.advance(TTL);
+            let result = rig.verify().await;
+            assert!(is_outage(&result), "{result:?}");
+        }
     }
 }
