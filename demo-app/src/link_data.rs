@@ -5,10 +5,8 @@
 //!
 //! Each token is sealed for its link, `kakao:<uid>` (see [`token_context`]): a sealed token
 //! copied into another user's link does not open there. The `*_for` methods take the uid
-//! of the row the document is read from or written to; [`LinkData::from_login`],
-//! [`LinkData::set_tokens`] and [`LinkData::tokens`] use the document's own `id` and cannot
-//! return a sealing failure (they log it and store no token), so callers should move to
-//! [`LinkData::try_from_login`], [`LinkData::set_tokens_for`] and [`LinkData::tokens_for`].
+//! of the row the document is read from or written to, so a whole `extra_data` copied
+//! into another row does not open there either.
 
 use actix_kakao_auth::secret::{AccessToken, IdToken, RefreshToken};
 use actix_kakao_auth::store::{KakaoLogin, KakaoTokens};
@@ -64,17 +62,6 @@ impl LinkData {
         Ok(data)
     }
 
-    /// [`try_from_login`](Self::try_from_login) for callers that cannot return its error:
-    /// should sealing fail, the failure is logged and the document holds no token.
-    pub fn from_login(login: &KakaoLogin, cipher: &TokenCipher) -> Self {
-        let uid = login.uid();
-        let mut data = Self::without_tokens(login, uid.clone());
-        if let Err(error) = data.set_tokens_for(&uid, &login.tokens, cipher) {
-            tracing::error!(%error, "could not seal the Kakao tokens; none are stored");
-        }
-        data
-    }
-
     fn without_tokens(login: &KakaoLogin, uid: String) -> Self {
         Self {
             id: uid,
@@ -117,16 +104,6 @@ impl LinkData {
         Ok(())
     }
 
-    /// [`set_tokens_for`](Self::set_tokens_for) the document's own `id`, for callers that
-    /// cannot return its error: should sealing fail, the failure is logged and the stored
-    /// tokens are left as they were.
-    pub fn set_tokens(&mut self, tokens: &KakaoTokens, cipher: &TokenCipher) {
-        let uid = self.id.clone();
-        if let Err(error) = self.set_tokens_for(&uid, tokens, cipher) {
-            tracing::error!(%error, "could not seal the Kakao tokens; the stored ones are kept");
-        }
-    }
-
     /// This login's document, keeping the scopes granted before (additional consent
     /// only ever adds scopes).
     pub fn merged_over(mut self, old: &LinkData) -> Self {
@@ -164,10 +141,6 @@ impl LinkData {
         })
     }
 
-    /// [`tokens_for`](Self::tokens_for) the document's own `id`.
-    pub fn tokens(&self, cipher: &TokenCipher) -> Option<KakaoTokens> {
-        self.tokens_for(&self.id, cipher)
-    }
 }
 
 #[cfg(test)]
@@ -179,16 +152,20 @@ mod tests {
     fn tokens_are_sealed_in_the_text_and_open_again() {
         let cipher = TokenCipher::random();
         let login = sample_login(42, "n", None);
-        let text = LinkData::from_login(&login, &cipher).to_text();
+        let text = LinkData::try_from_login(&login, &cipher)
+            .expect("sealed")
+            .to_text();
         assert!(!text.contains(login.tokens.access_token.secret()), "{text}");
-        let tokens = LinkData::parse(&text).tokens(&cipher).expect("opens");
+        let tokens = LinkData::parse(&text)
+            .tokens_for("42", &cipher)
+            .expect("opens");
         assert_eq!(
             tokens.access_token.secret(),
             login.tokens.access_token.secret()
         );
         assert!(
             LinkData::parse(&text)
-                .tokens(&TokenCipher::random())
+                .tokens_for("42", &TokenCipher::random())
                 .is_none(),
             "another key cannot open it"
         );
@@ -210,7 +187,6 @@ mod tests {
         );
         b.access_token = a.access_token.clone();
         assert!(b.tokens_for("43", &cipher).is_none(), "access token moved");
-        assert!(b.tokens(&cipher).is_none());
         let mut c =
             LinkData::try_from_login(&sample_login(43, "b", None), &cipher).expect("sealed");
         c.refresh_token = a.refresh_token.clone();
@@ -226,12 +202,6 @@ mod tests {
             .expect("sealed");
         assert!(data.tokens_for("42", &cipher).is_some());
         assert!(data.tokens_for("7", &cipher).is_none());
-        let mut own = LinkData {
-            id: "42".into(),
-            ..LinkData::default()
-        };
-        own.set_tokens(&login.tokens, &cipher);
-        assert!(own.tokens_for("42", &cipher).is_some());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
-use actix_kakao_auth::token_crypto::TokenCipher;
+use actix_kakao_auth::token_crypto::{TokenCipher, TokenCryptoError};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::RunQueryDsl;
@@ -39,6 +39,9 @@ pub enum StoreError {
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] DieselError),
+    /// A token could not be sealed.
+    #[error(transparent)]
+    Crypto(#[from] TokenCryptoError),
     /// The session store failed.
     #[error("session store failed: {0}")]
     Sessions(String),
@@ -86,14 +89,14 @@ struct LoginRecord {
 }
 
 impl LoginRecord {
-    fn new(login: &KakaoLogin, cipher: &TokenCipher) -> Self {
-        Self {
+    fn new(login: &KakaoLogin, cipher: &TokenCipher) -> Result<Self, TokenCryptoError> {
+        Ok(Self {
             uid: login.uid(),
             nickname: login.user.nickname().map(str::to_owned),
             email: login.user.verified_email().map(str::to_owned),
             profile_image_url: login.user.profile_image_url().map(str::to_owned),
-            extra_data: LinkData::from_login(login, cipher).to_text(),
-        }
+            extra_data: LinkData::try_from_login(login, cipher)?.to_text(),
+        })
     }
 }
 
@@ -157,7 +160,7 @@ impl DieselUserStore {
         Ok(self
             .link_by_user(user_id)
             .await?
-            .and_then(|link| LinkData::parse(&link.extra_data).tokens(&self.cipher)))
+            .and_then(|link| LinkData::parse(&link.extra_data).tokens_for(&link.uid, &self.cipher)))
     }
 
     /// The database this store uses.
@@ -359,7 +362,7 @@ impl KakaoUserStore for DieselUserStore {
     /// request) never leaves a transaction half-done on a pooled connection.
     async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, StoreError> {
         let store = self.clone();
-        let record = LoginRecord::new(login, &self.cipher);
+        let record = LoginRecord::new(login, &self.cipher)?;
         let user = detached(async move { store.find_or_create_record(record).await }).await?;
         self.users.put(&user);
         Ok(user)
@@ -381,7 +384,7 @@ impl KakaoLinkStore<i64> for DieselUserStore {
         let Ok(kakao_id) = link.uid.parse::<i64>() else {
             return Ok(None);
         };
-        let tokens = LinkData::parse(&link.extra_data).tokens(&self.cipher);
+        let tokens = LinkData::parse(&link.extra_data).tokens_for(&link.uid, &self.cipher);
         Ok(Some(KakaoLink { kakao_id, tokens }))
     }
 
@@ -390,7 +393,7 @@ impl KakaoLinkStore<i64> for DieselUserStore {
             return Ok(());
         };
         let mut data = LinkData::parse(&link.extra_data);
-        data.set_tokens(tokens, &self.cipher);
+        data.set_tokens_for(&link.uid, tokens, &self.cipher)?;
         let text = data.to_text();
         let now = now_utc();
         db_run!(
