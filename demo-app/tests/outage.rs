@@ -226,13 +226,18 @@ async fn the_app_survives_a_database_outage_and_recovers_without_restart() {
         "{}",
         page.body
     );
-    let begin = Browser::new(&app.url)
-        .get("/accounts/oauth/login/kakao/")
-        .await;
+    // A login begins without the database (the pending login lives in its cookie), and
+    // its completion fails cleanly: no 5xx, no session.
+    let newcomer = Browser::new(&app.url);
+    let page = newcomer.login(kakao, UserChoice::Fixture(1002), None).await;
     assert_eq!(
-        begin.status, 500,
-        "a login cannot start without the session store, and says so"
+        page.location().as_deref(),
+        Some("/login/error/?reason=internal"),
+        "{} {}",
+        page.status,
+        page.body
     );
+    assert_eq!(newcomer.cookie("sessionid"), None);
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "failures come quickly"
