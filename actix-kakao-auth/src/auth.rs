@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use actix_session::config::SessionMiddlewareBuilder;
 use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::SessionStore;
-use actix_session::config::SessionMiddlewareBuilder;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::SameSite;
 use actix_web::web;
@@ -94,7 +94,10 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         &self,
         session_store: St,
     ) -> KakaoAuthMiddleware<St, S> {
-        KakaoAuthMiddleware::new(self.session_middleware(session_store).build(), self.identity())
+        KakaoAuthMiddleware::new(
+            self.session_middleware(session_store).build(),
+            self.identity(),
+        )
     }
 
     /// The identity check alone, for an app that wraps its own `SessionMiddleware`
@@ -106,7 +109,10 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// that never re-creates a session that was deleted (see the crate docs). Requests
     /// served without any session middleware are anonymous.
     pub fn identity(&self) -> KakaoIdentity<S> {
-        KakaoIdentity::new(Arc::clone(&self.inner.store), Arc::clone(&self.inner.config))
+        KakaoIdentity::new(
+            Arc::clone(&self.inner.store),
+            Arc::clone(&self.inner.config),
+        )
     }
 
     /// A `SessionMiddleware` builder with the settings the login needs, for an app that

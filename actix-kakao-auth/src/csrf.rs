@@ -120,12 +120,18 @@ mod tests {
             provenance(&req(&[("sec-fetch-site", "none")]), APP),
             Provenance::Unknown
         );
-        assert_eq!(provenance(&req(&[("origin", APP)]), APP), Provenance::SameOrigin);
+        assert_eq!(
+            provenance(&req(&[("origin", APP)]), APP),
+            Provenance::SameOrigin
+        );
         assert_eq!(
             provenance(&req(&[("origin", "https://evil.example")]), APP),
             Provenance::CrossSite
         );
-        assert_eq!(provenance(&req(&[("origin", "null")]), APP), Provenance::CrossSite);
+        assert_eq!(
+            provenance(&req(&[("origin", "null")]), APP),
+            Provenance::CrossSite
+        );
     }
 
     #[test]

@@ -76,7 +76,10 @@ fn base_cookie(config: &KakaoAuthConfig, name: String, value: String) -> Cookie<
 }
 
 /// The sealed cookie that carries `login` to the callback.
-pub(crate) fn seal(config: &KakaoAuthConfig, login: &PendingLogin) -> Result<Cookie<'static>, String> {
+pub(crate) fn seal(
+    config: &KakaoAuthConfig,
+    login: &PendingLogin,
+) -> Result<Cookie<'static>, String> {
     let name = cookie_name(&config.session.pending_cookie_prefix, &login.state);
     let value = serde_json::to_string(login).map_err(|e| e.to_string())?;
     let mut jar = CookieJar::new();
@@ -102,7 +105,11 @@ pub(crate) fn removal(config: &KakaoAuthConfig, state: &str) -> Cookie<'static> 
 /// Opens the pending login for `state` from the request's cookies: `None` when there is
 /// none, it does not open (tampered, another key, renamed), its state differs, or it has
 /// expired.
-pub(crate) fn open(req: &HttpRequest, config: &KakaoAuthConfig, state: &str) -> Option<PendingLogin> {
+pub(crate) fn open(
+    req: &HttpRequest,
+    config: &KakaoAuthConfig,
+    state: &str,
+) -> Option<PendingLogin> {
     open_with(req, config, state, Utc::now().timestamp())
 }
 
@@ -112,7 +119,12 @@ fn open_with(
     state: &str,
     now: i64,
 ) -> Option<PendingLogin> {
-    open_cookie(req.cookie(&cookie_name(&config.session.pending_cookie_prefix, state))?, config, state, now)
+    open_cookie(
+        req.cookie(&cookie_name(&config.session.pending_cookie_prefix, state))?,
+        config,
+        state,
+        now,
+    )
 }
 
 fn open_cookie(

@@ -165,7 +165,10 @@ pub trait KakaoLinkStore<Id: UserId>: Send + Sync + 'static {
     /// Every other session of the user must end with it: either the user is deleted
     /// (the demo does this: it has no other login method), or the user's
     /// [`session_auth_hash`](AuthUser::session_auth_hash) changes.
-    fn remove_kakao_link(&self, user: &Id) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+    fn remove_kakao_link(
+        &self,
+        user: &Id,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }
 
 /// The link store of an app that keeps no Kakao tokens: nothing is found, nothing stored.

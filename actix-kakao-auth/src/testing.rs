@@ -204,9 +204,7 @@ pub async fn check_first_login_creates_a_user<S: KakaoUserStore>(store: &S) -> C
 
 /// `get_user` returns the very user `find_or_create` returned (same id), for a new and
 /// a returning login.
-pub async fn check_get_user_finds_every_created_user<S: KakaoUserStore>(
-    store: &S,
-) -> CheckResult {
+pub async fn check_get_user_finds_every_created_user<S: KakaoUserStore>(store: &S) -> CheckResult {
     const RULE: &str = "get_user_finds_every_created_user";
     for kakao_id in [random_kakao_id(), random_kakao_id()] {
         let created = login(store, &sample_login(kakao_id, "프로도", None), RULE).await?;

@@ -101,7 +101,11 @@ async fn emulator(rotation_window: Duration) -> KakaoEmulator {
         .unwrap()
 }
 
-fn auth(kakao: &KakaoEmulator, store: MemoryStore, margin: Duration) -> KakaoAuth<MemoryStore, MemoryStore> {
+fn auth(
+    kakao: &KakaoEmulator,
+    store: MemoryStore,
+    margin: Duration,
+) -> KakaoAuth<MemoryStore, MemoryStore> {
     let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
     let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
         .auth_base_url(base.clone())

@@ -351,7 +351,11 @@ async fn two_tabs_each_finish_their_own_login() {
     )
     .await;
     assert_eq!(location(&answer), "/");
-    assert_eq!(jar.pending().len(), 1, "only the finished tab's cookie is cleared");
+    assert_eq!(
+        jar.pending().len(),
+        1,
+        "only the finished tab's cookie is cleared"
+    );
     let answer = call(
         &app,
         &mut jar,
@@ -469,7 +473,10 @@ async fn changing_the_session_auth_hash_ends_every_session_of_the_user() {
         "another user's session is untouched"
     );
     log_in(&app, &mut phone, &rig.kakao, 1001).await;
-    assert!(whoami(&app, &mut phone).await.is_some(), "a new login works");
+    assert!(
+        whoami(&app, &mut phone).await.is_some(),
+        "a new login works"
+    );
 }
 
 #[actix_web::test]

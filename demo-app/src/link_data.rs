@@ -140,7 +140,6 @@ impl LinkData {
             id_token: None::<IdToken>,
         })
     }
-
 }
 
 #[cfg(test)]

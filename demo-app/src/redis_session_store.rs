@@ -216,7 +216,9 @@ impl SessionStore for RedisSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         if session_state.is_empty() {
             // Nothing left in it: the session ends here.
-            self.delete(&session_key).await.map_err(UpdateError::Other)?;
+            self.delete(&session_key)
+                .await
+                .map_err(UpdateError::Other)?;
             return dead_key().map_err(UpdateError::Other);
         }
         let updated = self

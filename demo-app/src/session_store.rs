@@ -266,7 +266,9 @@ impl SessionStore for DbSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         if session_state.is_empty() {
             // Nothing left in it: the session ends here.
-            self.delete(&session_key).await.map_err(UpdateError::Other)?;
+            self.delete(&session_key)
+                .await
+                .map_err(UpdateError::Other)?;
             return dead_key().map_err(UpdateError::Other);
         }
         let state = serialize(&session_state).map_err(UpdateError::Serialization)?;

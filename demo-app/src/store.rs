@@ -269,6 +269,7 @@ impl DieselUserStore {
         if let Some(user) = self.users.get(id) {
             return Ok(Some(user));
         }
+        let ticket = self.users.ticket();
         let user = db_run!(&self.db, |conn| {
             users::table
                 .find(id)
@@ -278,7 +279,7 @@ impl DieselUserStore {
                 .optional()
         })?;
         if let Some(user) = &user {
-            self.users.put(user);
+            self.users.put_read(user, ticket);
         }
         Ok(user)
     }
@@ -363,8 +364,9 @@ impl KakaoUserStore for DieselUserStore {
     async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, StoreError> {
         let store = self.clone();
         let record = LoginRecord::new(login, &self.cipher)?;
+        let ticket = self.users.ticket();
         let user = detached(async move { store.find_or_create_record(record).await }).await?;
-        self.users.put(&user);
+        self.users.put_read(&user, ticket);
         Ok(user)
     }
 

@@ -2,11 +2,15 @@
 //! `users` table every time (the benchmark's largest remaining per-page cost).
 //!
 //! Entries live [`USER_CACHE_TTL`]; a login replaces its user's entry and a deletion
-//! removes it on this instance. Another instance may show a deleted user's row for at
-//! most the TTL, but deleting a user also ends all of their sessions, so no request is
-//! served as that user meanwhile.
+//! removes it on this instance. A read that was already under way when a row was
+//! removed cannot put the old row back: every removal moves a generation counter, and
+//! a read's row is cached only if no removal happened since the read began
+//! ([`UserCache::ticket`], [`UserCache::put_read`]). Another instance may show a deleted
+//! user's row for at most the TTL; with server-side sessions the user's session rows
+//! are deleted with the user, so no request is served as that user meanwhile.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,7 +25,13 @@ const MAX_ENTRIES: usize = 10_000;
 #[derive(Debug, Default)]
 pub struct UserCache {
     entries: Mutex<HashMap<i64, (Instant, User)>>,
+    /// Moves at every removal.
+    removals: AtomicU64,
 }
+
+/// Taken before a database read, handed to [`UserCache::put_read`] after it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTicket(u64);
 
 impl UserCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, User)>> {
@@ -37,18 +47,29 @@ impl UserCache {
         (read_at.elapsed() < USER_CACHE_TTL).then(|| user.clone())
     }
 
-    /// Remembers `user` as just read.
-    pub fn put(&self, user: &User) {
+    /// Call before reading a row from the database.
+    pub fn ticket(&self) -> ReadTicket {
+        ReadTicket(self.removals.load(Ordering::SeqCst))
+    }
+
+    /// Remembers `user`, read from the database after `ticket` was taken, unless a row
+    /// was removed meanwhile (the read may have seen a row that is gone now).
+    pub fn put_read(&self, user: &User, ticket: ReadTicket) {
         let mut entries = self.lock();
+        if self.removals.load(Ordering::SeqCst) != ticket.0 {
+            return;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
         entries.insert(user.id, (Instant::now(), user.clone()));
     }
 
-    /// Forgets `id`.
+    /// Forgets `id`, and refuses rows from reads that began before.
     pub fn remove(&self, id: i64) {
-        self.lock().remove(&id);
+        let mut entries = self.lock();
+        self.removals.fetch_add(1, Ordering::SeqCst);
+        entries.remove(&id);
     }
 }
 
@@ -73,11 +94,11 @@ mod tests {
     fn rows_are_served_until_removed_or_expired() {
         let cache = UserCache::default();
         assert_eq!(cache.get(1), None);
-        cache.put(&user(1));
+        cache.put_read(&user(1), cache.ticket());
         assert_eq!(cache.get(1), Some(user(1)));
         cache.remove(1);
         assert_eq!(cache.get(1), None);
-        cache.put(&user(2));
+        cache.put_read(&user(2), cache.ticket());
         let old = Instant::now()
             .checked_sub(USER_CACHE_TTL)
             .expect("clock far enough from boot");
@@ -87,5 +108,17 @@ mod tests {
             None,
             "an entry older than the TTL is not used"
         );
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_removal_is_not_cached() {
+        let cache = UserCache::default();
+        let before = cache.ticket();
+        cache.remove(3);
+        cache.put_read(&user(3), before);
+        assert_eq!(cache.get(3), None, "the stale read was not cached");
+        let after = cache.ticket();
+        cache.put_read(&user(3), after);
+        assert_eq!(cache.get(3), Some(user(3)));
     }
 }

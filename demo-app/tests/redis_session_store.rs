@@ -5,10 +5,10 @@ mod common;
 
 use std::collections::HashMap;
 
+use actix_kakao_auth::identity::SESSION_USER_KEY;
 use actix_session::storage::{SessionKey, SessionStore};
 use actix_web::cookie::time::Duration;
 use demo_app::redis_session_store::RedisSessionStore;
-use actix_kakao_auth::identity::SESSION_USER_KEY;
 
 fn state(user: Option<i64>) -> HashMap<String, String> {
     let mut map = HashMap::from([("k".to_owned(), "\"v\"".to_owned())]);
@@ -65,7 +65,11 @@ async fn sessions_round_trip_expire_and_end_per_user() {
         .await
         .unwrap();
     assert_ne!(answered.as_ref(), "x".repeat(64));
-    assert_eq!(store.load(&answered).await.unwrap(), None, "nothing re-created");
+    assert_eq!(
+        store.load(&answered).await.unwrap(),
+        None,
+        "nothing re-created"
+    );
 
     assert_eq!(store.delete_user_sessions(7).await.unwrap(), 2);
     assert_eq!(store.load(&a2).await.unwrap(), None);
@@ -93,10 +97,7 @@ async fn sessions_round_trip_expire_and_end_per_user() {
     );
 
     // Anonymous sessions live no longer than a login flow; logins keep their TTL.
-    let anonymous_long = store
-        .save(state(None), &Duration::days(14))
-        .await
-        .unwrap();
+    let anonymous_long = store.save(state(None), &Duration::days(14)).await.unwrap();
     let login_long = store
         .save(state(Some(9)), &Duration::days(14))
         .await

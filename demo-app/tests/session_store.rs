@@ -5,13 +5,13 @@ mod common;
 
 use std::collections::HashMap;
 
+use actix_kakao_auth::identity::SESSION_USER_KEY;
 use actix_session::storage::{SessionKey, SessionStore};
 use actix_web::cookie::time::Duration;
 use common::{postgres_url, PgSchema, TempSqlite};
 use demo_app::db::{Db, DbError};
 use demo_app::db_run;
 use demo_app::schema::sessions;
-use actix_kakao_auth::identity::SESSION_USER_KEY;
 use demo_app::session_store::DbSessionStore;
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
 
@@ -108,7 +108,10 @@ async fn save_load_update_delete(db: &Db) {
 
     // An update that empties a session ends it.
     let emptied = store.save(state(&[("a", "1")]), &ttl).await.unwrap();
-    let answered = store.update(copy(&emptied), State::new(), &ttl).await.unwrap();
+    let answered = store
+        .update(copy(&emptied), State::new(), &ttl)
+        .await
+        .unwrap();
     assert_eq!(store.load(&emptied).await.unwrap(), None);
     assert_eq!(store.load(&answered).await.unwrap(), None);
 
@@ -198,13 +201,21 @@ async fn the_user_id_column_follows_the_login_entry(db: &Db) {
     assert_eq!(row_user_id(db, &key).await, Some(Some(43)));
 
     let key = store
-        .update(key, state(&[(SESSION_USER_KEY, r#"{"id":"not-a-number"}"#)]), &ttl)
+        .update(
+            key,
+            state(&[(SESSION_USER_KEY, r#"{"id":"not-a-number"}"#)]),
+            &ttl,
+        )
         .await
         .unwrap();
     assert_eq!(row_user_id(db, &key).await, Some(None));
 
     let emptied = store.update(copy(&key), state(&[]), &ttl).await.unwrap();
-    assert_eq!(row_user_id(db, &key).await, None, "an emptied session is deleted");
+    assert_eq!(
+        row_user_id(db, &key).await,
+        None,
+        "an emptied session is deleted"
+    );
     assert_eq!(row_user_id(db, &emptied).await, None);
 }
 
@@ -219,7 +230,10 @@ async fn anonymous_rows_expire_with_the_login_flow(db: &Db) {
         (590..=600).contains(&anonymous_left),
         "an anonymous row lives {anonymous_left} s"
     );
-    assert!(login_left > 13 * 24 * 3600, "a login row lives {login_left} s");
+    assert!(
+        login_left > 13 * 24 * 3600,
+        "a login row lives {login_left} s"
+    );
 }
 
 /// Seconds until the row of `key` expires.

@@ -130,9 +130,38 @@ impl Browser {
         self.send(self.client.get(self.absolute(path_or_url))).await
     }
 
+    /// A form post as a browser sends it from the app's own page (with `Origin`).
     pub async fn post(&self, path_or_url: &str) -> Page {
+        self.post_with(path_or_url, &[("Origin", &self.origin())])
+            .await
+    }
+
+    /// A post with no `Origin`, `Sec-Fetch-Site` or body: what a script or an old
+    /// browser might send.
+    pub async fn post_bare(&self, path_or_url: &str) -> Page {
         self.send(self.client.post(self.absolute(path_or_url)))
             .await
+    }
+
+    /// A header-less post of an urlencoded form.
+    pub async fn post_form(&self, path_or_url: &str, form: &[(&str, &str)]) -> Page {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            self.client
+                .post(self.absolute(path_or_url))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await
+    }
+
+    /// The app's origin (`scheme://host:port`).
+    pub fn origin(&self) -> String {
+        Url::parse(&self.base)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| self.base.clone())
     }
 
     pub async fn post_with(&self, path_or_url: &str, headers: &[(&str, &str)]) -> Page {

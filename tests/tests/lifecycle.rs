@@ -75,12 +75,7 @@ async fn a_refresh_through_the_demo_store_seals_the_new_token() {
         TestApp::spawn_with(|c| c.kakao_token_refresh_margin = Some(Duration::from_secs(7 * 3600)))
             .await;
     let (_browser, user_id, old) = logged_in(&app, 1001).await;
-    let fresh = app
-        .app
-        .auth
-        .access_token_for(&user_id.to_string())
-        .await
-        .unwrap();
+    let fresh = app.app.auth.access_token_for(&user_id).await.unwrap();
     assert_ne!(fresh.secret(), old);
     let link = app.store.link_by_user(user_id).await.unwrap().unwrap();
     assert!(!link.extra_data.contains(fresh.secret()));

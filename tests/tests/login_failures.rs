@@ -65,10 +65,18 @@ async fn a_forged_state_is_refused() {
     callback.set_query(Some(&format!("code={code}&state=forged-state-value")));
     let page = browser.get(callback.as_str()).await;
     assert_clean_failure(&app, &browser, &page, "state_mismatch").await;
-    assert_eq!(
-        page.header("set-cookie"),
-        None,
+    assert!(
+        !page
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("sessionid=")),
         "a forged state changes no session"
+    );
+    assert_eq!(browser.cookie("sessionid"), None);
+    assert!(
+        app.emulator().token_requests().is_empty(),
+        "no token request with a forged state"
     );
 }
 

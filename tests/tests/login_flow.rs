@@ -54,9 +54,28 @@ async fn every_hop_of_a_first_login_is_as_specified() {
         "state must carry at least 128 bits"
     );
     assert!(!query.contains_key("nonce"), "no nonce without openid");
-    let pre_login_cookie = browser
-        .cookie("sessionid")
-        .expect("begin sets the session cookie");
+    // The pending login is a sealed cookie of its own, scoped to the callback; begin
+    // creates no session.
+    assert_eq!(browser.cookie("sessionid"), None, "begin writes no session");
+    let pending = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("kakao_auth_flow_"))
+        .expect("begin sets the pending-login cookie");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/accounts/oauth/complete/kakao/",
+        "Max-Age=600",
+    ] {
+        assert!(pending.contains(attribute), "{attribute} in {pending}");
+    }
+    assert!(
+        !pending.contains(&query["state"]),
+        "the state is sealed: {pending}"
+    );
 
     // 4. Consent on the emulator redirects to the callback with code and the same state.
     let callback = app
@@ -76,15 +95,24 @@ async fn every_hop_of_a_first_login_is_as_specified() {
         page.header("referrer-policy").as_deref(),
         Some("no-referrer")
     );
-    let cookie = page.header("set-cookie").unwrap();
+    let cookie = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("sessionid="))
+        .expect("the login sets the session cookie");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    assert_ne!(
-        browser.cookie("sessionid").unwrap(),
-        pre_login_cookie,
-        "session id renewed at login"
+    assert!(
+        page.headers.get_all("set-cookie").iter().any(|c| c
+            .to_str()
+            .unwrap()
+            .starts_with("kakao_auth_flow_")
+            && c.to_str().unwrap().contains("Max-Age=0")),
+        "the callback clears the pending-login cookie"
     );
 
     // 6. The token request Kakao received: client_secret_post form with the verifier.

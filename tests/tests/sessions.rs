@@ -7,27 +7,26 @@ use actix_kakao_auth::emulator::UserChoice;
 use common::TestApp;
 
 #[actix_web::test]
-async fn the_pre_login_cookie_is_useless_after_login() {
+async fn a_planted_session_cookie_is_replaced_at_login_and_never_names_the_victim() {
     let app = TestApp::spawn().await;
-    let browser = app.browser();
-    let authorize = browser.begin(Some("/download-list/")).await;
-    let before = browser.cookie("sessionid").unwrap();
-    let callback = app
-        .emulator()
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    browser.get(callback.as_str()).await;
-    let after = browser.cookie("sessionid").unwrap();
-    assert_ne!(before, after);
-    assert_eq!(browser.get("/download-list/").await.status, 200);
-
+    // The attacker logs in as themself and plants their session cookie in the victim's
+    // browser.
     let attacker = app.browser();
-    attacker.set_cookie("sessionid", &before);
+    attacker.login(&app, UserChoice::Fixture(1004), None).await;
+    let planted = attacker.cookie("sessionid").unwrap();
+    let victim = app.browser();
+    victim.set_cookie("sessionid", &planted);
+    victim.login(&app, UserChoice::Fixture(1001), None).await;
+    let after = victim.cookie("sessionid").unwrap();
+    assert_ne!(planted, after, "the session id is renewed at login");
+    let page = victim.get("/download-list/").await;
+    assert!(page.body.contains("라이언"), "{}", page.body);
+
+    // (With a server-side store the renewal deleted the planted session outright.)
     let page = attacker.get("/download-list/").await;
-    assert_eq!(
-        page.status, 302,
-        "a fixated pre-login cookie must not be logged in"
+    assert!(
+        !page.body.contains("라이언"),
+        "the planted cookie must not be logged in as the victim"
     );
 }
 

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use actix_kakao_auth::identity::SESSION_USER_KEY;
 use actix_kakao_auth::store::{AuthUser, KakaoUserStore};
 use actix_kakao_auth::testing::{random_kakao_id, sample_login, CONCURRENT_LOGINS};
 use actix_session::storage::SessionStore;
 use demo_app::db::Db;
-use actix_kakao_auth::identity::SESSION_USER_KEY;
 use demo_app::session_store::DbSessionStore;
 use demo_app::store::{DieselUserStore, StoreError};
 use diesel_async::SimpleAsyncConnection;
@@ -88,9 +88,7 @@ pub async fn a_racing_first_login_gets_the_committed_winner(db: &Db, winner_db: 
             write | conn | {
                 conn.batch_execute(&winner_sql).await?;
                 let loser = tokio::spawn(async move {
-                    store
-                        .find_or_create(&sample_login(id, "loser", None))
-                        .await
+                    store.find_or_create(&sample_login(id, "loser", None)).await
                 });
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 assert!(
@@ -148,9 +146,7 @@ pub async fn a_failed_link_insert_leaves_nothing_behind(db: &Db) {
         ),
     };
     exec(db, &arm).await;
-    let failed = store
-        .find_or_create(&sample_login(id, "half", None))
-        .await;
+    let failed = store.find_or_create(&sample_login(id, "half", None)).await;
     assert!(
         matches!(failed, Err(StoreError::Query(_))),
         "expected the simulated failure, got {failed:?}"
@@ -209,7 +205,10 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
         Some("https://k.kakaocdn.net/dn/9007199254740993.jpg")
     );
     assert_eq!(AuthUser::id(&first), first.id);
-    assert_eq!(store.get_user(&first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.get_user(&first.id).await.unwrap(),
+        Some(first.clone())
+    );
     assert_eq!(
         store.user_id_by_uid("9007199254740993").await.unwrap(),
         Some(first.id)
