@@ -60,4 +60,24 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
     assert!(failures[0].contains("KOE320"), "{}", failures[0]);
     assert!(failures[0].contains("invalid_code"), "{}", failures[0]);
     assert!(!text.contains("test-access"), "no token in the logs");
+
+    // A forged line break in the callback's `error` never starts a log line of its own.
+    captured.0.lock().unwrap().clear();
+    let page = app
+        .browser()
+        .get("/accounts/oauth/complete/kakao/?error=access_denied%0D%0A1999-01-01T00:00:00Z%20%20INFO%20forged%3A%20admin%20logged%20in&state=s")
+        .await;
+    assert_eq!(
+        page.location().as_deref(),
+        Some("/login/error/?reason=invalid_code")
+    );
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains("Kakao login failed"), "{}", lines[0]);
+    assert!(!text.contains("\n1999"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("1999")),
+        "a forged line: {text}"
+    );
 }
