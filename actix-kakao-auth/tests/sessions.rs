@@ -541,3 +541,53 @@ async fn a_same_origin_logout_works_and_a_cross_site_one_is_refused() {
     assert_eq!(same.status(), 303);
     assert!(whoami(&app, &mut jar).await.is_none());
 }
+
+#[actix_web::test]
+async fn an_app_can_bring_its_own_session_middleware() {
+    let rig = rig(Duration::from_secs(60)).await;
+    let session = rig
+        .auth
+        .session_middleware(rig.sessions.clone())
+        .cookie_domain(Some("app.test".to_owned()))
+        .build();
+    let app = test::init_service(
+        App::new()
+            .configure(rig.auth.routes())
+            .service(
+                web::resource("/members/")
+                    .wrap(actix_kakao_auth::LoginRequired)
+                    .to(|user: CurrentUser<LocalUser>| async move { user.id.to_string() }),
+            )
+            .wrap(rig.auth.identity())
+            .wrap(session),
+    )
+    .await;
+    let mut jar = Jar::default();
+    let authorize = begin(&app, &mut jar).await;
+    let callback = rig
+        .kakao
+        .approve(&authorize, UserChoice::Fixture(1001))
+        .await
+        .unwrap();
+    let answer = call(
+        &app,
+        &mut jar,
+        test::TestRequest::get().uri(&path_and_query(&callback)),
+    )
+    .await;
+    let cookie = answer
+        .response()
+        .cookies()
+        .find(|c| c.name() == "sessionid")
+        .expect("session cookie");
+    assert_eq!(cookie.domain(), Some("app.test"));
+    assert_eq!(cookie.http_only(), Some(true));
+    let members = call(&app, &mut jar, test::TestRequest::get().uri("/members/")).await;
+    assert_eq!(members.status(), 200);
+
+    // LoginRequired refuses the session once its user is gone.
+    rig.auth.store().0.lock().unwrap().clear();
+    let members = call(&app, &mut jar, test::TestRequest::get().uri("/members/")).await;
+    assert_eq!(members.status(), 302);
+    assert_eq!(location(&members), "/login/?next=%2Fmembers%2F");
+}
