@@ -97,7 +97,8 @@ where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,
 {
-    crate::csrf::check(req, body, &auth.config().app_origin(), action)?;
+    crate::csrf::check(req, body, &auth.config().app_origin(), action)
+        .map_err(crate::csrf::Refused::response)?;
     if let Some(user) = current_user::<S>(req) {
         revoke_token_best_effort(auth, &user).await;
     }
@@ -157,8 +158,8 @@ where
     L: KakaoLinkStore<IdOf<S>>,
 {
     let config = auth.config();
-    if let Err(refusal) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
-        return refusal;
+    if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
+        return refused.response();
     }
     let Some(user) = current_user::<S>(&req) else {
         return crate::middleware::login_redirect(&req);

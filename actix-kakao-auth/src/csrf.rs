@@ -60,14 +60,27 @@ fn form_token(body: &[u8]) -> Option<String> {
         .and_then(|form| form.token)
 }
 
-/// For a state-changing POST: `Err(403 response)` unless the request shows it comes from
-/// the app (headers or the session's token in `body`). The refusal is logged with `action`.
+/// A state-changing request that did not prove its origin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused;
+
+impl Refused {
+    /// The answer: 403, nothing changed.
+    pub(crate) fn response(self) -> HttpResponse {
+        HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("cross-site request refused")
+    }
+}
+
+/// For a state-changing POST: `Err(Refused)` unless the request shows it comes from the
+/// app (headers or the session's token in `body`). The refusal is logged with `action`.
 pub(crate) fn check(
     req: &HttpRequest,
     body: &[u8],
     app_origin: &str,
     action: &str,
-) -> Result<(), HttpResponse> {
+) -> Result<(), Refused> {
     let proven = match provenance(req, app_origin) {
         Provenance::SameOrigin => true,
         Provenance::CrossSite => false,
@@ -82,9 +95,7 @@ pub(crate) fn check(
         return Ok(());
     }
     tracing::warn!(action, "request without proof of origin refused (CSRF)");
-    Err(HttpResponse::Forbidden()
-        .content_type("text/plain; charset=utf-8")
-        .body("cross-site request refused"))
+    Err(Refused)
 }
 
 #[cfg(test)]
@@ -137,7 +148,7 @@ mod tests {
     #[test]
     fn a_request_with_neither_header_nor_token_is_refused() {
         let refused = check(&req(&[]), b"", APP, "test").expect_err("refused");
-        assert_eq!(refused.status(), 403);
+        assert_eq!(refused.response().status(), 403);
         // An anonymous request has no session token, so no posted value can match.
         assert!(check(&req(&[]), b"csrf_token=anything", APP, "test").is_err());
         assert!(check(&req(&[("origin", APP)]), b"", APP, "test").is_ok());
