@@ -232,6 +232,23 @@ fn path_and_query(url: &url::Url) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }
 
+/// Consents as fixture `user` on Kakao's page; returns the callback URL.
+async fn consent(kakao: &KakaoEmulator, authorize: &url::Url, user: i64) -> url::Url {
+    kakao
+        .approve(authorize, UserChoice::Fixture(user))
+        .await
+        .unwrap()
+}
+
+/// `GET` of an absolute URL's path and query on the app.
+async fn visit<S, B>(app: &S, jar: &mut Jar, url: &url::Url) -> ServiceResponse<B>
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    call(app, jar, test::TestRequest::get().uri(&path_and_query(url))).await
+}
+
 async fn whoami<S, B>(app: &S, jar: &mut Jar) -> Option<(i64, String)>
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
@@ -253,17 +270,8 @@ where
     B: MessageBody,
 {
     let authorize = begin(app, jar).await;
-    let callback = kakao
-        .approve(&authorize, UserChoice::Fixture(user))
-        .await
-        .unwrap();
-    let answer = call(
-        app,
-        jar,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
-    location(&answer)
+    let callback = consent(kakao, &authorize, user).await;
+    location(&visit(app, jar, &callback).await)
 }
 
 #[actix_web::test]
@@ -283,18 +291,9 @@ async fn a_login_older_than_the_flow_ttl_is_refused_before_the_code_is_redeemed(
     let app = app!(rig);
     let mut jar = Jar::default();
     let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
+    let callback = consent(&rig.kakao, &authorize, 1001).await;
     actix_web::rt::time::sleep(Duration::from_millis(2100)).await;
-    let answer = call(
-        &app,
-        &mut jar,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let answer = visit(&app, &mut jar, &callback).await;
     assert_eq!(location(&answer), "/login/error/?reason=state_mismatch");
     assert!(
         rig.kakao.token_requests().is_empty(),
@@ -334,34 +333,16 @@ async fn two_tabs_each_finish_their_own_login() {
     let first = begin(&app, &mut jar).await;
     let second = begin(&app, &mut jar).await;
     assert_eq!(jar.pending().len(), 2, "one cookie per pending login");
-    let second_callback = rig
-        .kakao
-        .approve(&second, UserChoice::Fixture(1002))
-        .await
-        .unwrap();
-    let first_callback = rig
-        .kakao
-        .approve(&first, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    let answer = call(
-        &app,
-        &mut jar,
-        test::TestRequest::get().uri(&path_and_query(&second_callback)),
-    )
-    .await;
+    let second_callback = consent(&rig.kakao, &second, 1002).await;
+    let first_callback = consent(&rig.kakao, &first, 1001).await;
+    let answer = visit(&app, &mut jar, &second_callback).await;
     assert_eq!(location(&answer), "/");
     assert_eq!(
         jar.pending().len(),
         1,
         "only the finished tab's cookie is cleared"
     );
-    let answer = call(
-        &app,
-        &mut jar,
-        test::TestRequest::get().uri(&path_and_query(&first_callback)),
-    )
-    .await;
+    let answer = visit(&app, &mut jar, &first_callback).await;
     assert_eq!(location(&answer), "/");
     assert!(jar.pending().is_empty());
 }
@@ -373,25 +354,11 @@ async fn a_replayed_callback_with_the_old_cookie_and_code_fails() {
     let mut jar = Jar::default();
     let authorize = begin(&app, &mut jar).await;
     let copied = jar.clone();
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    let answer = call(
-        &app,
-        &mut jar,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let callback = consent(&rig.kakao, &authorize, 1001).await;
+    let answer = visit(&app, &mut jar, &callback).await;
     assert_eq!(location(&answer), "/");
     let mut attacker = copied;
-    let replay = call(
-        &app,
-        &mut attacker,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let replay = visit(&app, &mut attacker, &callback).await;
     assert_eq!(location(&replay), "/login/error/?reason=invalid_code");
     assert!(whoami(&app, &mut attacker).await.is_none());
 }
@@ -402,31 +369,17 @@ async fn a_tampered_or_missing_pending_cookie_logs_no_one_in() {
     let app = app!(rig);
     let mut jar = Jar::default();
     let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
+    let callback = consent(&rig.kakao, &authorize, 1001).await;
     let name = jar.pending().pop().unwrap();
     let mut tampered = jar.clone();
     let value = tampered.0.get_mut(&name).unwrap();
     let flipped = if value.ends_with('A') { 'B' } else { 'A' };
     value.pop();
     value.push(flipped);
-    let answer = call(
-        &app,
-        &mut tampered,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let answer = visit(&app, &mut tampered, &callback).await;
     assert_eq!(location(&answer), "/login/error/?reason=state_mismatch");
     let mut empty = Jar::default();
-    let answer = call(
-        &app,
-        &mut empty,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let answer = visit(&app, &mut empty, &callback).await;
     assert_eq!(location(&answer), "/login/error/?reason=state_mismatch");
     assert!(rig.kakao.token_requests().is_empty());
     assert!(!empty.0.contains_key("sessionid"));
@@ -564,17 +517,8 @@ async fn an_app_can_bring_its_own_session_middleware() {
     .await;
     let mut jar = Jar::default();
     let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    let answer = call(
-        &app,
-        &mut jar,
-        test::TestRequest::get().uri(&path_and_query(&callback)),
-    )
-    .await;
+    let callback = consent(&rig.kakao, &authorize, 1001).await;
+    let answer = visit(&app, &mut jar, &callback).await;
     let cookie = answer
         .response()
         .cookies()

@@ -15,10 +15,6 @@ use actix_kakao_auth::emulator::UserChoice;
 use common::{PgSchema, TempSqlite};
 use demo_app::app::RunningApp;
 use demo_app::config::{DemoConfig, SessionBackend};
-use demo_app::db::{Db, DbError};
-use demo_app::db_run;
-use demo_app::schema::sessions;
-use diesel::QueryDsl as _;
 use kakao_auth_e2e::Browser;
 
 const ADMIN_KEY: &str = "revocation-test-admin-key";
@@ -199,28 +195,6 @@ async fn a_cookie_only_session_of_a_disconnected_or_unlinked_user_is_refused() {
     app.stop().await;
 }
 
-async fn session_rows(db: &Db) -> i64 {
-    async fn run(db: &Db) -> Result<i64, DbError> {
-        use diesel_async::RunQueryDsl;
-        Ok(db_run!(db, |conn| sessions::table
-            .count()
-            .get_result(conn)
-            .await)?)
-    }
-    run(db).await.unwrap()
-}
-
-async fn redis_keys(url: &str, prefix: &str) -> usize {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    keys.len()
-}
-
 /// Begins from `n` cookie-less visitors; each gets its redirect to Kakao.
 async fn anonymous_begins(app: &RunningApp, n: usize) {
     for _ in 0..n {
@@ -238,7 +212,7 @@ async fn anonymous_begins_write_no_session_row() {
     let tmp = TempSqlite::new();
     let app = start(&tmp.url, SessionBackend::Database, None).await;
     anonymous_begins(&app, 300).await;
-    assert_eq!(session_rows(&app.db).await, 0);
+    assert_eq!(common::session_rows(&app.db).await, 0);
     app.stop().await;
 
     let test = "anonymous_begins_write_no_session_row";
@@ -254,7 +228,7 @@ async fn anonymous_begins_write_no_session_row() {
     )
     .await;
     anonymous_begins(&app, 300).await;
-    assert_eq!(redis_keys(&redis, &prefix).await, 0);
+    assert_eq!(common::redis_keys(&redis, &prefix).await.len(), 0);
     app.stop().await;
 }
 

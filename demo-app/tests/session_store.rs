@@ -51,17 +51,6 @@ async fn row_user_id(db: &Db, key: &SessionKey) -> Option<Option<i64>> {
     run(db, key.as_ref()).await.unwrap()
 }
 
-async fn row_count(db: &Db) -> i64 {
-    async fn run(db: &Db) -> Result<i64, DbError> {
-        use diesel_async::RunQueryDsl;
-        Ok(db_run!(db, |conn| sessions::table
-            .count()
-            .get_result(conn)
-            .await)?)
-    }
-    run(db).await.unwrap()
-}
-
 fn copy(key: &SessionKey) -> SessionKey {
     SessionKey::try_from(key.as_ref().to_owned()).unwrap()
 }
@@ -96,7 +85,7 @@ async fn save_load_update_delete(db: &Db) {
     store.delete(&key).await.unwrap();
 
     // Updating a deleted session never re-creates it: the key it answers names nothing.
-    let before = row_count(db).await;
+    let before = common::session_rows(db).await;
     let answered = store
         .update(copy(&key), state(&[("c", "4")]), &ttl)
         .await
@@ -104,7 +93,7 @@ async fn save_load_update_delete(db: &Db) {
     assert_ne!(answered, key);
     assert_eq!(store.load(&answered).await.unwrap(), None);
     assert_eq!(store.load(&key).await.unwrap(), None);
-    assert_eq!(row_count(db).await, before, "no row was written");
+    assert_eq!(common::session_rows(db).await, before, "no row was written");
 
     // An update that empties a session ends it.
     let emptied = store.save(state(&[("a", "1")]), &ttl).await.unwrap();
@@ -161,9 +150,9 @@ async fn expired_rows_are_not_loaded_and_are_purged(db: &Db) {
         None,
         "purged by its own save"
     );
-    let before = row_count(db).await;
+    let before = common::session_rows(db).await;
     let fresh = auto.save(state(&[]), &Duration::hours(1)).await.unwrap();
-    assert_eq!(row_count(db).await, before + 1);
+    assert_eq!(common::session_rows(db).await, before + 1);
     assert!(auto.load(&fresh).await.unwrap().is_some());
 
     // The background task: its first run is immediate.

@@ -194,13 +194,9 @@ pub fn unique_redis_prefix() -> String {
 
 /// Deletes every Redis key under `prefix` (a test's cleanup).
 pub async fn delete_redis_prefix(url: &str, prefix: &str) {
+    let keys = redis_keys(url, prefix).await;
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
     if !keys.is_empty() {
         let _: i64 = redis::cmd("DEL")
             .arg(&keys)
@@ -208,4 +204,26 @@ pub async fn delete_redis_prefix(url: &str, prefix: &str) {
             .await
             .unwrap();
     }
+}
+
+/// Every Redis key under `prefix`.
+pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The number of rows in `sessions`.
+pub async fn session_rows(db: &Db) -> i64 {
+    async fn run(db: &Db) -> Result<i64, DbError> {
+        Ok(db_run!(db, |conn| demo_app::schema::sessions::table
+            .count()
+            .get_result(conn)
+            .await)?)
+    }
+    run(db).await.unwrap()
 }
