@@ -4,7 +4,7 @@
 //! The HTTP client follows no redirects (an OAuth client that follows redirects can be
 //! steered at internal hosts), uses rustls, and has a connect and a total timeout. Every
 //! response body is read up to a size limit. `oauth2` reaches the network only through
-//! [`KakaoClient::send`], its HTTP seam, so every call shares the same client, limits
+//! `KakaoClient::send`, its HTTP seam, so every call shares the same client, limits
 //! and error mapping.
 
 use std::sync::Arc;

@@ -76,7 +76,7 @@ where
 ///
 /// "Logged in" means the identity check of this request passed: the session names a
 /// user that the store still has, with an unchanged session auth hash. It needs
-/// [`KakaoAuthMiddleware`] (or [`KakaoIdentity`](crate::identity::KakaoIdentity)) around it.
+/// [`KakaoAuthMiddleware`] (or [`KakaoIdentity`]) around it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoginRequired;
 
