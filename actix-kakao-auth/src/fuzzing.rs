@@ -49,7 +49,7 @@ pub fn jwks(body: &[u8]) -> Result<JwkSet, IdTokenError> {
     JwkSet::from_json(body)
 }
 
-fn fixture() -> Option<&'static (IdTokenVerifier, JwkSet)> {
+fn fixture(jwks_document: &str) -> Option<&'static (IdTokenVerifier, JwkSet)> {
     static FIXTURE: OnceLock<Option<(IdTokenVerifier, JwkSet)>> = OnceLock::new();
     FIXTURE
         .get_or_init(|| {
@@ -59,26 +59,27 @@ fn fixture() -> Option<&'static (IdTokenVerifier, JwkSet)> {
                 .build()
                 .ok()?;
             let client = KakaoClient::new(Arc::new(config)).ok()?;
-            let keys = crate::emulator::oidc::jwks_document().ok()?;
-            let keys = JwkSet::from_json(keys.as_bytes()).ok()?;
+            let keys = JwkSet::from_json(jwks_document.as_bytes()).ok()?;
             Some((IdTokenVerifier::new(client), keys))
         })
         .as_ref()
 }
 
-/// The id_token verifier on an arbitrary token, against the emulator's published keys.
+/// The id_token verifier on an arbitrary token, against the keys of `jwks_document` (the
+/// fuzz target passes the emulator's published keys; the first call's document is kept).
 /// `None` only if the fixture could not be built.
-pub fn id_token(token: &str) -> Option<Result<IdTokenClaims, IdTokenError>> {
-    let (verifier, keys) = fixture()?;
+pub fn id_token(jwks_document: &str, token: &str) -> Option<Result<IdTokenClaims, IdTokenError>> {
+    let (verifier, keys) = fixture(jwks_document)?;
     Some(verifier.verify_with_keys(token, NONCE, keys))
 }
 
 /// The header and claim checks the verifier runs once the signature verified, on an
 /// arbitrary header and payload. `None` only if the fixture could not be built.
 pub fn id_token_checks(
+    jwks_document: &str,
     header: &[u8],
     payload: &[u8],
 ) -> Option<Result<IdTokenClaims, IdTokenError>> {
-    let (verifier, _) = fixture()?;
+    let (verifier, _) = fixture(jwks_document)?;
     Some(verifier.checks_after_signature(header, payload, NONCE))
 }

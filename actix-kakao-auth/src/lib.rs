@@ -93,8 +93,13 @@
 //! header, the session's token ([`CurrentUser::csrf_token`]) in the form field
 //! [`identity::CSRF_FIELD`]. Anything else is refused with 403 and changes nothing.
 //!
+//! ## Offline development
+//! The separate crate [`kakao-emulator`](https://docs.rs/kakao-emulator) is a faithful fake
+//! of Kakao's `kauth` and `kapi` hosts; point `auth_base_url` and `api_base_url` at it.
+//! `examples/minimal.rs` (`cargo run --example minimal`) runs against it when
+//! `KAKAO_CLIENT_ID` is unset.
+//!
 //! ## Feature flags
-//! * `emulator`: [`emulator::KakaoEmulator`], an in-process Kakao for offline development.
 //! * `testing`: `testing::store_acceptance_suite`, the checks every store must pass.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -124,9 +129,6 @@ pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};
 pub use error::{KakaoApiError, LoginError, LoginFailure};
 pub use extract::{CurrentUser, NotLoggedIn};
 pub use middleware::{KakaoAuthMiddleware, LoginRequired};
-
-#[cfg(feature = "emulator")]
-pub mod emulator;
 
 #[cfg(feature = "testing")]
 pub mod testing;

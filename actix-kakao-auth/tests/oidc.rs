@@ -1,7 +1,6 @@
 //! The id_token verifier against the emulator's keys: one test per rejection reason, JWKS
 //! caching, rotation, rate-limited re-fetch, single flight, clock injection, and the
 //! emulator's OIDC endpoints.
-#![cfg(feature = "emulator")]
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_kakao_auth::client::KakaoClient;
-use actix_kakao_auth::emulator::{Endpoint, Fault, IdTokenFault, KakaoEmulator, UserChoice};
 use actix_kakao_auth::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
 use actix_kakao_auth::{KakaoApiError, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use kakao_emulator::{Endpoint, Fault, IdTokenFault, KakaoEmulator, UserChoice};
 use serde_json::Value;
 
 const CALLBACK: &str = "http://app.test/auth/kakao/callback";

@@ -1,6 +1,5 @@
 //! Token refresh through `KakaoAuth::access_token_for`, against the emulator, with an
 //! in-memory store.
-#![cfg(feature = "emulator")]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -8,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_kakao_auth::account::TokenError;
-use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use actix_kakao_auth::store::{
     AuthUser, KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore,
 };
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
+use kakao_emulator::{KakaoEmulator, UserChoice};
 
 const REDIRECT: &str = "http://127.0.0.1:9/accounts/oauth/complete/kakao/";
 
@@ -233,8 +232,8 @@ async fn two_concurrent_callers_trigger_one_refresh() {
     old.expires_at = chrono::Utc::now() + chrono::Duration::seconds(60);
     store.tokens.lock().unwrap().insert(user.clone(), old);
     kakao.faults().set(
-        actix_kakao_auth::emulator::Endpoint::Token,
-        actix_kakao_auth::emulator::Fault::Delay(Duration::from_millis(300)),
+        kakao_emulator::Endpoint::Token,
+        kakao_emulator::Fault::Delay(Duration::from_millis(300)),
     );
     let (a, b) = tokio::join!(auth.access_token_for(&user), auth.access_token_for(&user));
     assert_eq!(a.unwrap().secret(), b.unwrap().secret());

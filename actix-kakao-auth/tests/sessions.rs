@@ -1,7 +1,6 @@
 //! The pending login in its sealed cookie (expiry, several tabs, single use, tampering),
 //! anonymous begins that write nothing, sessions that end with their user, and CSRF on
 //! logout: through the library's routes in-process, against the emulator.
-#![cfg(feature = "emulator")]
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,7 +8,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 use actix_kakao_auth::{CurrentUser, KakaoAuth, KakaoAuthConfig};
 use actix_session::storage::{
@@ -19,6 +17,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::header;
 use actix_web::{test, web, App};
+use kakao_emulator::{KakaoEmulator, UserChoice};
 
 const CALLBACK: &str = "http://app.test/cb/";
 const ORIGIN: &str = "http://app.test";

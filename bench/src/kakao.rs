@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::{Endpoint, Fault, Faults, KakaoEmulator};
+use kakao_emulator::{Endpoint, Fault, Faults, KakaoEmulator};
 
 /// The app's REST API key at the emulator.
 pub const CLIENT_ID: &str = "kakao-bench-client";

@@ -3,12 +3,12 @@
 
 use std::net::TcpListener;
 
-use actix_kakao_auth::emulator::KakaoEmulator;
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
 use actix_session::storage::{CookieSessionStore, SessionStore};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpServer};
+use kakao_emulator::KakaoEmulator;
 
 use crate::config::{DemoConfig, SessionBackend};
 use crate::db::Db;

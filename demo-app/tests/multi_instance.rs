@@ -8,11 +8,11 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
 use demo_app::db::Db;
 use demo_app::redis_session_store::RedisSessionStore;
 use futures_util::stream::{self, StreamExt};
 use kakao_auth_e2e::Browser;
+use kakao_emulator::{KakaoEmulator, UserChoice};
 use url::Url;
 
 /// The public URL both instances answer for (what a load balancer would serve).

@@ -9,10 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_kakao_auth::emulator::UserChoice;
 use demo_app::app::RunningApp;
 use demo_app::config::DemoConfig;
 use kakao_auth_e2e::Browser;
+use kakao_emulator::UserChoice;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 

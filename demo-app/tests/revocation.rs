@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::UserChoice;
 use common::{PgSchema, TempSqlite};
 use demo_app::app::RunningApp;
 use demo_app::config::{DemoConfig, SessionBackend};
 use kakao_auth_e2e::Browser;
+use kakao_emulator::UserChoice;
 
 const ADMIN_KEY: &str = "revocation-test-admin-key";
 /// Concurrent replayers of the copied cookie in each round.

@@ -14,16 +14,19 @@ fuzz_target!(|data: &[u8]| {
     let Some((mode, rest)) = data.split_first() else {
         return;
     };
+    let Ok(keys) = kakao_emulator::published_jwks() else {
+        return;
+    };
     let outcome = if mode % 2 == 0 {
         let Ok(token) = std::str::from_utf8(rest) else {
             return;
         };
-        fuzzing::id_token(token)
+        fuzzing::id_token(&keys, token)
     } else {
         let mut parts = rest.splitn(2, |b| *b == 0);
         let header = parts.next().unwrap_or_default();
         let payload = parts.next().unwrap_or_default();
-        fuzzing::id_token_checks(header, payload)
+        fuzzing::id_token_checks(&keys, header, payload)
     };
     let Some(Ok(claims)) = outcome else {
         return;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use actix_kakao_auth::emulator::{KakaoEmulator, UserChoice};
+use kakao_emulator::{KakaoEmulator, UserChoice};
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use url::Url;
 

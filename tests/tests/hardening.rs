@@ -4,8 +4,8 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::{Endpoint, Fault, UserChoice};
 use common::{Browser, TestApp};
+use kakao_emulator::{Endpoint, Fault, UserChoice};
 
 #[actix_web::test]
 async fn a_login_while_logged_in_switches_user_with_a_fresh_session_and_links_nothing() {

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::UserChoice;
 use common::{Browser, TestApp};
+use kakao_emulator::UserChoice;
 use url::Url;
 
 const ADMIN_KEY: &str = "test-admin-key-0123456789";
@@ -110,8 +110,8 @@ async fn plain_logout_works_even_when_kakao_is_down() {
     let app = TestApp::spawn().await;
     let (browser, _, _) = logged_in(&app, 1001).await;
     app.emulator().faults().set(
-        actix_kakao_auth::emulator::Endpoint::Logout,
-        actix_kakao_auth::emulator::Fault::Delay(Duration::from_secs(30)),
+        kakao_emulator::Endpoint::Logout,
+        kakao_emulator::Fault::Delay(Duration::from_secs(30)),
     );
     let started = std::time::Instant::now();
     let page = browser.post("/logout/").await;
@@ -246,8 +246,8 @@ async fn a_failed_unlink_at_kakao_removes_nothing() {
     let app = TestApp::spawn().await;
     let (browser, user_id, _) = logged_in(&app, 1001).await;
     app.emulator().faults().set(
-        actix_kakao_auth::emulator::Endpoint::Unlink,
-        actix_kakao_auth::emulator::Fault::Html5xx(502),
+        kakao_emulator::Endpoint::Unlink,
+        kakao_emulator::Fault::Html5xx(502),
     );
     let page = browser.post("/accounts/oauth/disconnect/kakao/").await;
     assert_eq!(page.status, 303);

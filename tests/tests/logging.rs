@@ -6,8 +6,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use actix_kakao_auth::emulator::{Endpoint, Fault, UserChoice};
 use common::TestApp;
+use kakao_emulator::{Endpoint, Fault, UserChoice};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use actix_kakao_auth::emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 use common::{params, Browser, TestApp};
+use kakao_emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 
 /// Asserts the aftermath of a failed login: the error page with `reason`, nobody logged
 /// in, no rows, and the server still serving.

@@ -3,9 +3,9 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::UserChoice;
 use base64::Engine;
 use common::{params, TestApp};
+use kakao_emulator::UserChoice;
 use sha2::{Digest, Sha256};
 
 #[actix_web::test]

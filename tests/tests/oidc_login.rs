@@ -5,10 +5,10 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::{Endpoint, Fault, IdTokenFault, UserChoice};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::{params, Browser, Page, TestApp};
+use kakao_emulator::{Endpoint, Fault, IdTokenFault, UserChoice};
 use serde_json::Value;
 
 async fn oidc_app() -> TestApp {

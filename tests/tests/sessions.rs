@@ -3,8 +3,8 @@
 
 mod common;
 
-use actix_kakao_auth::emulator::UserChoice;
 use common::TestApp;
+use kakao_emulator::UserChoice;
 
 #[actix_web::test]
 async fn a_planted_session_cookie_is_replaced_at_login_and_never_names_the_victim() {

@@ -350,7 +350,6 @@ mod tests {
 
     /// The cache's stale-if-error behaviour, against the emulator's JWKS and a clock the
     /// test moves by hand.
-    #[cfg(feature = "emulator")]
     mod stale_if_error {
         use std::sync::atomic::{AtomicI64, Ordering};
         use std::sync::Arc;
@@ -359,10 +358,10 @@ mod tests {
         use chrono::{DateTime, Utc};
 
         use crate::client::KakaoClient;
-        use crate::emulator::{Endpoint, Fault, KakaoEmulator};
         use crate::error::KakaoApiError;
         use crate::oidc::{IdTokenError, IdTokenVerifier};
         use crate::KakaoAuthConfig;
+        use kakao_emulator::{Endpoint, Fault, KakaoEmulator};
 
         const CALLBACK: &str = "http://app.test/auth/kakao/callback";
         const NONCE: &str = "n0nce";

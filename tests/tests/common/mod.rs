@@ -1,10 +1,10 @@
 //! Shared harness: a demo app started in-process on port 0 against the emulator.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use actix_kakao_auth::emulator::KakaoEmulator;
 use demo_app::app::RunningApp;
 use demo_app::config::DemoConfig;
 use demo_app::store::DieselUserStore;
+use kakao_emulator::KakaoEmulator;
 
 #[allow(unused_imports)]
 pub use kakao_auth_e2e::{params, Browser, Page};

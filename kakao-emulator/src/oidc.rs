@@ -37,7 +37,6 @@ use actix_web::web;
 use super::state::{CodeGrant, RefreshToken, Shared};
 
 pub(crate) use mint::Subject;
-#[cfg(feature = "fuzzing")]
 pub(crate) use signing::jwks_document;
 pub(crate) use signing::Rotation;
 

@@ -53,7 +53,7 @@
 //! # Example
 //!
 //! ```no_run
-//! use actix_kakao_auth::emulator::{ConsentDecision, KakaoEmulator, UserChoice};
+//! use kakao_emulator::{ConsentDecision, KakaoEmulator, UserChoice};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let kakao = KakaoEmulator::builder()
@@ -105,6 +105,13 @@ pub use error::EmulatorError;
 pub use faults::{Endpoint, Fault, Faults, IdTokenFault};
 pub use fixtures::FixtureUser;
 pub use state::RecordedRequest;
+
+/// The JWKS document (`{"keys":[…]}`) the emulator publishes before any key rotation:
+/// its committed, public, emulator-only test keys. For tests and fuzzing that verify
+/// emulator-signed id_tokens without starting a server.
+pub fn published_jwks() -> Result<String, String> {
+    oidc::jwks_document()
+}
 
 use state::{Config, Shared};
 

@@ -1,14 +1,13 @@
 //! The Kakao emulator, driven over real HTTP the way a browser and a Kakao client would.
-#![cfg(feature = "emulator")]
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_kakao_auth::emulator::{
-    ConsentDecision, EmulatorError, Endpoint, Fault, FixtureUser, KakaoEmulator, UserChoice,
-};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use kakao_emulator::{
+    ConsentDecision, EmulatorError, Endpoint, Fault, FixtureUser, KakaoEmulator, UserChoice,
+};
 use reqwest::header::{CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -28,7 +27,7 @@ fn http() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-fn builder() -> actix_kakao_auth::emulator::EmulatorBuilder {
+fn builder() -> kakao_emulator::EmulatorBuilder {
     KakaoEmulator::builder()
         .redirect_uri(CALLBACK)
         .logout_redirect_uri(LOGGED_OUT)

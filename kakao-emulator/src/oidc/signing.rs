@@ -111,7 +111,6 @@ pub(crate) fn sign(
 }
 
 /// The JWKS document a fresh emulator publishes (for the fuzz targets).
-#[cfg(feature = "fuzzing")]
 pub(crate) fn jwks_document() -> Result<String, String> {
     let keys = Rotation::default().published()?;
     Ok(json!({"keys": keys.map(|k| k.jwk.clone())}).to_string())

@@ -1,0 +1,130 @@
+//! The smallest real app: an in-memory user store, cookie sessions, one protected page.
+//!
+//! ```sh
+//! cargo run --example minimal                       # against the built-in Kakao emulator
+//! KAKAO_CLIENT_ID=… KAKAO_CLIENT_SECRET=… SESSION_SECRET=… cargo run --example minimal
+//! ```
+//!
+//! Then open <http://127.0.0.1:8000/members/>. With a real Kakao app, register
+//! `http://127.0.0.1:8000/accounts/oauth/complete/kakao/` as its redirect URI.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+use actix_kakao_auth::{
+    CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder, LoginRequired,
+};
+use actix_session::storage::CookieSessionStore;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use kakao_emulator::KakaoEmulator;
+
+/// A local user: an id of our own and the Kakao nickname.
+#[derive(Debug, Clone)]
+struct User {
+    id: u64,
+    nickname: String,
+}
+
+impl AuthUser for User {
+    type Id = u64;
+
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+/// Users in memory, keyed by Kakao id (one lock makes find-or-create atomic).
+#[derive(Default)]
+struct MemoryStore {
+    users: Mutex<HashMap<i64, User>>,
+}
+
+impl KakaoUserStore for MemoryStore {
+    type User = User;
+    type Error = std::convert::Infallible;
+
+    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, Self::Error> {
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        let next_id = users.len() as u64 + 1;
+        let user = users.entry(login.user.id).or_insert_with(|| User {
+            id: next_id,
+            nickname: login.user.nickname().unwrap_or("Kakao user").to_owned(),
+        });
+        Ok(user.clone())
+    }
+
+    async fn get_user(&self, id: &u64) -> Result<Option<User>, Self::Error> {
+        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(users.values().find(|u| u.id == *id).cloned())
+    }
+}
+
+async fn members(user: CurrentUser<User>) -> HttpResponse {
+    // Escape what Kakao sent before it goes into HTML.
+    let nickname: String = user
+        .nickname
+        .chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect();
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<p>안녕하세요, {nickname}!</p>\
+         <form method=post action=/logout/>\
+         <input type=hidden name=csrf_token value=\"{}\"><button>Log out</button></form>",
+            user.csrf_token()
+        ))
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    let redirect_uri = "http://127.0.0.1:8000/accounts/oauth/complete/kakao/";
+    // With KAKAO_CLIENT_ID: the real Kakao. Without: the emulator, on a free local port.
+    let (config, emulator) = if std::env::var("KAKAO_CLIENT_ID").is_ok() {
+        (KakaoAuthConfigBuilder::from_env()?.build()?, None)
+    } else {
+        let kakao = KakaoEmulator::builder()
+            .redirect_uri(redirect_uri)
+            .start()
+            .await?;
+        let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+        let config = KakaoAuthConfig::builder(kakao.client_id(), redirect_uri)
+            .auth_base_url(base.clone())
+            .api_base_url(base)
+            .login_redirect_url("/members/")
+            .build()?;
+        println!("Kakao emulator at {}", kakao.base_url());
+        (config, Some(kakao))
+    };
+    let auth = KakaoAuth::new(config, MemoryStore::default())?;
+    println!("open http://127.0.0.1:8000/members/");
+    HttpServer::new(move || {
+        App::new()
+            .wrap(auth.middleware(CookieSessionStore::default()))
+            .configure(auth.routes())
+            .service(web::resource("/members/").wrap(LoginRequired).to(members))
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::Found()
+                        .insert_header(("Location", "/members/"))
+                        .finish()
+                }),
+            )
+    })
+    .bind("127.0.0.1:8000")?
+    .run()
+    .await?;
+    if let Some(kakao) = emulator {
+        kakao.stop().await;
+    }
+    Ok(())
+}
