@@ -1,7 +1,7 @@
 //! Session fixation, logout revocation and open redirects.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use kakao_emulator::UserChoice;

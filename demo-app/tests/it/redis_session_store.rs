@@ -1,7 +1,7 @@
 //! The Redis session store against a real Redis (`TEST_REDIS_URL`).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -7,8 +7,8 @@
 //! `UPDATE_SCREENSHOTS=1` also copies the README's images to `docs/`.
 #![allow(clippy::unwrap_used)]
 
-mod browser_support;
-mod common;
+use crate::browser_support;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

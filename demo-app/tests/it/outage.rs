@@ -3,7 +3,7 @@
 //! the test; PostgreSQL is reached through a TCP proxy the test can cut.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! `DieselUserStore` on SQLite (a temporary file per test).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{store_checks, TempSqlite};
 use demo_app::db::{Db, DbError};

@@ -2,7 +2,7 @@
 //! Kakao account, token revocation, disconnect, the unlink webhook, additional consent.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! session and no row while the server keeps serving; a key rotation mid-run is accepted.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

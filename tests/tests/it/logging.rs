@@ -1,7 +1,10 @@
 //! A failed login logs exactly one warning line carrying Kakao's error code.
+//!
+//! Other tests of this binary log at the same time into the same (global) subscriber, so
+//! each check looks only at the lines that carry its own unique marker.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -32,7 +35,7 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
         .with_writer(move || writer.clone())
         .init();
     let app = TestApp::spawn().await;
-    let body = r#"{"error":"invalid_grant","error_description":"authorization code not found for code=x","error_code":"KOE320"}"#;
+    let body = r#"{"error":"invalid_grant","error_description":"authorization code not found for logging-test-marker","error_code":"KOE320"}"#;
     app.emulator().faults().set(
         Endpoint::Token,
         Fault::Status {
@@ -53,10 +56,11 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let failures: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("Kakao login failed"))
+        .filter(|l| l.contains("logging-test-marker"))
         .collect();
     assert_eq!(failures.len(), 1, "{text}");
     assert!(failures[0].contains("WARN"), "{}", failures[0]);
+    assert!(failures[0].contains("Kakao login failed"), "{}", failures[0]);
     assert!(failures[0].contains("KOE320"), "{}", failures[0]);
     assert!(failures[0].contains("invalid_code"), "{}", failures[0]);
     assert!(!text.contains("test-access"), "no token in the logs");
@@ -72,7 +76,10 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
         Some("/login/error/?reason=invalid_code")
     );
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("forged") || l.contains("admin logged in"))
+        .collect();
     assert_eq!(lines.len(), 1, "{text}");
     assert!(lines[0].contains("Kakao login failed"), "{}", lines[0]);
     assert!(!text.contains("\n1999"), "{text}");

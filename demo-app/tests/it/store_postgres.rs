@@ -2,7 +2,7 @@
 //! unless `REQUIRE_SERVICES=1`). Each test works in a fresh schema that it drops.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use actix_kakao_auth::store::KakaoUserStore;
 use actix_kakao_auth::testing::{random_kakao_id, sample_login};

@@ -1,7 +1,7 @@
 //! `DbSessionStore` on SQLite and (when `TEST_DATABASE_URL` is set) PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

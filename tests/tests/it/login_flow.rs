@@ -1,7 +1,7 @@
 //! The whole Kakao login against the emulator, hop by hop.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{params, TestApp};

@@ -1,7 +1,7 @@
 //! Every way a login can fail ends on the error page: no session, no row, server up.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

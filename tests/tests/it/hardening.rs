@@ -2,7 +2,7 @@
 //! already logged in, and size limits on Kakao's answers.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use common::{Browser, TestApp};
 use kakao_emulator::{Endpoint, Fault, UserChoice};

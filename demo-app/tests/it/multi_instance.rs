@@ -3,7 +3,7 @@
 //! users survive restarts. Needs `TEST_DATABASE_URL` and `TEST_REDIS_URL`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

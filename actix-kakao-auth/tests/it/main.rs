@@ -1,0 +1,8 @@
+//! The integration tests of `actix-kakao-auth`, as one test binary: one module per subject
+//! (the Kakao client, OpenID Connect, token refresh, sessions).
+#![allow(clippy::unwrap_used)]
+
+mod client_limits;
+mod oidc;
+mod refresh;
+mod sessions;

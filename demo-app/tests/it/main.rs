@@ -1,0 +1,12 @@
+//! The integration tests of `demo-app`, as one test binary: one module per subject
+//! (stores, sessions, revocation races, several instances, outages).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod multi_instance;
+mod outage;
+mod redis_session_store;
+mod revocation;
+mod session_store;
+mod store_postgres;
+mod store_sqlite;
