@@ -7,7 +7,6 @@ use actix_session::config::{PersistentSession, TtlExtensionPolicy};
 use actix_session::storage::SessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::SameSite;
-use actix_web::web;
 
 use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
@@ -30,7 +29,7 @@ struct Inner<S, L> {
     config: Arc<KakaoAuthConfig>,
     client: KakaoClient,
     verifier: Option<IdTokenVerifier>,
-    refresh_gate: crate::account::RefreshGate,
+    refresh_gate: crate::refresh_gate::RefreshGate,
     store: Arc<S>,
     links: L,
 }
@@ -73,7 +72,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                 config,
                 client,
                 verifier,
-                refresh_gate: crate::account::RefreshGate::default(),
+                refresh_gate: crate::refresh_gate::RefreshGate::default(),
                 store: Arc::new(store),
                 links,
             }),
@@ -143,14 +142,6 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             )
     }
 
-    /// The routes, for `App::configure`: the login page redirect (`/login/`), the begin
-    /// route, the callback (the redirect URI's path), the logouts, disconnect and the
-    /// unlink webhook.
-    pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
-        let auth = self.clone();
-        move |cfg| crate::scope::register(cfg, auth)
-    }
-
     /// The configuration.
     pub fn config(&self) -> &KakaoAuthConfig {
         &self.inner.config
@@ -167,7 +158,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     }
 
     /// One refresh at a time per user.
-    pub(crate) fn refresh_gate(&self) -> &crate::account::RefreshGate {
+    pub(crate) fn refresh_gate(&self) -> &crate::refresh_gate::RefreshGate {
         &self.inner.refresh_gate
     }
 

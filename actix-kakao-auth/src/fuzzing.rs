@@ -20,7 +20,7 @@ pub const NONCE: &str = "fuzz-nonce";
 
 /// The callback query parser: `Some((code, state, error))` when it parsed.
 pub fn callback_query(query: &str) -> Option<(Option<String>, Option<String>, Option<String>)> {
-    crate::scope::parse_callback_query(query)
+    crate::routes::login::parse_callback_query(query)
         .ok()
         .map(|q| (q.code, q.state, q.error))
 }

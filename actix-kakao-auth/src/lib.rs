@@ -104,8 +104,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod account;
-mod account_routes;
 mod auth;
 pub mod client;
 pub mod config;
@@ -119,10 +117,12 @@ pub mod next_url;
 pub mod oidc;
 mod pending;
 pub mod profile;
-mod scope;
+mod refresh_gate;
+mod routes;
 pub mod secret;
 pub mod store;
 pub mod token_crypto;
+pub mod tokens;
 
 pub use auth::KakaoAuth;
 pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};

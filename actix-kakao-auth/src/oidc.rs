@@ -21,12 +21,14 @@
 
 mod checks;
 mod claims;
+mod clock;
 mod error;
 mod jwks;
 mod jws;
 mod verifier;
 
 pub use claims::IdTokenClaims;
+pub use clock::TimeFn;
 pub use error::IdTokenError;
 pub use jwks::JwkSet;
-pub use verifier::{IdTokenVerifier, TimeFn};
+pub use verifier::IdTokenVerifier;

@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::redis_session_store::RedisSessionStore;
 use crate::session_store::DbSessionStore;
 use crate::sessions::Sessions;
+pub use crate::state::AppState;
 use crate::store::DieselUserStore;
 use actix_kakao_auth::token_crypto::TokenCipher;
 use std::sync::Arc;
@@ -32,19 +33,6 @@ pub fn content_security_policy(kakao_auth_url: &url::Url) -> String {
 
 /// The demo's login: its Diesel store keeps both users and their Kakao links.
 pub type DemoAuth = KakaoAuth<DieselUserStore, DieselUserStore>;
-
-/// Shared by the demo's handlers.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The database.
-    pub db: Db,
-    /// Users and links.
-    pub store: DieselUserStore,
-    /// True when talking to the built-in emulator.
-    pub emulator_mode: bool,
-    /// The session store.
-    pub sessions: Sessions,
-}
 
 /// A started demo app.
 pub struct RunningApp {

@@ -35,30 +35,21 @@ use std::time::Duration;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection as _};
 use diesel::{Connection as _, ConnectionError, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::{
-    SpawnBlocking, SyncConnectionWrapper, SyncTransactionManagerWrapper,
-};
+use diesel_async::sync_connection_wrapper::SyncTransactionManagerWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, TransactionManager as _};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness as _};
-use futures_util::future::{BoxFuture, FutureExt as _};
 
 #[doc(hidden)]
 pub use diesel_async as __diesel_async;
 
+pub use crate::db_error::DbError;
 use crate::sqlite_workers::Opener;
-pub use crate::sqlite_workers::SqliteWorkers;
+pub use crate::sqlite_workers::{OnCurrentThread, SqliteConn, SqliteWorkers};
 
-/// The SQLite connection type: a sync diesel connection behind diesel-async's
-/// interface, whose statements run on the thread that polls them.
-///
-/// That thread is always one of [`SqliteWorkers`]' own threads: the connections live
-/// there, and [`db_run!`](crate::db_run) queues the whole body to one of them. One
-/// body, one thread hand-off, whatever the number of statements.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnCurrentThread>;
 /// The PostgreSQL connection type (pure Rust, tokio-postgres).
 pub type PgConn = AsyncPgConnection;
 
@@ -96,31 +87,6 @@ pub enum Db {
     Postgres(Pool<PgConn>),
 }
 
-/// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
-/// calling thread.
-///
-/// Right only on a thread that may block, which [`SqliteWorkers`] guarantees: their
-/// threads are the only place [`Db`] lets a SQLite connection be used, so no statement
-/// ever runs on an Actix worker.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OnCurrentThread;
-
-impl SpawnBlocking for OnCurrentThread {
-    fn spawn_blocking<'a, R>(
-        &mut self,
-        task: impl FnOnce() -> R + Send + 'static,
-    ) -> BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
-    where
-        R: Send + 'static,
-    {
-        std::future::ready(Ok(task())).boxed()
-    }
-
-    fn get_runtime() -> Self {
-        Self
-    }
-}
-
 /// Pool settings for [`Db::connect_with`].
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -142,63 +108,6 @@ impl Default for DbOptions {
             acquire_timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// Why the database could not be opened or used.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// The URL is neither a SQLite path / `sqlite://` URL nor a `postgres://` URL.
-    #[error("invalid database URL: {0}")]
-    InvalidUrl(String),
-    /// The database could not be reached or opened.
-    #[error("could not connect to {target}: {source}")]
-    Connect {
-        /// The database, with any password hidden.
-        target: String,
-        /// The driver's error.
-        #[source]
-        source: ConnectionError,
-    },
-    /// Establishing a connection took longer than [`DbOptions::connect_timeout`].
-    #[error("could not connect to {target}: no answer within {timeout:?}")]
-    ConnectTimeout {
-        /// The database, with any password hidden.
-        target: String,
-        /// The time waited.
-        timeout: Duration,
-    },
-    /// Running the embedded migrations failed.
-    #[error("migrations failed on {target}: {source}")]
-    Migration {
-        /// The database, with any password hidden.
-        target: String,
-        /// The migration harness's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// The connection pool could not be built.
-    #[error("could not build the connection pool: {0}")]
-    PoolBuild(#[from] BuildError),
-    /// No pooled connection could be had (database down, pool exhausted, timeout).
-    #[error("no database connection available: {0}")]
-    Pool(#[from] PoolError),
-    /// A query failed.
-    #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
-    /// A background task (migrations, a detached store write) panicked or was
-    /// cancelled.
-    #[error("database task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
-    /// A SQLite query panicked, or its worker thread is gone.
-    #[error("a SQLite worker failed while running the query")]
-    WorkerPanicked,
-    /// A SQLite query waited longer than [`DbOptions::acquire_timeout`] for a
-    /// connection and was not run.
-    #[error("the database is overloaded: a query waited {waited:?} for a connection")]
-    Overloaded {
-        /// How long it waited.
-        waited: Duration,
-    },
 }
 
 /// Which database a URL names.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod db_error;
 pub mod downloads;
 pub mod link_data;
 pub mod models;
@@ -14,5 +15,6 @@ pub mod schema;
 pub mod session_store;
 pub mod sessions;
 pub mod sqlite_workers;
+pub mod state;
 pub mod store;
 pub mod user_cache;

@@ -6,10 +6,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::downloads::{self, DOWNLOADS};
 use crate::models::User;
 use crate::pages::{DownloadsPage, HomePage, LoginErrorPage, LogoutPage, UserView};
+use crate::state::AppState;
 
 /// Registers the demo's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {

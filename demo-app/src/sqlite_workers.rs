@@ -18,9 +18,45 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::db::{DbError, SqliteConn};
+use diesel::SqliteConnection;
+use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
+use futures_util::future::{BoxFuture, FutureExt as _};
+
+use crate::db_error::DbError;
 
 /// A piece of work for one connection.
+/// The SQLite connection type: a sync diesel connection behind diesel-async's
+/// interface, whose statements run on the thread that polls them.
+///
+/// That thread is always one of the workers' own threads: the connections live
+/// there, and `db_run!` queues the whole body to one of them. One
+/// body, one thread hand-off, whatever the number of statements.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnCurrentThread>;
+/// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
+/// calling thread.
+///
+/// Right only on a thread that may block, which [`SqliteWorkers`] guarantees: their
+/// threads are the only place `Db` lets a SQLite connection be used, so no statement
+/// ever runs on an Actix worker.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnCurrentThread;
+
+impl SpawnBlocking for OnCurrentThread {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        std::future::ready(Ok(task())).boxed()
+    }
+
+    fn get_runtime() -> Self {
+        Self
+    }
+}
+
 type Job = Box<dyn FnOnce(&mut SqliteConn) + Send>;
 
 /// Opens a connection for a worker thread (again after a panic left it in an unknown

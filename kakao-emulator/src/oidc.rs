@@ -28,9 +28,7 @@ mod endpoints;
 mod keys;
 mod mint;
 mod signing;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+pub(crate) mod tokens_seen;
 
 use actix_web::web;
 
@@ -38,46 +36,6 @@ use super::state::{CodeGrant, RefreshToken, Shared};
 
 pub(crate) use mint::Subject;
 pub(crate) use signing::jwks_document;
-pub(crate) use signing::Rotation;
-
-/// Upper bound on the remembered id_tokens.
-const MAX_ISSUED: usize = 1_000;
-
-/// The emulator's OIDC state.
-#[derive(Debug, Default)]
-pub(crate) struct OidcState {
-    /// Which keys are published and which one signs.
-    pub rotation: Rotation,
-    jwks_requests: AtomicUsize,
-    issued: Mutex<Vec<String>>,
-}
-
-impl OidcState {
-    pub(crate) fn count_jwks_request(&self) {
-        self.jwks_requests.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// `GET /.well-known/jwks.json` requests so far (also those answered by a fault).
-    pub(crate) fn jwks_requests(&self) -> usize {
-        self.jwks_requests.load(Ordering::SeqCst)
-    }
-
-    /// The id_tokens the token endpoint minted, oldest first.
-    pub(crate) fn issued(&self) -> Vec<String> {
-        self.issued
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn remember(&self, token: &str) {
-        let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
-        if issued.len() >= MAX_ISSUED {
-            issued.remove(0);
-        }
-        issued.push(token.to_owned());
-    }
-}
 
 /// Registers the OIDC routes.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

@@ -13,7 +13,7 @@ use rand::RngCore;
 
 use super::faults::Faults;
 use super::fixtures::FixtureUser;
-use super::oidc::OidcState;
+use super::oidc::tokens_seen::OidcState;
 
 /// How long an unanswered consent page stays valid.
 const PENDING_TTL: Duration = Duration::from_secs(30 * 60);

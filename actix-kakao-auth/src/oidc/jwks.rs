@@ -18,8 +18,8 @@ use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 use url::Url;
 
+use super::clock::TimeFn;
 use super::error::{echo, IdTokenError};
-use super::verifier::TimeFn;
 use crate::client::KakaoClient;
 
 /// Smallest and largest accepted RSA modulus, in bits.

@@ -7,13 +7,11 @@ use chrono::{DateTime, Utc};
 
 use super::checks::{self, Expected};
 use super::claims::IdTokenClaims;
+use super::clock::TimeFn;
 use super::error::IdTokenError;
 use super::jwks::{JwkSet, JwksCache};
 use super::jws;
 use crate::client::KakaoClient;
-
-/// The verifier's clock: returns "now". Shared by the claim checks and the JWKS cache.
-pub type TimeFn = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// Verifies Kakao id_tokens for one app. Build one per application (the
 /// [`KakaoAuth`](crate::KakaoAuth) login does so when `openid` is configured) and share

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_kakao_auth::account::TokenError;
 use actix_kakao_auth::store::{
     AuthUser, KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore,
 };
+use actix_kakao_auth::tokens::TokenError;
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
 use kakao_emulator::{KakaoEmulator, UserChoice};
 

@@ -60,7 +60,11 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
         .collect();
     assert_eq!(failures.len(), 1, "{text}");
     assert!(failures[0].contains("WARN"), "{}", failures[0]);
-    assert!(failures[0].contains("Kakao login failed"), "{}", failures[0]);
+    assert!(
+        failures[0].contains("Kakao login failed"),
+        "{}",
+        failures[0]
+    );
     assert!(failures[0].contains("KOE320"), "{}", failures[0]);
     assert!(failures[0].contains("invalid_code"), "{}", failures[0]);
     assert!(!text.contains("test-access"), "no token in the logs");

@@ -21,7 +21,7 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// the background.
 const WEBHOOK_BUDGET: Duration = Duration::from_millis(2500);
 
-pub(crate) fn register<S, L>(cfg: &mut web::ServiceConfig, paths: &crate::KakaoAuthConfig)
+pub(super) fn register<S, L>(cfg: &mut web::ServiceConfig, paths: &crate::KakaoAuthConfig)
 where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,

@@ -18,19 +18,6 @@ use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
 
-pub(crate) fn register<S, L>(cfg: &mut web::ServiceConfig, auth: KakaoAuth<S, L>)
-where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
-{
-    let config = auth.config().clone();
-    cfg.app_data(web::Data::new(auth))
-        .route(config.login_url(), web::get().to(login_page))
-        .route(config.begin_path(), web::get().to(begin::<S, L>))
-        .route(config.callback_path(), web::get().to(callback::<S, L>));
-    crate::account_routes::register::<S, L>(cfg, &config);
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct NextQuery {
     next: Option<String>,
@@ -86,7 +73,7 @@ fn redirect(status: StatusCode, location: &str) -> HttpResponse {
 }
 
 /// `GET /login/`: forwards to the begin route, keeping a safe `next`.
-async fn login_page(req: HttpRequest) -> HttpResponse {
+pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
     let Some(config) = crate::identity::config_of(&req) else {
         return HttpResponse::InternalServerError().finish();
     };
@@ -100,7 +87,7 @@ async fn login_page(req: HttpRequest) -> HttpResponse {
 /// `GET /accounts/oauth/login/kakao/`: starts a login and sends the browser to Kakao.
 /// The pending login goes into a sealed cookie of its own: nothing is written on the
 /// server and the session is not touched.
-async fn begin<S, L>(req: HttpRequest, auth: web::Data<KakaoAuth<S, L>>) -> HttpResponse
+pub(super) async fn begin<S, L>(req: HttpRequest, auth: web::Data<KakaoAuth<S, L>>) -> HttpResponse
 where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,
@@ -162,7 +149,7 @@ pub(crate) fn parse_callback_query(query: &str) -> Result<CallbackQuery, LoginEr
 }
 
 /// `GET /accounts/oauth/complete/kakao/`: finishes a login.
-async fn callback<S, L>(
+pub(super) async fn callback<S, L>(
     req: HttpRequest,
     session: Session,
     auth: web::Data<KakaoAuth<S, L>>,

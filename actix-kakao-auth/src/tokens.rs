@@ -2,9 +2,6 @@
 //! `grant_type=refresh_token` when the stored token is about to expire, keeps a rotated
 //! refresh token, and reports when the user must log in again.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
-
 use chrono::Utc;
 
 use crate::auth::KakaoAuth;
@@ -29,28 +26,6 @@ pub enum TokenError {
     /// The app's link store failed.
     #[error("link store failed: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-/// Per-user locks so that concurrent callers trigger one refresh.
-#[derive(Default)]
-pub(crate) struct RefreshGate {
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl RefreshGate {
-    fn lock_for(&self, user_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(lock) = locks.get(user_id).and_then(Weak::upgrade) {
-            return lock;
-        }
-        locks.retain(|_, weak| weak.strong_count() > 0);
-        let lock = Arc::new(tokio::sync::Mutex::new(()));
-        locks.insert(user_id.to_owned(), Arc::downgrade(&lock));
-        lock
-    }
 }
 
 fn is_fresh(tokens: &KakaoTokens, margin: std::time::Duration) -> bool {

@@ -1,0 +1,18 @@
+//! [`AppState`]: what the demo's handlers share.
+
+use crate::db::Db;
+use crate::sessions::Sessions;
+use crate::store::DieselUserStore;
+
+/// Shared by the demo's handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Users and links.
+    pub store: DieselUserStore,
+    /// True when talking to the built-in emulator.
+    pub emulator_mode: bool,
+    /// The session store.
+    pub sessions: Sessions,
+}
