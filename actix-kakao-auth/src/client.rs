@@ -1,72 +1,30 @@
-//! Calls to Kakao: one shared `reqwest` client, and the `oauth2` crate for the
-//! authorization-code + PKCE mechanics.
+//! Calls to Kakao: the Kakao endpoints the login needs, over one [`HttpTransport`], with the
+//! `oauth2` crate for the authorization-code + PKCE mechanics.
 //!
-//! The HTTP client follows no redirects (an OAuth client that follows redirects can be
-//! steered at internal hosts), uses rustls, and has a connect and a total timeout. Every
-//! response body is read up to a size limit. `oauth2` reaches the network only through
-//! `KakaoClient::send`, its HTTP seam, so every call shares the same client, limits
-//! and error mapping.
+//! Every request, `oauth2`'s included, goes through the client's transport (by default
+//! [`ReqwestTransport`]: no redirects, rustls, timeouts, a body limit), and every answer
+//! through the same size check and error mapping ([`crate::wire`]). Kakao's JSON shapes
+//! live in `wire.rs`.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use oauth2::basic::{
-    BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
-};
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use oauth2::basic::{BasicRevocationErrorResponse, BasicTokenIntrospectionResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, StandardRevocableToken, TokenUrl,
 };
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::KakaoAuthConfig;
 use crate::error::KakaoApiError;
+use crate::http::{too_large, HttpTransport, KakaoRequest, KakaoResponse, ReqwestTransport};
 use crate::profile::KakaoUserInfo;
-use crate::secret::{AccessToken, IdToken, RefreshToken};
+use crate::secret::{AccessToken, RefreshToken};
 use crate::store::KakaoTokens;
-
-/// Kakao's token answer beyond RFC 6749: the id_token and the refresh token's lifetime.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct KakaoExtraTokenFields {
-    /// The OpenID Connect id_token (present when `openid` was granted).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    /// Seconds until the refresh token expires.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token_expires_in: Option<u64>,
-}
-
-impl ExtraTokenFields for KakaoExtraTokenFields {}
-
-/// Kakao's token endpoint error: RFC 6749's fields plus Kakao's `error_code` (`KOE…`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KakaoTokenErrorResponse {
-    /// The OAuth error code.
-    pub error: String,
-    /// Kakao's description.
-    #[serde(default)]
-    pub error_description: Option<String>,
-    /// Kakao's `KOE…` code.
-    #[serde(default)]
-    pub error_code: Option<String>,
-}
-
-impl std::fmt::Display for KakaoTokenErrorResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.error)?;
-        if let Some(code) = &self.error_code {
-            write!(f, " ({code})")?;
-        }
-        Ok(())
-    }
-}
-
-impl oauth2::ErrorResponse for KakaoTokenErrorResponse {}
-
-/// Kakao's token response.
-pub type KakaoTokenResponse = StandardTokenResponse<KakaoExtraTokenFields, BasicTokenType>;
+use crate::wire::{kapi_error, token_error, tokens_from_response, KapiIdBody};
+pub use crate::wire::{KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse};
 
 type OAuthClient = oauth2::Client<
     KakaoTokenErrorResponse,
@@ -80,14 +38,6 @@ type OAuthClient = oauth2::Client<
     EndpointNotSet,
     EndpointSet,
 >;
-
-/// The kapi error envelope `{"code": -401, "msg": "…"}`.
-#[derive(Debug, Deserialize)]
-struct KapiErrorBody {
-    code: i64,
-    #[serde(default)]
-    msg: String,
-}
 
 /// A started authorization: the URL to send the browser to, and the secrets to keep.
 #[derive(Debug)]
@@ -103,7 +53,7 @@ pub struct AuthorizationStart {
 /// Talks to Kakao's two hosts. Cheap to clone; share one per application.
 #[derive(Clone)]
 pub struct KakaoClient {
-    http: reqwest::Client,
+    http: Arc<dyn HttpTransport>,
     oauth: Arc<OAuthClient>,
     config: Arc<KakaoAuthConfig>,
     /// `/v2/user/me?secure_resource=true`, built once.
@@ -120,16 +70,19 @@ impl std::fmt::Debug for KakaoClient {
 }
 
 impl KakaoClient {
-    /// Builds the shared HTTP client (no redirects, rustls, timeouts from the config).
+    /// Builds the client over the default transport (no redirects, rustls, timeouts and
+    /// the body limit from the config).
     pub fn new(config: Arc<KakaoAuthConfig>) -> Result<Self, KakaoApiError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .user_agent(concat!("actix-kakao-auth/", env!("CARGO_PKG_VERSION")))
-            .use_rustls_tls()
-            .build()
-            .map_err(|e| KakaoApiError::transport(&e))?;
+        let http = ReqwestTransport::new(
+            config.connect_timeout,
+            config.request_timeout,
+            config.max_response_bytes,
+        )?;
+        Ok(Self::with_transport(config, Arc::new(http)))
+    }
+
+    /// Builds the client over `transport` (tests, or an app's own HTTP stack).
+    pub fn with_transport(config: Arc<KakaoAuthConfig>, transport: Arc<dyn HttpTransport>) -> Self {
         let mut oauth = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_auth_type(AuthType::RequestBody)
             .set_auth_uri(AuthUrl::from_url(config.auth_endpoint("/oauth/authorize")))
@@ -142,12 +95,12 @@ impl KakaoClient {
         user_me_url
             .query_pairs_mut()
             .append_pair("secure_resource", "true");
-        Ok(Self {
-            http,
+        Self {
+            http: transport,
             oauth: Arc::new(oauth),
             config,
             user_me_url,
-        })
+        }
     }
 
     /// The configuration this client was built from.
@@ -208,11 +161,13 @@ impl KakaoClient {
         &self,
         access_token: &AccessToken,
     ) -> Result<KakaoUserInfo, KakaoApiError> {
-        let request = self
-            .http
-            .get(self.user_me_url.clone())
-            .bearer_auth(access_token.secret());
-        let (status, body) = self.read(request).await?;
+        let request = self.request(
+            Method::GET,
+            &self.user_me_url,
+            Some(bearer(access_token)?),
+            None,
+        )?;
+        let (status, body) = self.call(request).await?;
         if status != 200 {
             return Err(kapi_error(status, &body));
         }
@@ -224,7 +179,9 @@ impl KakaoClient {
     /// redirects, the configured timeouts and body size limit. Any status but 200 is an
     /// error (5xx: [`KakaoApiError::Unavailable`]).
     pub async fn fetch_jwks(&self, url: &Url) -> Result<Vec<u8>, KakaoApiError> {
-        let (status, body) = self.read(self.http.get(url.clone())).await?;
+        let (status, body) = self
+            .call(self.request(Method::GET, url, None, None)?)
+            .await?;
         match status {
             200 => Ok(body),
             500.. => Err(KakaoApiError::Unavailable { status }),
@@ -236,73 +193,70 @@ impl KakaoClient {
         }
     }
 
-    /// The `oauth2` HTTP seam: sends one request through the shared client.
+    /// The `oauth2` HTTP seam: sends one of its requests through the transport.
     async fn send(
         &self,
         request: oauth2::HttpRequest,
     ) -> Result<oauth2::HttpResponse, KakaoApiError> {
-        let (parts, body) = request.into_parts();
-        let url = Url::parse(&parts.uri.to_string()).map_err(|e| {
-            KakaoApiError::invalid_response(0, format!("bad request URL: {e}"), b"")
-        })?;
-        let builder = self
-            .http
-            .request(parts.method, url)
-            .headers(parts.headers)
-            .body(body);
-        let (status, body) = self.read(builder).await?;
+        let (status, body) = self.call(request).await?;
         if status >= 500 {
             return Err(KakaoApiError::Unavailable { status });
         }
         let mut response = http::Response::new(body);
         *response.status_mut() = http::StatusCode::from_u16(status)
             .map_err(|e| KakaoApiError::invalid_response(status, e, b""))?;
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         Ok(response)
     }
 
-    /// Sends a request and reads the body up to the configured limit.
-    async fn read(
+    /// A request to `url`, with an `Authorization` header and a form body when given.
+    fn request(
         &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<(u16, Vec<u8>), KakaoApiError> {
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| KakaoApiError::transport(&e))?;
-        let status = response.status().as_u16();
-        let limit = self.config.max_response_bytes;
-        if response
-            .content_length()
-            .is_some_and(|len| len > limit as u64)
-        {
-            return Err(KakaoApiError::invalid_response(
-                status,
-                format!("body larger than {limit} bytes"),
-                b"",
-            ));
+        method: Method,
+        url: &Url,
+        authorization: Option<HeaderValue>,
+        form: Option<String>,
+    ) -> Result<KakaoRequest, KakaoApiError> {
+        let mut builder = http::Request::builder().method(method).uri(url.as_str());
+        if let Some(value) = authorization {
+            builder = builder.header(AUTHORIZATION, value);
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| KakaoApiError::transport(&e))?
-        {
-            if body.len() + chunk.len() > limit {
-                return Err(KakaoApiError::invalid_response(
-                    status,
-                    format!("body larger than {limit} bytes"),
-                    &body,
-                ));
+        let body = match form {
+            Some(form) => {
+                builder = builder.header(
+                    CONTENT_TYPE,
+                    "application/x-www-form-urlencoded;charset=utf-8",
+                );
+                form.into_bytes()
             }
-            body.extend_from_slice(&chunk);
+            None => Vec::new(),
+        };
+        builder
+            .body(body)
+            .map_err(|e| KakaoApiError::invalid_response(0, format!("bad request: {e}"), b""))
+    }
+
+    /// Sends a request through the transport and checks the body size, whatever the
+    /// transport did.
+    async fn call(&self, request: KakaoRequest) -> Result<(u16, Vec<u8>), KakaoApiError> {
+        let KakaoResponse { status, body } = self.http.send(request).await?;
+        let limit = self.config.max_response_bytes;
+        if body.len() > limit {
+            return Err(too_large(status, limit, &body[..limit.min(body.len())]));
         }
         tracing::debug!(status, bytes = body.len(), "Kakao answered");
         Ok((status, body))
     }
+}
+
+/// `Bearer {token}` as a header value (a token with characters no header may carry is
+/// refused rather than sent).
+fn bearer(token: &AccessToken) -> Result<HeaderValue, KakaoApiError> {
+    HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+        KakaoApiError::invalid_response(0, "the access token is not a valid header value", b"")
+    })
 }
 
 /// How a kapi call authenticates.
@@ -317,11 +271,6 @@ pub enum KapiAuth<'a> {
         /// The Kakao user id.
         target_id: i64,
     },
-}
-
-#[derive(Debug, Deserialize)]
-struct KapiIdBody {
-    id: i64,
 }
 
 impl KakaoClient {
@@ -366,21 +315,29 @@ impl KakaoClient {
     }
 
     async fn kapi_post(&self, path: &str, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
-        let request = self.http.post(self.config.api_endpoint(path));
+        let url = self.config.api_endpoint(path);
         let request = match auth {
-            KapiAuth::Bearer(token) => request.bearer_auth(token.secret()),
-            KapiAuth::Admin { key, target_id } => request
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("KakaoAK {}", key.secret()),
-                )
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded;charset=utf-8",
-                )
-                .body(format!("target_id_type=user_id&target_id={target_id}")),
+            KapiAuth::Bearer(token) => {
+                self.request(Method::POST, &url, Some(bearer(token)?), None)?
+            }
+            KapiAuth::Admin { key, target_id } => {
+                let value =
+                    HeaderValue::from_str(&format!("KakaoAK {}", key.secret())).map_err(|_| {
+                        KakaoApiError::invalid_response(
+                            0,
+                            "the admin key is not a valid header value",
+                            b"",
+                        )
+                    })?;
+                self.request(
+                    Method::POST,
+                    &url,
+                    Some(value),
+                    Some(format!("target_id_type=user_id&target_id={target_id}")),
+                )?
+            }
         };
-        let (status, body) = self.read(request).await?;
+        let (status, body) = self.call(request).await?;
         if status != 200 {
             return Err(kapi_error(status, &body));
         }
@@ -390,70 +347,13 @@ impl KakaoClient {
     }
 }
 
-/// Maps a kapi non-200 answer to a typed error.
-fn kapi_error(status: u16, body: &[u8]) -> KakaoApiError {
-    match serde_json::from_slice::<KapiErrorBody>(body) {
-        Ok(err) => KakaoApiError::Api {
-            status,
-            code: err.code,
-            msg: err.msg,
-        },
-        Err(_) if status >= 500 => KakaoApiError::Unavailable { status },
-        Err(e) => KakaoApiError::invalid_response(status, e, body),
-    }
-}
-
-fn token_error(err: RequestTokenError<KakaoApiError, KakaoTokenErrorResponse>) -> KakaoApiError {
-    match err {
-        RequestTokenError::ServerResponse(e) => KakaoApiError::Auth {
-            status: None,
-            error: e.error,
-            error_description: e.error_description,
-            error_code: e.error_code,
-        },
-        RequestTokenError::Request(e) => e,
-        RequestTokenError::Parse(e, body) => KakaoApiError::invalid_response(200, e, &body),
-        RequestTokenError::Other(message) => KakaoApiError::invalid_response(0, message, b""),
-    }
-}
-
-/// `now + seconds`, saturating at chrono's largest date instead of panicking on a
-/// hostile or broken `expires_in` (`DateTime + Duration` panics on overflow).
-fn after(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// Converts Kakao's token answer to absolute expiry times.
-pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens {
-    let now = Utc::now();
-    let expires_in = response
-        .expires_in()
-        .unwrap_or(std::time::Duration::from_secs(6 * 3600));
-    let refresh_expires_at = response
-        .extra_fields()
-        .refresh_token_expires_in
-        .map(|s| after(now, std::time::Duration::from_secs(s)));
-    KakaoTokens {
-        access_token: AccessToken::new(response.access_token().secret().clone()),
-        expires_at: after(now, expires_in),
-        refresh_token: response
-            .refresh_token()
-            .map(|t| RefreshToken::new(t.secret().clone())),
-        refresh_token_expires_at: response.refresh_token().and(refresh_expires_at),
-        scopes: response
-            .scopes()
-            .map(|scopes| scopes.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default(),
-        id_token: response.extra_fields().id_token.clone().map(IdToken::new),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::error::{LoginError, LoginFailure};
 
     #[test]
     fn the_user_info_url_keeps_the_base_prefix_and_asks_for_https_images() {
@@ -468,56 +368,237 @@ mod tests {
         );
     }
 
-    #[test]
-    fn token_answers_parse_with_kakao_fields() {
-        let body = br#"{"token_type":"bearer","access_token":"a","expires_in":21599,"refresh_token":"r","refresh_token_expires_in":5183999,"scope":"profile_nickname openid","id_token":"x.y.z"}"#;
-        let response: KakaoTokenResponse = serde_json::from_slice(body).expect("parses");
-        let tokens = tokens_from_response(&response);
-        assert_eq!(tokens.scopes, ["profile_nickname", "openid"]);
-        assert_eq!(tokens.id_token.as_ref().map(IdToken::secret), Some("x.y.z"));
-        assert!(tokens.refresh_token_expires_at.is_some());
-        let left = tokens.expires_at - Utc::now();
-        assert!(
-            left > chrono::Duration::seconds(21500) && left <= chrono::Duration::seconds(21599)
-        );
+    /// Canned answers by path; every request is recorded.
+    #[derive(Default)]
+    struct FakeKakao {
+        answers: Mutex<HashMap<String, Result<KakaoResponse, KakaoApiError>>>,
+        seen: Mutex<Vec<(String, String)>>,
     }
 
-    #[test]
-    fn huge_lifetimes_saturate_instead_of_panicking() {
-        let body = br#"{"token_type":"bearer","access_token":"a","expires_in":18446744073709551615,"refresh_token":"r","refresh_token_expires_in":18446744073709551615}"#;
-        let response: KakaoTokenResponse = serde_json::from_slice(body).expect("parses");
-        let tokens = tokens_from_response(&response);
-        assert_eq!(tokens.expires_at, DateTime::<Utc>::MAX_UTC);
+    impl FakeKakao {
+        fn answer(&self, path: &str, status: u16, body: &str) {
+            self.answers.lock().expect("lock").insert(
+                path.to_owned(),
+                Ok(KakaoResponse::new(status, body.as_bytes().to_vec())),
+            );
+        }
+
+        fn fail(&self, path: &str, error: KakaoApiError) {
+            self.answers
+                .lock()
+                .expect("lock")
+                .insert(path.to_owned(), Err(error));
+        }
+    }
+
+    impl HttpTransport for FakeKakao {
+        fn send(
+            &self,
+            request: KakaoRequest,
+        ) -> futures_util::future::BoxFuture<'_, Result<KakaoResponse, KakaoApiError>> {
+            let path = request.uri().path().to_owned();
+            let authorization = request
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            self.seen
+                .lock()
+                .expect("lock")
+                .push((path.clone(), authorization));
+            let answer = match self.answers.lock().expect("lock").remove(&path) {
+                Some(answer) => answer,
+                None => Ok(KakaoResponse::new(404, b"not found".to_vec())),
+            };
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn client(fake: &Arc<FakeKakao>) -> KakaoClient {
+        let config = crate::KakaoAuthConfig::builder("client", "http://127.0.0.1:8000/cb/")
+            .auth_base_url("http://127.0.0.1:9")
+            .api_base_url("http://127.0.0.1:9")
+            .max_response_bytes(1024)
+            .build()
+            .expect("valid");
+        KakaoClient::with_transport(Arc::new(config), Arc::clone(fake) as Arc<dyn HttpTransport>)
+    }
+
+    fn koe(error: &str, code: &str) -> String {
+        format!(r#"{{"error":"{error}","error_description":"d","error_code":"{code}"}}"#)
+    }
+
+    /// What a login shows and logs when a call fails with `error`.
+    #[derive(Debug)]
+    struct Outcome {
+        failure: LoginFailure,
+        message: String,
+        kakao_code: Option<String>,
+    }
+
+    impl std::fmt::Display for Outcome {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.message)
+        }
+    }
+
+    fn outcome(error: LoginError) -> Outcome {
+        Outcome {
+            failure: error.failure(),
+            message: error.to_string(),
+            kakao_code: error.kakao_code(),
+        }
+    }
+
+    /// The reason a login shows when the token exchange fails this way.
+    async fn token_failure(status: u16, body: &str) -> (LoginFailure, Outcome) {
+        let fake = Arc::new(FakeKakao::default());
+        fake.answer("/oauth/token", status, body);
+        let error = client(&fake)
+            .exchange_code("code", "verifier")
+            .await
+            .expect_err("refused");
+        let outcome = outcome(LoginError::Token(error));
+        (outcome.failure, outcome)
+    }
+
+    /// The reason a login shows when `/v2/user/me` fails this way.
+    async fn user_me_failure(status: u16, body: &[u8]) -> (LoginFailure, Outcome) {
+        let fake = Arc::new(FakeKakao::default());
+        fake.answers.lock().expect("lock").insert(
+            "/v2/user/me".into(),
+            Ok(KakaoResponse::new(status, body.to_vec())),
+        );
+        let error = client(&fake)
+            .user_info(&AccessToken::new("at"))
+            .await
+            .expect_err("refused");
+        let outcome = outcome(LoginError::UserInfo(error));
+        (outcome.failure, outcome)
+    }
+
+    #[tokio::test]
+    async fn every_token_endpoint_koe_code_maps_to_its_reason() {
+        let cases = [
+            ("invalid_grant", "KOE320", LoginFailure::InvalidCode),
+            ("invalid_grant", "KOE303", LoginFailure::InvalidCode),
+            ("invalid_grant", "KOE319", LoginFailure::InvalidCode),
+            ("invalid_grant", "KOE322", LoginFailure::InvalidCode),
+            ("invalid_client", "KOE010", LoginFailure::InvalidCode),
+            ("invalid_client", "KOE101", LoginFailure::InvalidCode),
+            ("misconfigured", "KOE009", LoginFailure::InvalidCode),
+            ("invalid_request", "KOE237", LoginFailure::InvalidCode),
+            ("invalid_request", "KOE114", LoginFailure::InvalidCode),
+            ("server_error", "KOE003", LoginFailure::KakaoUnavailable),
+        ];
+        for (error, code, expected) in cases {
+            let (failure, err) = token_failure(400, &koe(error, code)).await;
+            assert_eq!(failure, expected, "{code}: {err}");
+            assert_eq!(err.kakao_code.as_deref(), Some(code), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_outages_and_garbage_map_to_their_reasons() {
+        let (failure, err) = token_failure(503, "<html>maintenance</html>").await;
+        assert_eq!(failure, LoginFailure::KakaoUnavailable, "{err}");
+        let (failure, err) = token_failure(200, "{not json").await;
+        assert_eq!(failure, LoginFailure::InvalidResponse, "{err}");
+        let (failure, err) =
+            token_failure(200, &format!(r#"{{"pad":"{}"}}"#, "x".repeat(2000))).await;
+        assert_eq!(failure, LoginFailure::InvalidResponse, "{err}");
+        assert!(err.message.contains("larger than 1024 bytes"), "{err}");
+        let (failure, err) = token_failure(400, r#"{"unexpected":true}"#).await;
+        assert_eq!(failure, LoginFailure::InvalidResponse, "{err}");
+    }
+
+    #[tokio::test]
+    async fn transport_errors_are_kakao_unavailable() {
+        for timeout in [true, false] {
+            let fake = Arc::new(FakeKakao::default());
+            fake.fail(
+                "/oauth/token",
+                KakaoApiError::Transport {
+                    message: "connection failed".into(),
+                    timeout,
+                },
+            );
+            let err = client(&fake)
+                .exchange_code("code", "verifier")
+                .await
+                .expect_err("refused");
+            assert!(matches!(err, KakaoApiError::Transport { .. }), "{err:?}");
+            assert_eq!(
+                LoginError::Token(err).failure(),
+                LoginFailure::KakaoUnavailable
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_kapi_code_the_login_distinguishes_maps_to_its_reason() {
+        let cases: [(u16, i64, LoginFailure); 8] = [
+            (401, -401, LoginFailure::InvalidResponse),
+            (400, -2, LoginFailure::InvalidResponse),
+            (403, -3, LoginFailure::InvalidResponse),
+            (403, -402, LoginFailure::InvalidResponse),
+            (400, -10, LoginFailure::InvalidResponse),
+            (400, -1, LoginFailure::KakaoUnavailable),
+            (400, -7, LoginFailure::KakaoUnavailable),
+            (503, -9798, LoginFailure::KakaoUnavailable),
+        ];
+        for (status, code, expected) in cases {
+            let body = format!(r#"{{"msg":"m","code":{code}}}"#);
+            let (failure, err) = user_me_failure(status, body.as_bytes()).await;
+            assert_eq!(failure, expected, "{code}: {err}");
+            assert_eq!(err.kakao_code, Some(code.to_string()));
+        }
+    }
+
+    #[tokio::test]
+    async fn user_me_garbage_outages_and_oversized_bodies_never_log_anyone_in() {
+        let (failure, err) = user_me_failure(200, b"{\"id\":").await;
+        assert_eq!(failure, LoginFailure::InvalidResponse, "{err}");
+        let (failure, err) = user_me_failure(502, b"<html>bad gateway</html>").await;
+        assert_eq!(failure, LoginFailure::KakaoUnavailable, "{err}");
+        let (failure, err) = user_me_failure(200, &vec![b' '; 4096]).await;
+        assert_eq!(failure, LoginFailure::InvalidResponse, "{err}");
+    }
+
+    #[tokio::test]
+    async fn kapi_calls_send_their_authorization_and_read_the_id() {
+        let fake = Arc::new(FakeKakao::default());
+        fake.answer("/v1/user/unlink", 200, r#"{"id":9007199254740993}"#);
+        let id = client(&fake)
+            .unlink_user(KapiAuth::Bearer(&AccessToken::new("user-token")))
+            .await
+            .expect("unlinked");
+        assert_eq!(id, 9_007_199_254_740_993);
+        fake.answer("/v1/user/logout", 200, r#"{"id":7}"#);
+        let key = crate::secret::AdminKey::new("admin");
+        client(&fake)
+            .logout_user(KapiAuth::Admin {
+                key: &key,
+                target_id: 7,
+            })
+            .await
+            .expect("logged out");
+        let seen = fake.seen.lock().expect("lock").clone();
         assert_eq!(
-            tokens.refresh_token_expires_at,
-            Some(DateTime::<Utc>::MAX_UTC)
+            seen,
+            [
+                ("/v1/user/unlink".to_owned(), "Bearer user-token".to_owned()),
+                ("/v1/user/logout".to_owned(), "KakaoAK admin".to_owned()),
+            ]
         );
-    }
-
-    #[test]
-    fn kapi_errors_keep_code_and_message() {
-        let err = kapi_error(
-            401,
-            br#"{"msg":"this access token does not exist","code":-401}"#,
-        );
+        let err = client(&fake)
+            .unlink_user(KapiAuth::Bearer(&AccessToken::new("bad\ntoken")))
+            .await
+            .expect_err("a token that is no header value is refused");
         assert!(
-            matches!(
-                err,
-                KakaoApiError::Api {
-                    status: 401,
-                    code: -401,
-                    ..
-                }
-            ),
+            matches!(err, KakaoApiError::InvalidResponse { .. }),
             "{err:?}"
         );
-        assert!(matches!(
-            kapi_error(503, b"<html>"),
-            KakaoApiError::Unavailable { status: 503 }
-        ));
-        assert!(matches!(
-            kapi_error(400, b"<html>"),
-            KakaoApiError::InvalidResponse { status: 400, .. }
-        ));
     }
 }

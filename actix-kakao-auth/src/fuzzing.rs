@@ -5,10 +5,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::client::{tokens_from_response, KakaoClient, KakaoTokenResponse};
+use crate::client::{KakaoClient, KakaoTokenResponse};
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
 use crate::profile::KakaoUserInfo;
 use crate::store::KakaoTokens;
+use crate::wire::tokens_from_response;
 use crate::KakaoAuthConfig;
 
 /// The client id the fuzzing verifier expects in `aud`.

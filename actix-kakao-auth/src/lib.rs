@@ -110,6 +110,7 @@ pub mod config;
 mod csrf;
 pub mod error;
 mod extract;
+pub mod http;
 pub mod identity;
 mod log_safe;
 pub mod middleware;
@@ -123,6 +124,7 @@ pub mod secret;
 pub mod store;
 pub mod token_crypto;
 pub mod tokens;
+mod wire;
 
 pub use auth::KakaoAuth;
 pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};
