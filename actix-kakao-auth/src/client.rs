@@ -89,7 +89,7 @@ impl KakaoClient {
             .set_token_uri(TokenUrl::from_url(config.auth_endpoint("/oauth/token")))
             .set_redirect_uri(RedirectUrl::from_url(config.redirect_uri.clone()));
         if let Some(secret) = &config.client_secret {
-            oauth = oauth.set_client_secret(oauth2::ClientSecret::new(secret.secret().to_owned()));
+            oauth = oauth.set_client_secret(secret.clone());
         }
         let mut user_me_url = config.api_endpoint("/v2/user/me");
         user_me_url
@@ -282,10 +282,9 @@ impl KakaoClient {
         refresh_token: &RefreshToken,
     ) -> Result<KakaoTokens, KakaoApiError> {
         let send = |request| self.send(request);
-        let token = oauth2::RefreshToken::new(refresh_token.secret().to_owned());
         let response = self
             .oauth
-            .exchange_refresh_token(&token)
+            .exchange_refresh_token(refresh_token)
             .request_async(&send)
             .await
             .map_err(token_error)?;
@@ -471,7 +470,7 @@ mod tests {
             Ok(KakaoResponse::new(status, body.to_vec())),
         );
         let error = client(&fake)
-            .user_info(&AccessToken::new("at"))
+            .user_info(&AccessToken::new("at".into()))
             .await
             .expect_err("refused");
         let outcome = outcome(LoginError::UserInfo(error));
@@ -571,7 +570,7 @@ mod tests {
         let fake = Arc::new(FakeKakao::default());
         fake.answer("/v1/user/unlink", 200, r#"{"id":9007199254740993}"#);
         let id = client(&fake)
-            .unlink_user(KapiAuth::Bearer(&AccessToken::new("user-token")))
+            .unlink_user(KapiAuth::Bearer(&AccessToken::new("user-token".into())))
             .await
             .expect("unlinked");
         assert_eq!(id, 9_007_199_254_740_993);
@@ -593,7 +592,7 @@ mod tests {
             ]
         );
         let err = client(&fake)
-            .unlink_user(KapiAuth::Bearer(&AccessToken::new("bad\ntoken")))
+            .unlink_user(KapiAuth::Bearer(&AccessToken::new("bad\ntoken".into())))
             .await
             .expect_err("a token that is no header value is refused");
         assert!(

@@ -2,7 +2,11 @@
 //!
 //! Each type prints `[redacted]` through `Debug`, has no `Display` and no derived
 //! `PartialEq`, so a secret cannot end up in a log line or a panic message by accident.
-//! Call [`secret()`](AccessToken::secret) where the raw value is really needed.
+//! Call `secret()` where the raw value is really needed. The OAuth ones are `oauth2`'s own
+//! types ([`AccessToken`], [`RefreshToken`], [`ClientSecret`]); Kakao's admin key and the
+//! OpenID Connect id_token are defined here the same way.
+
+pub use oauth2::{AccessToken, ClientSecret, RefreshToken};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,18 +38,6 @@ macro_rules! secret_type {
 }
 
 secret_type!(
-    /// The app's client secret (Kakao console: 보안 → Client Secret).
-    ClientSecret
-);
-secret_type!(
-    /// A Kakao access token.
-    AccessToken
-);
-secret_type!(
-    /// A Kakao refresh token.
-    RefreshToken
-);
-secret_type!(
     /// The app's admin key (Kakao console: 앱 키 → Admin 키). Server-side only.
     AdminKey
 );
@@ -60,8 +52,12 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_value() {
-        let token = AccessToken::new("very-secret-value");
-        let printed = format!("{token:?} {:?}", ClientSecret::new("very-secret-value"));
+        let token = AccessToken::new("very-secret-value".into());
+        let printed = format!(
+            "{token:?} {:?} {:?}",
+            ClientSecret::new("very-secret-value".into()),
+            AdminKey::new("very-secret-value")
+        );
         assert!(!printed.contains("very-secret-value"), "{printed}");
         assert!(printed.contains("[redacted]"));
         assert_eq!(token.secret(), "very-secret-value");

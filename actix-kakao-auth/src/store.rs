@@ -211,9 +211,9 @@ mod tests {
     #[test]
     fn tokens_debug_output_hides_the_token_values() {
         let tokens = KakaoTokens {
-            access_token: AccessToken::new("at-secret"),
+            access_token: AccessToken::new("at-secret".into()),
             expires_at: Utc::now(),
-            refresh_token: Some(RefreshToken::new("rt-secret")),
+            refresh_token: Some(RefreshToken::new("rt-secret".into())),
             refresh_token_expires_at: None,
             scopes: vec!["profile_nickname".into()],
             id_token: Some(IdToken::new("id-secret")),

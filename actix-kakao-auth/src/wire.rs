@@ -7,7 +7,7 @@ use oauth2::{ExtraTokenFields, RequestTokenError, StandardTokenResponse, TokenRe
 use serde::{Deserialize, Serialize};
 
 use crate::error::KakaoApiError;
-use crate::secret::{AccessToken, IdToken, RefreshToken};
+use crate::secret::IdToken;
 use crate::store::KakaoTokens;
 
 /// Kakao's token answer beyond RFC 6749: the id_token and the refresh token's lifetime.
@@ -113,11 +113,9 @@ pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens
         .refresh_token_expires_in
         .map(|s| after(now, std::time::Duration::from_secs(s)));
     KakaoTokens {
-        access_token: AccessToken::new(response.access_token().secret().clone()),
+        access_token: response.access_token().clone(),
         expires_at: after(now, expires_in),
-        refresh_token: response
-            .refresh_token()
-            .map(|t| RefreshToken::new(t.secret().clone())),
+        refresh_token: response.refresh_token().cloned(),
         refresh_token_expires_at: response.refresh_token().and(refresh_expires_at),
         scopes: response
             .scopes()

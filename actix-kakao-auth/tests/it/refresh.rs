@@ -183,7 +183,7 @@ async fn a_token_near_expiry_is_refreshed_and_stored_keeping_the_unrotated_refre
     let request = kakao.token_requests().into_iter().last().unwrap();
     assert_eq!(
         request.form["refresh_token"],
-        before.refresh_token.unwrap().secret()
+        *before.refresh_token.unwrap().secret()
     );
     assert_eq!(request.form["client_id"], kakao.client_id());
 }

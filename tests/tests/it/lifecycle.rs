@@ -64,7 +64,7 @@ async fn stored_tokens_are_unreadable_in_the_database() {
     assert!(extra["access_token"]["kid"].is_string());
     assert!(extra["expires_at"].is_string(), "expiry stays readable");
     let stored = app.store.tokens_of(user_id).await.unwrap().unwrap();
-    assert_eq!(stored.access_token.secret(), token);
+    assert_eq!(stored.access_token.secret(), &token);
     let refresh = stored.refresh_token.unwrap();
     assert!(!link.extra_data.contains(refresh.secret()));
 }
@@ -76,7 +76,7 @@ async fn a_refresh_through_the_demo_store_seals_the_new_token() {
             .await;
     let (_browser, user_id, old) = logged_in(&app, 1001).await;
     let fresh = app.app.auth.access_token_for(&user_id).await.unwrap();
-    assert_ne!(fresh.secret(), old);
+    assert_ne!(fresh.secret(), &old);
     let link = app.store.link_by_user(user_id).await.unwrap().unwrap();
     assert!(!link.extra_data.contains(fresh.secret()));
     assert_eq!(
