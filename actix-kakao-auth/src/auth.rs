@@ -63,10 +63,10 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// Builds the login with a [`KakaoLinkStore`] that keeps each user's Kakao tokens.
     pub fn with_links(config: KakaoAuthConfig, store: S, links: L) -> Result<Self, KakaoApiError> {
         let config = Arc::new(config);
-        let client = KakaoClient::new(Arc::clone(&config))?;
+        let client = KakaoClient::new(Arc::clone(config.client()))?;
         let verifier = config
             .oidc_enabled()
-            .then(|| IdTokenVerifier::new(client.clone()));
+            .then(|| IdTokenVerifier::from_config(&config, client.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,

@@ -3,7 +3,7 @@
 //!
 //! Every request, `oauth2`'s included, goes through the client's transport (by default
 //! [`ReqwestTransport`]: no redirects, rustls, timeouts, a body limit), and every answer
-//! through the same size check and error mapping ([`crate::wire`]). Kakao's JSON shapes
+//! through the same size check and error mapping. Kakao's JSON shapes
 //! live in `wire.rs`.
 
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use oauth2::{
 };
 use url::Url;
 
-use crate::config::KakaoAuthConfig;
+use crate::config::ClientSettings;
 use crate::error::KakaoApiError;
 use crate::http::{too_large, HttpTransport, KakaoRequest, KakaoResponse, ReqwestTransport};
 use crate::profile::KakaoUserInfo;
@@ -55,7 +55,7 @@ pub struct AuthorizationStart {
 pub struct KakaoClient {
     http: Arc<dyn HttpTransport>,
     oauth: Arc<OAuthClient>,
-    config: Arc<KakaoAuthConfig>,
+    config: Arc<ClientSettings>,
     /// `/v2/user/me?secure_resource=true`, built once.
     user_me_url: Url,
 }
@@ -72,7 +72,7 @@ impl std::fmt::Debug for KakaoClient {
 impl KakaoClient {
     /// Builds the client over the default transport (no redirects, rustls, timeouts and
     /// the body limit from the config).
-    pub fn new(config: Arc<KakaoAuthConfig>) -> Result<Self, KakaoApiError> {
+    pub fn new(config: Arc<ClientSettings>) -> Result<Self, KakaoApiError> {
         let http = ReqwestTransport::new(
             config.connect_timeout,
             config.request_timeout,
@@ -82,7 +82,7 @@ impl KakaoClient {
     }
 
     /// Builds the client over `transport` (tests, or an app's own HTTP stack).
-    pub fn with_transport(config: Arc<KakaoAuthConfig>, transport: Arc<dyn HttpTransport>) -> Self {
+    pub fn with_transport(config: Arc<ClientSettings>, transport: Arc<dyn HttpTransport>) -> Self {
         let mut oauth = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_auth_type(AuthType::RequestBody)
             .set_auth_uri(AuthUrl::from_url(config.auth_endpoint("/oauth/authorize")))
@@ -103,8 +103,8 @@ impl KakaoClient {
         }
     }
 
-    /// The configuration this client was built from.
-    pub fn config(&self) -> &KakaoAuthConfig {
+    /// The settings this client was built from.
+    pub fn settings(&self) -> &ClientSettings {
         &self.config
     }
 
@@ -360,7 +360,7 @@ mod tests {
             .api_base_url("http://127.0.0.1:9/kapi/")
             .build()
             .expect("valid");
-        let client = KakaoClient::new(Arc::new(config)).expect("client");
+        let client = KakaoClient::new(Arc::clone(config.client())).expect("client");
         assert_eq!(
             client.user_me_url.as_str(),
             "http://127.0.0.1:9/kapi/v2/user/me?secure_resource=true"
@@ -421,7 +421,10 @@ mod tests {
             .max_response_bytes(1024)
             .build()
             .expect("valid");
-        KakaoClient::with_transport(Arc::new(config), Arc::clone(fake) as Arc<dyn HttpTransport>)
+        KakaoClient::with_transport(
+            Arc::clone(config.client()),
+            Arc::clone(fake) as Arc<dyn HttpTransport>,
+        )
     }
 
     fn koe(error: &str, code: &str) -> String {

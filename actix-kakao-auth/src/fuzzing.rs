@@ -59,9 +59,9 @@ fn fixture(jwks_document: &str) -> Option<&'static (IdTokenVerifier, JwkSet)> {
                 .session_secret("f".repeat(64))
                 .build()
                 .ok()?;
-            let client = KakaoClient::new(Arc::new(config)).ok()?;
+            let client = KakaoClient::new(Arc::clone(config.client())).ok()?;
             let keys = JwkSet::from_json(jwks_document.as_bytes()).ok()?;
-            Some((IdTokenVerifier::new(client), keys))
+            Some((IdTokenVerifier::from_config(&config, client), keys))
         })
         .as_ref()
 }

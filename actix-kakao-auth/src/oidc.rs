@@ -31,4 +31,5 @@ pub use claims::IdTokenClaims;
 pub use clock::TimeFn;
 pub use error::IdTokenError;
 pub use jwks::JwkSet;
+pub use jwks::JwksSource;
 pub use verifier::IdTokenVerifier;

@@ -184,15 +184,60 @@ impl std::fmt::Debug for JwksCache {
     }
 }
 
-impl JwksCache {
-    pub(crate) fn new(client: KakaoClient, clock: TimeFn) -> Self {
-        let config = client.config();
+/// Where an [`IdTokenVerifier`](super::IdTokenVerifier) gets its keys: a JWKS URL, fetched
+/// through a [`KakaoClient`], and how the fetched set is cached.
+#[derive(Debug, Clone)]
+pub struct JwksSource {
+    client: KakaoClient,
+    url: Url,
+    cache_ttl: Duration,
+    min_refetch_interval: Duration,
+    stale_if_error: Duration,
+}
+
+impl JwksSource {
+    /// Keys from `url`, fetched through `client` (its transport, timeouts and body limit).
+    pub fn new(client: KakaoClient, url: Url) -> Self {
         Self {
-            url: config.jwks_url().clone(),
-            ttl: config.jwks_cache_ttl(),
-            min_refetch_interval: config.jwks_min_refetch_interval(),
-            stale_grace: config.jwks_stale_if_error(),
             client,
+            url,
+            cache_ttl: Duration::from_secs(600),
+            min_refetch_interval: Duration::from_secs(30),
+            stale_if_error: Duration::from_secs(3600),
+        }
+    }
+
+    /// How long a fetched JWKS is used before it is fetched again. Default: 10 min.
+    #[must_use]
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// The shortest time between two fetches caused by an unknown `kid`. Default: 30 s.
+    #[must_use]
+    pub fn min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.min_refetch_interval = interval;
+        self
+    }
+
+    /// How long past its TTL a JWKS still serves while fetching a new one fails.
+    /// Default: 1 hour.
+    #[must_use]
+    pub fn stale_if_error(mut self, grace: Duration) -> Self {
+        self.stale_if_error = grace;
+        self
+    }
+}
+
+impl JwksCache {
+    pub(crate) fn new(source: JwksSource, clock: TimeFn) -> Self {
+        Self {
+            url: source.url,
+            ttl: source.cache_ttl,
+            min_refetch_interval: source.min_refetch_interval,
+            stale_grace: source.stale_if_error,
+            client: source.client,
             clock,
             state: Mutex::new(CacheState::default()),
             fetch: tokio::sync::Mutex::new(()),
@@ -392,12 +437,14 @@ mod tests {
                     .jwks_stale_if_error(grace)
                     .build()
                     .expect("config");
-                let client = KakaoClient::new(Arc::new(config)).expect("client");
+                let client = KakaoClient::new(Arc::clone(config.client())).expect("client");
                 let now = Arc::new(AtomicI64::new(Utc::now().timestamp()));
                 let clock = Arc::clone(&now);
-                let verifier = IdTokenVerifier::new(client).set_time_fn(move || {
-                    DateTime::from_timestamp(clock.load(Ordering::SeqCst), 0).unwrap_or_default()
-                });
+                let verifier =
+                    IdTokenVerifier::from_config(&config, client).set_time_fn(move || {
+                        DateTime::from_timestamp(clock.load(Ordering::SeqCst), 0)
+                            .unwrap_or_default()
+                    });
                 let token = kakao
                     .mint_id_token(USER, &["openid"], Some(NONCE))
                     .expect("token");

@@ -9,9 +9,10 @@ use super::checks::{self, Expected};
 use super::claims::IdTokenClaims;
 use super::clock::TimeFn;
 use super::error::IdTokenError;
-use super::jwks::{JwkSet, JwksCache};
+use super::jwks::{JwkSet, JwksCache, JwksSource};
 use super::jws;
 use crate::client::KakaoClient;
+use crate::config::KakaoAuthConfig;
 
 /// Verifies Kakao id_tokens for one app. Build one per application (the
 /// [`KakaoAuth`](crate::KakaoAuth) login does so when `openid` is configured) and share
@@ -36,19 +37,35 @@ impl std::fmt::Debug for IdTokenVerifier {
 }
 
 impl IdTokenVerifier {
-    /// A verifier for the client's configuration: issuer, client id, leeway, JWKS URL, cache
-    /// TTL and re-fetch interval all come from
-    /// [`KakaoAuthConfig`](crate::KakaoAuthConfig). The JWKS is fetched through `client`.
-    pub fn new(client: KakaoClient) -> Self {
-        let config = client.config();
+    /// A verifier for id_tokens that `issuer` issued to `client_id` (the `aud`), signed with
+    /// keys from `jwks`. The clock skew tolerated on `exp` and `iat` is 60 s
+    /// ([`leeway`](Self::leeway)).
+    pub fn new(client_id: impl Into<String>, issuer: impl Into<String>, jwks: JwksSource) -> Self {
         let clock: TimeFn = Arc::new(Utc::now);
         Self {
-            issuer: config.oidc_issuer().to_owned(),
-            client_id: config.client_id().to_owned(),
-            leeway: config.id_token_leeway(),
-            jwks: JwksCache::new(client.clone(), Arc::clone(&clock)),
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            leeway: Duration::from_secs(60),
+            jwks: JwksCache::new(jwks, Arc::clone(&clock)),
             clock,
         }
+    }
+
+    /// The verifier a [`KakaoAuthConfig`] describes: its client id, issuer, leeway and
+    /// JWKS settings; the keys are fetched through `client`.
+    pub fn from_config(config: &KakaoAuthConfig, client: KakaoClient) -> Self {
+        let jwks = JwksSource::new(client, config.jwks_url().clone())
+            .cache_ttl(config.jwks_cache_ttl())
+            .min_refetch_interval(config.jwks_min_refetch_interval())
+            .stale_if_error(config.jwks_stale_if_error());
+        Self::new(config.client_id(), config.oidc_issuer(), jwks).leeway(config.id_token_leeway())
+    }
+
+    /// The clock skew tolerated on `exp` and `iat`. Default: 60 s.
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
     }
 
     /// Replaces the clock (default [`Utc::now`]), for tests: the `exp`/`iat` checks and the

@@ -37,7 +37,16 @@ fn client(base: &str, limit: usize) -> KakaoClient {
         .session_secret("s".repeat(64))
         .build()
         .unwrap();
-    KakaoClient::new(Arc::new(config)).unwrap()
+    KakaoClient::new(Arc::clone(config.client())).unwrap()
+}
+
+/// The default JWKS URL under the client's kauth base.
+fn jwks_url(kakao: &KakaoClient) -> url::Url {
+    kakao
+        .settings()
+        .auth_base_url()
+        .join(".well-known/jwks.json")
+        .unwrap()
 }
 
 #[tokio::test]
@@ -50,10 +59,7 @@ async fn redirects_from_kakao_are_never_followed() {
     ))
     .await;
     let kakao = client(&base, 1024);
-    let jwks = kakao
-        .fetch_jwks(kakao.config().jwks_url())
-        .await
-        .unwrap_err();
+    let jwks = kakao.fetch_jwks(&jwks_url(&kakao)).await.unwrap_err();
     assert!(
         matches!(jwks, KakaoApiError::InvalidResponse { status: 302, .. }),
         "{jwks:?}"
@@ -97,9 +103,6 @@ async fn a_streamed_oversized_body_is_cut_at_the_limit() {
     ))
     .await;
     let kakao = client(&base, 4096);
-    let error = kakao
-        .fetch_jwks(kakao.config().jwks_url())
-        .await
-        .unwrap_err();
+    let error = kakao.fetch_jwks(&jwks_url(&kakao)).await.unwrap_err();
     assert!(error.to_string().contains("larger than 4096"), "{error}");
 }

@@ -48,7 +48,8 @@ fn config(
 }
 
 fn verifier_for(config: KakaoAuthConfig) -> IdTokenVerifier {
-    IdTokenVerifier::new(KakaoClient::new(Arc::new(config)).unwrap())
+    let client = KakaoClient::new(Arc::clone(config.client())).unwrap();
+    IdTokenVerifier::from_config(&config, client)
 }
 
 /// A verifier with default settings and a frozen clock the test moves by hand.

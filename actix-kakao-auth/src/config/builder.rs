@@ -1,0 +1,495 @@
+//! [`KakaoAuthConfigBuilder`]: the builder, its secure defaults, and validation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::cookie::Key;
+
+use super::client::{join, ClientSettings};
+use super::error::ConfigError;
+use super::oidc::OidcSettings;
+use super::paths::RoutePaths;
+use super::session::{pending_cookie_key, session_key_from_secret, SessionSettings};
+use super::settings::KakaoAuthConfig;
+use super::urls::{check_kakao_scheme, parse_absolute};
+use crate::secret::ClientSecret;
+
+/// Kakao's OAuth host.
+pub const DEFAULT_AUTH_URL: &str = "https://kauth.kakao.com";
+/// Kakao's API host.
+pub const DEFAULT_API_URL: &str = "https://kapi.kakao.com";
+
+impl KakaoAuthConfig {
+    /// Starts a builder from the two values Kakao's console gives you: the REST API key
+    /// and a registered redirect URI (absolute, e.g.
+    /// `https://example.com/accounts/oauth/complete/kakao/`). The callback route is mounted
+    /// at the redirect URI's path.
+    pub fn builder(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+    ) -> KakaoAuthConfigBuilder {
+        KakaoAuthConfigBuilder::new(client_id.into(), redirect_uri.into())
+    }
+}
+
+/// Builder for [`KakaoAuthConfig`]. Every setter's doc ends with its default.
+#[must_use]
+#[derive(Clone)]
+pub struct KakaoAuthConfigBuilder {
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) client_secret: Option<String>,
+    pub(super) scopes: Vec<String>,
+    pub(super) auth_base_url: String,
+    pub(super) api_base_url: String,
+    pub(super) login_url: String,
+    pub(super) begin_path: String,
+    pub(super) logout_path: String,
+    pub(super) login_redirect_url: String,
+    pub(super) login_error_url: String,
+    pub(super) logout_redirect_url: String,
+    pub(super) connect_timeout: Duration,
+    pub(super) request_timeout: Duration,
+    pub(super) max_response_bytes: usize,
+    pub(super) flow_ttl: Duration,
+    pub(super) pending_cookie_prefix: String,
+    pub(super) token_refresh_margin: Duration,
+    pub(super) admin_key: Option<String>,
+    pub(super) app_id: Option<i64>,
+    pub(super) kakao_logout_path: String,
+    pub(super) disconnect_path: String,
+    pub(super) unlink_callback_path: String,
+    pub(super) oidc_issuer: Option<String>,
+    pub(super) jwks_url: Option<String>,
+    pub(super) id_token_leeway: Duration,
+    pub(super) jwks_cache_ttl: Duration,
+    pub(super) jwks_min_refetch_interval: Duration,
+    pub(super) jwks_stale_if_error: Duration,
+    pub(super) insecure_allow_http_kakao: bool,
+    pub(super) session_secret: Option<String>,
+    pub(super) cookie_name: String,
+    pub(super) cookie_secure: Option<bool>,
+    pub(super) session_ttl: Duration,
+}
+
+impl std::fmt::Debug for KakaoAuthConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KakaoAuthConfigBuilder")
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KakaoAuthConfigBuilder {
+    pub(super) fn new(client_id: String, redirect_uri: String) -> Self {
+        Self {
+            client_id,
+            redirect_uri,
+            client_secret: None,
+            scopes: Vec::new(),
+            auth_base_url: DEFAULT_AUTH_URL.to_owned(),
+            api_base_url: DEFAULT_API_URL.to_owned(),
+            login_url: "/login/".to_owned(),
+            begin_path: "/accounts/oauth/login/kakao/".to_owned(),
+            logout_path: "/logout/".to_owned(),
+            login_redirect_url: "/".to_owned(),
+            login_error_url: "/login/error/".to_owned(),
+            logout_redirect_url: "/".to_owned(),
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(10),
+            max_response_bytes: 256 * 1024,
+            flow_ttl: Duration::from_secs(600),
+            pending_cookie_prefix: "kakao_auth_flow_".to_owned(),
+            token_refresh_margin: Duration::from_secs(300),
+            admin_key: None,
+            app_id: None,
+            kakao_logout_path: "/logout/kakao/".to_owned(),
+            disconnect_path: "/accounts/oauth/disconnect/kakao/".to_owned(),
+            unlink_callback_path: "/accounts/oauth/unlink/kakao/".to_owned(),
+            oidc_issuer: None,
+            jwks_url: None,
+            id_token_leeway: Duration::from_secs(60),
+            jwks_cache_ttl: Duration::from_secs(600),
+            jwks_min_refetch_interval: Duration::from_secs(30),
+            jwks_stale_if_error: Duration::from_secs(3600),
+            insecure_allow_http_kakao: false,
+            session_secret: None,
+            cookie_name: "sessionid".to_owned(),
+            cookie_secure: None,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+
+    /// The client secret, sent in the token request body (`client_secret_post`, the only
+    /// method Kakao accepts). Default: none.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Scopes (consent items) to request, e.g. `["profile_nickname", "openid"]`.
+    /// Default: none (the app's default consent items).
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Base URL of the OAuth host. Default: `https://kauth.kakao.com`.
+    pub fn auth_base_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_base_url = url.into();
+        self
+    }
+
+    /// Base URL of the API host. Default: `https://kapi.kakao.com`.
+    pub fn api_base_url(mut self, url: impl Into<String>) -> Self {
+        self.api_base_url = url.into();
+        self
+    }
+
+    /// The login page that anonymous users are sent to, with `?next=`; the library
+    /// mounts it as a redirect to the begin route. Default: `/login/`.
+    pub fn login_url(mut self, path: impl Into<String>) -> Self {
+        self.login_url = path.into();
+        self
+    }
+
+    /// The route that starts a login. Default: `/accounts/oauth/login/kakao/`.
+    pub fn begin_path(mut self, path: impl Into<String>) -> Self {
+        self.begin_path = path.into();
+        self
+    }
+
+    /// The logout route (POST only). Default: `/logout/`.
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout_path = path.into();
+        self
+    }
+
+    /// Where a login lands without `next`. Must be a local path. Default: `/`.
+    pub fn login_redirect_url(mut self, path: impl Into<String>) -> Self {
+        self.login_redirect_url = path.into();
+        self
+    }
+
+    /// Where a failed login lands, with `?reason=<code>`. Default: `/login/error/`.
+    pub fn login_error_url(mut self, path: impl Into<String>) -> Self {
+        self.login_error_url = path.into();
+        self
+    }
+
+    /// Where logout lands. Default: `/`.
+    pub fn logout_redirect_url(mut self, path: impl Into<String>) -> Self {
+        self.logout_redirect_url = path.into();
+        self
+    }
+
+    /// TCP connect timeout for calls to Kakao. Default: 3 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Total timeout of one call to Kakao. Default: 10 s.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted from Kakao. Default: 256 KiB.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// How long a started login (state, PKCE verifier, nonce) stays valid. Default: 10 min.
+    pub fn login_flow_ttl(mut self, ttl: Duration) -> Self {
+        self.flow_ttl = ttl;
+        self
+    }
+
+    /// Name prefix of the sealed pending-login cookies (one per login in progress, named
+    /// with a digest of its `state`, scoped to the callback path, living the flow TTL).
+    /// Default: `kakao_auth_flow_`.
+    pub fn pending_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.pending_cookie_prefix = prefix.into();
+        self
+    }
+
+    /// The issuer an id_token's `iss` must equal exactly (OpenID Connect, with `openid` in
+    /// the scopes). Default: the kauth base URL without its trailing slash, i.e.
+    /// `https://kauth.kakao.com`, or the emulator's URL when pointed at it.
+    pub fn oidc_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.oidc_issuer = Some(issuer.into());
+        self
+    }
+
+    /// Where the id_token signing keys (JWKS) are fetched. Default:
+    /// `{kauth base URL}/.well-known/jwks.json`.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Clock skew tolerated when checking an id_token's `exp` and `iat`. Default: 60 s.
+    pub fn id_token_leeway(mut self, leeway: Duration) -> Self {
+        self.id_token_leeway = leeway;
+        self
+    }
+
+    /// How long a fetched JWKS is trusted before it is fetched again. Default: 10 min.
+    pub fn jwks_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.jwks_cache_ttl = ttl;
+        self
+    }
+
+    /// The shortest time between two JWKS fetches triggered by an id_token whose `kid` is
+    /// not in the cached set (Kakao may block clients that fetch too often). Default: 30 s.
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_min_refetch_interval = interval;
+        self
+    }
+
+    /// How long past [`jwks_cache_ttl`](Self::jwks_cache_ttl) the last good JWKS is still
+    /// used when fetching a fresh one fails (stale-if-error): an outage of Kakao's JWKS
+    /// endpoint then does not stop logins at once. Each failed fetch that falls back on
+    /// the stale keys logs a warning; a fetch is retried at most once per
+    /// [`jwks_min_refetch_interval`](Self::jwks_min_refetch_interval); a successful fetch
+    /// starts over with fresh keys. Once the grace period has passed too, the fetch error
+    /// is returned. `Duration::ZERO` turns this off. Default: 1 hour.
+    pub fn jwks_stale_if_error(mut self, grace: Duration) -> Self {
+        self.jwks_stale_if_error = grace;
+        self
+    }
+
+    /// Allows plain `http` for the kauth and kapi base URLs and the JWKS URL on hosts that
+    /// are not loopback. Without it, `build()` accepts `http` only for `localhost`,
+    /// `127.0.0.0/8` and `[::1]` (a local emulator): tokens, client secret and signing
+    /// keys must not cross a network unencrypted. Only for test rigs on other hosts.
+    /// Default: false.
+    pub fn insecure_allow_http_kakao(mut self, allow: bool) -> Self {
+        self.insecure_allow_http_kakao = allow;
+        self
+    }
+
+    /// Secret from which the session cookie key is derived (at least 64 characters).
+    /// Instances sharing it share sessions. Default: a random key per start (sessions
+    /// end at restart), with a warning.
+    pub fn session_secret(mut self, secret: impl Into<String>) -> Self {
+        self.session_secret = Some(secret.into());
+        self
+    }
+
+    /// Session cookie name. Default: `sessionid`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// Forces the cookie's `Secure` flag. Default: on exactly when the redirect URI is https.
+    pub fn cookie_secure(mut self, secure: bool) -> Self {
+        self.cookie_secure = Some(secure);
+        self
+    }
+
+    /// Session lifetime (renewed on activity). Default: 14 days, as in Django.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = ttl;
+        self
+    }
+
+    /// How long before expiry [`KakaoAuth::access_token_for`](crate::KakaoAuth::access_token_for)
+    /// refreshes a token. Default: 5 minutes.
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = margin;
+        self
+    }
+
+    /// The admin key. It authenticates Kakao's unlink webhook (`Authorization: KakaoAK …`)
+    /// and lets disconnect unlink without the user's token. Default: none (the webhook
+    /// route answers 404).
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(key.into());
+        self
+    }
+
+    /// The app's numeric id; when set, the unlink webhook also requires a matching
+    /// `app_id`. Default: not checked.
+    pub fn app_id(mut self, app_id: i64) -> Self {
+        self.app_id = Some(app_id);
+        self
+    }
+
+    /// The route of "log out with the Kakao account" (POST). Default: `/logout/kakao/`.
+    pub fn kakao_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.kakao_logout_path = path.into();
+        self
+    }
+
+    /// The disconnect (회원 탈퇴) route (POST). Default: `/accounts/oauth/disconnect/kakao/`.
+    pub fn disconnect_path(mut self, path: impl Into<String>) -> Self {
+        self.disconnect_path = path.into();
+        self
+    }
+
+    /// The route of Kakao's unlink webhook (GET and POST).
+    /// Default: `/accounts/oauth/unlink/kakao/`.
+    pub fn unlink_callback_path(mut self, path: impl Into<String>) -> Self {
+        self.unlink_callback_path = path.into();
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::Missing { name: "client_id" });
+        }
+        for (name, secret) in [
+            ("client_secret", &self.client_secret),
+            ("admin_key", &self.admin_key),
+            ("session_secret", &self.session_secret),
+        ] {
+            if secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                return Err(ConfigError::invalid(
+                    name,
+                    "is empty; set a real value or leave it unset",
+                ));
+            }
+        }
+        let redirect_uri = parse_absolute("redirect_uri", &self.redirect_uri)?;
+        let allow_http = self.insecure_allow_http_kakao;
+        let auth_base_url = parse_absolute("KAKAO_AUTH_URL", &self.auth_base_url)?;
+        check_kakao_scheme("KAKAO_AUTH_URL", &auth_base_url, allow_http)?;
+        let api_base_url = parse_absolute("KAKAO_API_URL", &self.api_base_url)?;
+        check_kakao_scheme("KAKAO_API_URL", &api_base_url, allow_http)?;
+        let oidc = OidcSettings {
+            issuer: match self.oidc_issuer {
+                Some(issuer) if issuer.trim().is_empty() => {
+                    return Err(ConfigError::invalid("oidc_issuer", "must not be empty"))
+                }
+                Some(issuer) => issuer,
+                None => auth_base_url.as_str().trim_end_matches('/').to_owned(),
+            },
+            jwks_url: match &self.jwks_url {
+                Some(url) => {
+                    let url = parse_absolute("jwks_url", url)?;
+                    check_kakao_scheme("jwks_url", &url, allow_http)?;
+                    url
+                }
+                None => join(&auth_base_url, "/.well-known/jwks.json"),
+            },
+            leeway: self.id_token_leeway,
+            jwks_cache_ttl: self.jwks_cache_ttl,
+            jwks_min_refetch_interval: self.jwks_min_refetch_interval,
+            jwks_stale_grace: self.jwks_stale_if_error,
+        };
+        for (name, path) in [
+            ("login_url", &self.login_url),
+            ("begin_path", &self.begin_path),
+            ("logout_path", &self.logout_path),
+            ("login_redirect_url", &self.login_redirect_url),
+            ("login_error_url", &self.login_error_url),
+            ("logout_redirect_url", &self.logout_redirect_url),
+            ("kakao_logout_path", &self.kakao_logout_path),
+            ("disconnect_path", &self.disconnect_path),
+            ("unlink_callback_path", &self.unlink_callback_path),
+        ] {
+            if crate::next_url::sanitize_next(path).is_none() {
+                return Err(ConfigError::invalid(
+                    name,
+                    "must be a local path starting with '/'",
+                ));
+            }
+        }
+        for (name, value) in [
+            ("cookie_name", &self.cookie_name),
+            ("pending_cookie_prefix", &self.pending_cookie_prefix),
+        ] {
+            let token = !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !token {
+                return Err(ConfigError::invalid(
+                    name,
+                    "must be non-empty and use only ASCII letters, digits, '_' and '-'",
+                ));
+            }
+        }
+        if self.cookie_name.starts_with(&self.pending_cookie_prefix) {
+            return Err(ConfigError::invalid(
+                "pending_cookie_prefix",
+                "must not be a prefix of the session cookie's name",
+            ));
+        }
+        let key = match &self.session_secret {
+            Some(secret) => session_key_from_secret(secret)?,
+            None => {
+                tracing::warn!(
+                    "SESSION_SECRET is not set: using a random session key; sessions end when the process restarts and are not shared between instances"
+                );
+                Key::generate()
+            }
+        };
+        let secure = self
+            .cookie_secure
+            .unwrap_or(redirect_uri.scheme() == "https");
+        Ok(KakaoAuthConfig {
+            client: Arc::new(ClientSettings {
+                client_id: self.client_id,
+                client_secret: self.client_secret.map(ClientSecret::new),
+                redirect_uri,
+                scopes: self.scopes,
+                auth_base_url,
+                api_base_url,
+                connect_timeout: self.connect_timeout,
+                request_timeout: self.request_timeout,
+                max_response_bytes: self.max_response_bytes,
+            }),
+            paths: RoutePaths {
+                login_url: self.login_url,
+                begin_path: self.begin_path,
+                logout_path: self.logout_path,
+                login_redirect_url: self.login_redirect_url,
+                login_error_url: self.login_error_url,
+                logout_redirect_url: self.logout_redirect_url,
+                kakao_logout_path: self.kakao_logout_path,
+                disconnect_path: self.disconnect_path,
+                unlink_callback_path: self.unlink_callback_path,
+            },
+            flow_ttl: self.flow_ttl,
+            token_refresh_margin: self.token_refresh_margin,
+            admin_key: self.admin_key.map(crate::secret::AdminKey::new),
+            app_id: self.app_id,
+            oidc,
+            session: SessionSettings {
+                pending_key: pending_cookie_key(&key),
+                key,
+                cookie_name: self.cookie_name,
+                secure,
+                ttl: self.session_ttl,
+                pending_cookie_prefix: self.pending_cookie_prefix,
+            },
+        })
+    }
+}
+
+/// Splits `KAKAO_SCOPE` on spaces and commas (Kakao's docs use commas, its SDKs spaces).
+pub fn split_scopes(value: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in value
+        .split([' ', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    scopes
+}
