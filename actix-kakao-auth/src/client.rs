@@ -23,8 +23,12 @@ use crate::http::{too_large, HttpTransport, KakaoRequest, KakaoResponse, Reqwest
 use crate::profile::KakaoUserInfo;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::KakaoTokens;
-use crate::wire::{kapi_error, token_error, tokens_from_response, KapiIdBody};
-pub use crate::wire::{KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse};
+use crate::wire::{
+    kapi_error, token_error, tokens_from_response, KapiIdBody, RevokedTermsBody, ServiceTermsBody,
+};
+pub use crate::wire::{
+    KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse, ServiceTerm,
+};
 
 type OAuthClient = oauth2::Client<
     KakaoTokenErrorResponse,
@@ -48,6 +52,21 @@ pub struct AuthorizationStart {
     pub state: CsrfToken,
     /// The PKCE verifier for the token request.
     pub pkce_verifier: PkceCodeVerifier,
+}
+
+/// What one authorize request asks for beyond the configured scopes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthorizeRequest<'a> {
+    /// The OpenID Connect `nonce`.
+    pub nonce: Option<&'a str>,
+    /// Scopes to ask for on top of the configured ones (additional consent).
+    pub extra_scopes: &'a [String],
+    /// Kakao's `prompt` (`none`, `login`, `select_account`, `create`).
+    pub prompt: Option<&'a str>,
+    /// Kakao's `login_hint`.
+    pub login_hint: Option<&'a str>,
+    /// Kakao Sync service-terms tags.
+    pub service_terms: &'a [String],
 }
 
 /// Talks to Kakao's two hosts. Cheap to clone; share one per application.
@@ -109,14 +128,11 @@ impl KakaoClient {
     }
 
     /// Builds the authorize URL: fresh `state` (128 bits from the OS CSPRNG), PKCE S256
-    /// challenge, the configured scopes, and `nonce` when given.
-    pub fn start_authorization(
-        &self,
-        nonce: Option<&str>,
-        extra_scopes: &[String],
-    ) -> AuthorizationStart {
+    /// challenge, the configured scopes plus `request.extra_scopes`, and `nonce`, `prompt`,
+    /// `login_hint` and `service_terms` when given.
+    pub fn start_authorization(&self, request: &AuthorizeRequest<'_>) -> AuthorizationStart {
         let (challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self
+        let mut authorize = self
             .oauth
             .authorize_url(CsrfToken::new_random)
             .set_pkce_challenge(challenge)
@@ -124,13 +140,22 @@ impl KakaoClient {
                 self.config
                     .scopes
                     .iter()
-                    .chain(extra_scopes)
+                    .chain(request.extra_scopes)
                     .map(|s| Scope::new(s.clone())),
             );
-        if let Some(nonce) = nonce {
-            request = request.add_extra_param("nonce", nonce.to_owned());
+        if let Some(nonce) = request.nonce {
+            authorize = authorize.add_extra_param("nonce", nonce.to_owned());
         }
-        let (url, state) = request.url();
+        if let Some(prompt) = request.prompt {
+            authorize = authorize.add_extra_param("prompt", prompt.to_owned());
+        }
+        if let Some(hint) = request.login_hint {
+            authorize = authorize.add_extra_param("login_hint", hint.to_owned());
+        }
+        if !request.service_terms.is_empty() {
+            authorize = authorize.add_extra_param("service_terms", request.service_terms.join(","));
+        }
+        let (url, state) = authorize.url();
         AuthorizationStart {
             url,
             state,
@@ -300,6 +325,47 @@ impl KakaoClient {
     /// every token revoked). Returns the Kakao id.
     pub async fn unlink_user(&self, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
         self.kapi_post("/v1/user/unlink", auth).await
+    }
+
+    /// Kakao Sync: `GET /v2/user/service_terms?result=app_service_terms`, every service
+    /// term enabled on the app with whether the user agreed (and when).
+    pub async fn service_terms(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<Vec<ServiceTerm>, KakaoApiError> {
+        let mut url = self.config.api_endpoint("/v2/user/service_terms");
+        url.query_pairs_mut()
+            .append_pair("result", "app_service_terms");
+        let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
+        let (status, body) = self.call(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<ServiceTermsBody>(&body)
+            .map(|b| b.service_terms)
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+    }
+
+    /// Kakao Sync: `POST /v2/user/revoke/service_terms` withdraws the user's agreement to
+    /// revocable terms. Returns the tags actually revoked (required and unagreed terms are
+    /// left as they are).
+    pub async fn revoke_service_terms(
+        &self,
+        access_token: &AccessToken,
+        tags: &[&str],
+    ) -> Result<Vec<String>, KakaoApiError> {
+        let url = self.config.api_endpoint("/v2/user/revoke/service_terms");
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("tags", &tags.join(","))
+            .finish();
+        let request = self.request(Method::POST, &url, Some(bearer(access_token)?), Some(form))?;
+        let (status, body) = self.call(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<RevokedTermsBody>(&body)
+            .map(|b| b.revoked_service_terms.into_iter().map(|t| t.tag).collect())
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
     }
 
     /// `{kauth}/oauth/logout?client_id=…&logout_redirect_uri=…`: the URL that ends the

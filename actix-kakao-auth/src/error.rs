@@ -148,11 +148,13 @@ pub enum LoginFailure {
     InvalidIdToken,
     /// Our side failed (store, session).
     Internal,
+    /// Kakao Sync: a service term Kakao marks required is not agreed.
+    TermsRequired,
 }
 
 impl LoginFailure {
     /// Every reason, in documentation order.
-    pub const ALL: [LoginFailure; 7] = [
+    pub const ALL: [LoginFailure; 8] = [
         Self::StateMismatch,
         Self::AccessDenied,
         Self::InvalidCode,
@@ -160,6 +162,7 @@ impl LoginFailure {
         Self::InvalidResponse,
         Self::InvalidIdToken,
         Self::Internal,
+        Self::TermsRequired,
     ];
 
     /// The code used in `?reason=`.
@@ -172,6 +175,7 @@ impl LoginFailure {
             Self::InvalidResponse => "invalid_response",
             Self::InvalidIdToken => "invalid_id_token",
             Self::Internal => "internal",
+            Self::TermsRequired => "terms_required",
         }
     }
 
@@ -216,6 +220,15 @@ pub enum LoginError {
     /// The id_token failed verification (or its keys could not be fetched).
     #[error("id_token rejected: {0}")]
     IdToken(#[source] crate::oidc::IdTokenError),
+    /// Kakao Sync: `/v2/user/service_terms` could not be read.
+    #[error("service terms request failed: {0}")]
+    ServiceTerms(#[source] KakaoApiError),
+    /// Kakao Sync: required service terms are not agreed.
+    #[error("required service terms not agreed: {}", log_safe(&missing.join(",")))]
+    TermsRequired {
+        /// The tags of the required terms the user has not agreed to.
+        missing: Vec<String>,
+    },
     /// The application's store failed.
     #[error("user store failed: {}", log_safe(&.0.to_string()))]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -245,6 +258,9 @@ impl LoginError {
             Self::UserInfo(_) => LoginFailure::InvalidResponse,
             Self::IdToken(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
             Self::IdToken(_) => LoginFailure::InvalidIdToken,
+            Self::ServiceTerms(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
+            Self::ServiceTerms(_) => LoginFailure::InvalidResponse,
+            Self::TermsRequired { .. } => LoginFailure::TermsRequired,
             Self::Store(_) | Self::Session(_) => LoginFailure::Internal,
         }
     }
@@ -254,7 +270,7 @@ impl LoginError {
     pub fn kakao_code(&self) -> Option<String> {
         match self {
             Self::Authorization { error } => Some(escape(error, AUTHORIZATION_ERROR_LIMIT)),
-            Self::Token(e) | Self::UserInfo(e) => e.kakao_code(),
+            Self::Token(e) | Self::UserInfo(e) | Self::ServiceTerms(e) => e.kakao_code(),
             Self::IdToken(crate::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
             _ => None,
         }

@@ -113,6 +113,7 @@ mod extract;
 pub mod http;
 pub mod identity;
 mod log_safe;
+pub mod login_options;
 pub mod middleware;
 pub mod next_url;
 pub mod oidc;

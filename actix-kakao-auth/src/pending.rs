@@ -36,6 +36,16 @@ pub(crate) struct PendingLogin {
     pub(crate) next: Option<String>,
     /// Unix seconds.
     pub(crate) created_at: i64,
+    /// Sent with `prompt=none` (KakaoTalk auto-login): a `consent_required` answer starts
+    /// the same login once more without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) auto_login: bool,
+    /// The `login_hint` sent, kept for that second attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) login_hint: Option<String>,
+    /// Additional-consent scopes asked for, kept for that second attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) extra_scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for PendingLogin {
@@ -161,6 +171,9 @@ mod tests {
             nonce: Some("nonce".into()),
             next: Some("/download-list/".into()),
             created_at,
+            auto_login: false,
+            login_hint: None,
+            extra_scopes: Vec::new(),
         }
     }
 

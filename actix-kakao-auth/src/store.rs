@@ -43,6 +43,20 @@ pub struct KakaoLogin {
     pub user: KakaoUserInfo,
     /// The tokens from the token endpoint.
     pub tokens: KakaoTokens,
+    /// Kakao Sync: the service terms the user has agreed to, with when (the consent
+    /// ledger, as Kakao reports it at this login); `None` when no service terms are
+    /// configured.
+    pub service_terms: Option<Vec<AgreedTerm>>,
+}
+
+/// One agreed Kakao Sync service term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreedTerm {
+    /// The term's tag.
+    pub tag: String,
+    /// When the user agreed, as Kakao reported it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreed_at: Option<String>,
 }
 
 impl KakaoLogin {

@@ -102,6 +102,7 @@ pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> Kakao
             scopes: vec!["profile_nickname".into(), "account_email".into()],
             id_token: None,
         },
+        service_terms: None,
     }
 }
 

@@ -102,6 +102,44 @@ fn after(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// One Kakao Sync service term as `/v2/user/service_terms` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceTerm {
+    /// The term's tag, as configured in the Kakao console.
+    pub tag: String,
+    /// True when the term must be agreed to use the service.
+    #[serde(default)]
+    pub required: bool,
+    /// True when the user agreed.
+    #[serde(default)]
+    pub agreed: bool,
+    /// True when the user may withdraw the agreement (only meaningful when agreed).
+    #[serde(default)]
+    pub revocable: bool,
+    /// When the user last agreed (RFC 3339), when agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreed_at: Option<String>,
+}
+
+/// `/v2/user/service_terms`'s answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ServiceTermsBody {
+    #[serde(default)]
+    pub(crate) service_terms: Vec<ServiceTerm>,
+}
+
+/// `/v2/user/revoke/service_terms`'s answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokedTermsBody {
+    #[serde(default)]
+    pub(crate) revoked_service_terms: Vec<RevokedTerm>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RevokedTerm {
+    pub(crate) tag: String,
+}
+
 /// Converts Kakao's token answer to absolute expiry times.
 pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens {
     let now = Utc::now();

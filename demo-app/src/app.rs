@@ -220,14 +220,22 @@ fn token_cipher(config: &DemoConfig) -> Result<TokenCipher, actix_kakao_auth::Co
 }
 
 async fn start_emulator(config: &DemoConfig) -> std::io::Result<KakaoEmulator> {
-    KakaoEmulator::builder()
+    let emulator = KakaoEmulator::builder()
         .client_id("demo-app-emulator")
         .client_secret(config.kakao_client_secret.clone())
         .redirect_uri(config.redirect_uri())
         .logout_redirect_uri(format!("{}/", config.app_url))
-        .admin_key(config.kakao_admin_key.clone())
-        .start()
-        .await
+        .admin_key(config.kakao_admin_key.clone());
+    // Kakao Sync in emulator mode: the first KAKAO_SERVICE_TERMS tag is a required term,
+    // the others optional.
+    let emulator = config
+        .kakao_service_terms
+        .iter()
+        .enumerate()
+        .fold(emulator, |emulator, (i, tag)| {
+            emulator.service_term(tag.clone(), i == 0)
+        });
+    emulator.start().await
 }
 
 fn kakao_config(
@@ -266,6 +274,9 @@ fn kakao_config(
     }
     if let Some(app_id) = config.kakao_app_id {
         builder = builder.app_id(app_id);
+    }
+    if !config.kakao_service_terms.is_empty() {
+        builder = builder.service_terms(config.kakao_service_terms.clone());
     }
     builder.build()
 }

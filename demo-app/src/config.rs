@@ -36,6 +36,8 @@ pub struct DemoConfig {
     pub kakao_admin_key: Option<String>,
     /// `KAKAO_APP_ID`.
     pub kakao_app_id: Option<i64>,
+    /// `KAKAO_SERVICE_TERMS`, split (Kakao Sync service-terms tags).
+    pub kakao_service_terms: Vec<String>,
     /// `DATABASE_URL`.
     pub database_url: String,
     /// `REDIS_URL`.
@@ -149,6 +151,9 @@ impl DemoConfig {
                 .unwrap_or_default(),
             kakao_admin_key: get("KAKAO_ADMIN_KEY"),
             kakao_app_id,
+            kakao_service_terms: get("KAKAO_SERVICE_TERMS")
+                .map(|s| split_scopes(&s))
+                .unwrap_or_default(),
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
             redis_key_prefix: get("REDIS_KEY_PREFIX")

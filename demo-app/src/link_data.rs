@@ -9,7 +9,7 @@
 //! into another row does not open there either.
 
 use actix_kakao_auth::secret::{AccessToken, IdToken, RefreshToken};
-use actix_kakao_auth::store::{KakaoLogin, KakaoTokens};
+use actix_kakao_auth::store::{AgreedTerm, KakaoLogin, KakaoTokens};
 use actix_kakao_auth::token_crypto::{SealedToken, TokenCipher, TokenCryptoError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,10 @@ pub struct LinkData {
     /// Every scope granted so far (additional consent adds to it).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Kakao Sync: the service terms the user agreed to and when, as Kakao reported them
+    /// at the last login (the consent ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_terms: Option<Vec<AgreedTerm>>,
     /// Always `bearer`.
     #[serde(default)]
     pub token_type: String,
@@ -67,6 +71,7 @@ impl LinkData {
             id: uid,
             nickname: login.user.nickname().map(str::to_owned),
             connected_at: login.user.connected_at.clone(),
+            service_terms: login.service_terms.clone(),
             token_type: "bearer".to_owned(),
             ..Self::default()
         }
@@ -109,6 +114,10 @@ impl LinkData {
     pub fn merged_over(mut self, old: &LinkData) -> Self {
         let new_scopes = std::mem::replace(&mut self.scopes, old.scopes.clone());
         self.add_scopes(&new_scopes);
+        // A login without a terms step keeps the ledger; one with it replaces the ledger.
+        if self.service_terms.is_none() {
+            self.service_terms = old.service_terms.clone();
+        }
         self
     }
 

@@ -45,6 +45,17 @@ pub struct HomePage {
     pub user: Option<UserView>,
     /// True when running against the emulator.
     pub emulator: bool,
+    /// Kakao Sync: the service terms the logged-in user agreed to, and when.
+    pub terms: Vec<TermView>,
+}
+
+/// One agreed service term, as the home page shows it.
+#[derive(Debug, Clone)]
+pub struct TermView {
+    /// The term's tag.
+    pub tag: String,
+    /// When the user agreed (as Kakao reported it), or `-`.
+    pub agreed_at: String,
 }
 
 /// `GET /download-list/`.
@@ -96,6 +107,10 @@ impl LoginErrorPage {
             Some(LoginFailure::InvalidIdToken) => (
                 "카카오 ID 토큰을 검증하지 못했습니다.",
                 "Kakao's ID token could not be verified.",
+            ),
+            Some(LoginFailure::TermsRequired) => (
+                "필수 서비스 약관에 동의해야 가입할 수 있습니다. 다시 시도해 약관에 동의해 주세요.",
+                "You need to agree to the required service terms to sign up. Please try again and agree to them.",
             ),
             Some(LoginFailure::Internal) | Some(_) | None => (
                 "로그인 처리 중 문제가 발생했습니다.",

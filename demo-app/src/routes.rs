@@ -7,8 +7,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::downloads::{self, DOWNLOADS};
+use crate::link_data::LinkData;
 use crate::models::User;
-use crate::pages::{DownloadsPage, HomePage, LoginErrorPage, LogoutPage, UserView};
+use crate::pages::{DownloadsPage, HomePage, LoginErrorPage, LogoutPage, TermView, UserView};
 use crate::state::AppState;
 
 /// Registers the demo's pages.
@@ -43,10 +44,34 @@ fn html(page: &impl Template) -> HttpResponse {
 }
 
 async fn home(state: web::Data<AppState>, current: Option<CurrentUser<User>>) -> HttpResponse {
+    let terms = match &current {
+        Some(current) => agreed_terms(&state, current.id).await,
+        None => Vec::new(),
+    };
     html(&HomePage {
         user: current.as_ref().map(UserView::from),
         emulator: state.emulator_mode,
+        terms,
     })
+}
+
+/// The service terms (Kakao Sync consent ledger) kept in the user's link, if any.
+async fn agreed_terms(state: &AppState, user_id: i64) -> Vec<TermView> {
+    let link = match state.store.link_by_user(user_id).await {
+        Ok(link) => link,
+        Err(error) => {
+            tracing::warn!(%error, "reading the consent ledger failed");
+            None
+        }
+    };
+    link.and_then(|link| LinkData::parse(&link.extra_data).service_terms)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|term| TermView {
+            tag: term.tag,
+            agreed_at: term.agreed_at.unwrap_or_else(|| "-".to_owned()),
+        })
+        .collect()
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -172,6 +172,16 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         }
     }
     let nonce = raw(&params, "nonce").map(str::to_owned);
+    // Kakao Sync: the requested terms the app has; other tags are ignored.
+    let service_terms: Vec<String> = raw(&params, "service_terms")
+        .map(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .filter(|tag| config.service_terms.iter().any(|(t, _)| t == tag))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
 
     let prompt_none =
         raw(&params, "prompt").is_some_and(|p| p.split(',').any(|v| v.trim() == "none"));
@@ -190,6 +200,7 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
                     code_challenge: code_challenge.map(str::to_owned),
                     nonce,
                     created: Instant::now(),
+                    service_terms: Vec::new(),
                 },
             ),
             None => error_redirect(
@@ -208,6 +219,7 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         code_challenge: code_challenge.map(str::to_owned),
         nonce,
         created: Instant::now(),
+        service_terms: service_terms.clone(),
     });
     let html = pages::consent_page(&ConsentPage {
         client_id: &config.client_id,
@@ -215,6 +227,12 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         request_id: &request_id,
         scopes: &scopes,
         users: &config.users,
+        terms: &config
+            .service_terms
+            .iter()
+            .filter(|(tag, _)| service_terms.contains(tag))
+            .cloned()
+            .collect::<Vec<_>>(),
     });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -296,6 +314,12 @@ pub(crate) async fn decision(body: web::Bytes, shared: web::Data<Shared>) -> Htt
         Some(user) => {
             tracing::debug!(user_id = user.id, "kakao emulator: consent approved");
             shared.record_consent(&user, &pending.scopes);
+            let agreed: Vec<String> = url::form_urlencoded::parse(&body)
+                .filter(|(name, _)| name == "term")
+                .map(|(_, tag)| tag.into_owned())
+                .filter(|tag| pending.service_terms.contains(tag))
+                .collect();
+            shared.agree_terms(user.id, &agreed);
             issue_code(&shared, user.id, &pending)
         }
         None => {

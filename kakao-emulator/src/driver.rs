@@ -13,8 +13,11 @@ use super::state::Shared;
 /// What the emulated user does on the consent page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentDecision {
-    /// Press "동의하고 계속하기 / Agree and continue" as this user.
+    /// Press "동의하고 계속하기 / Agree and continue" as this user, agreeing to every
+    /// service term the page shows.
     Approve(UserChoice),
+    /// Agree and continue as this user, with exactly these service terms ticked.
+    ApproveTerms(UserChoice, Vec<String>),
     /// Press "취소 / Cancel".
     Cancel,
 }
@@ -77,6 +80,15 @@ async fn not_a_redirect(response: reqwest::Response, step: &str) -> EmulatorErro
     }
 }
 
+/// The service-term checkboxes of a consent page.
+fn terms_on_page(html: &str) -> Vec<String> {
+    html.split("name=\"term\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// GET the authorize URL, read the consent form, POST the decision; return where it redirects.
 pub(crate) async fn consent(
     http: &reqwest::Client,
@@ -104,8 +116,16 @@ pub(crate) async fn consent(
         .map_err(|e| EmulatorError::Unexpected(format!("bad form action {action:?}: {e}")))?;
 
     let mut form = vec![("request_id", request_id)];
-    match decision {
-        ConsentDecision::Approve(choice) => {
+    let (choice, terms) = match decision {
+        ConsentDecision::Approve(choice) => (Some(choice), terms_on_page(&html)),
+        ConsentDecision::ApproveTerms(choice, terms) => (Some(choice), terms.clone()),
+        ConsentDecision::Cancel => (None, Vec::new()),
+    };
+    for term in terms {
+        form.push(("term", term));
+    }
+    match choice {
+        Some(choice) => {
             form.push(("action", "approve".to_owned()));
             match choice {
                 UserChoice::Fixture(id) => form.push(("user", id.to_string())),
@@ -115,7 +135,7 @@ pub(crate) async fn consent(
                 }
             }
         }
-        ConsentDecision::Cancel => form.push(("action", "cancel".to_owned())),
+        None => form.push(("action", "cancel".to_owned())),
     }
     let response = http.post(action_url.clone()).form(&form).send().await?;
     if response.status().is_redirection() {

@@ -29,6 +29,8 @@ pub enum Endpoint {
     TokenInfo,
     /// `GET /v1/oidc/userinfo` (kapi).
     OidcUserInfo,
+    /// `GET /v2/user/service_terms` (kapi, Kakao Sync).
+    ServiceTerms,
 }
 
 impl Endpoint {
@@ -41,6 +43,7 @@ impl Endpoint {
                 | Endpoint::Logout
                 | Endpoint::Unlink
                 | Endpoint::OidcUserInfo
+                | Endpoint::ServiceTerms
         )
     }
 }

@@ -245,3 +245,115 @@ pub(crate) async fn avatar(path: web::Path<String>, shared: web::Data<Shared>) -
         None => HttpResponse::NotFound().finish(),
     }
 }
+
+/// `GET /v2/user/service_terms` (Kakao Sync): `result=agreed_service_terms` (default, the
+/// terms the user agreed to) or `app_service_terms` (every term of the app), optionally
+/// filtered by `tags`. Each term: `tag`, `required`, `agreed`, `revocable`, and
+/// `agreed_at` when agreed. An unknown tag in the filter is `-2`.
+pub(crate) async fn service_terms(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let params = params::parse(req.query_string().as_bytes());
+    if let Some(response) = shared.faults.apply(Endpoint::ServiceTerms).await {
+        return response;
+    }
+    let caller = match authenticate(&req, &params, &shared, true) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.response(),
+    };
+    let user_id = caller.user_id();
+    let filter: Option<Vec<&str>> =
+        params::get(&params, "tags").map(|tags| tags.split(',').map(str::trim).collect());
+    if let Some(tags) = &filter {
+        let unknown: Vec<&str> = tags
+            .iter()
+            .copied()
+            .filter(|tag| !shared.config.service_terms.iter().any(|(t, _)| t == tag))
+            .collect();
+        if !unknown.is_empty() {
+            return respond::kapi_error(
+                400,
+                -2,
+                &format!(
+                    "There is no tags to get service terms. check out to configured this tags([{}]) in app.",
+                    unknown.join(",")
+                ),
+            );
+        }
+    }
+    let all = match params::get(&params, "result") {
+        None | Some("agreed_service_terms") => false,
+        Some("app_service_terms") => true,
+        Some(_) => {
+            return respond::kapi_error(
+                400,
+                -2,
+                "result must be agreed_service_terms or app_service_terms",
+            )
+        }
+    };
+    let agreed = shared.agreed_terms(user_id);
+    let terms: Vec<serde_json::Value> = shared
+        .config
+        .service_terms
+        .iter()
+        .filter(|(tag, _)| {
+            filter
+                .as_ref()
+                .is_none_or(|tags| tags.contains(&tag.as_str()))
+        })
+        .filter(|(tag, _)| all || agreed.contains_key(tag))
+        .map(|(tag, required)| {
+            let mut term = json!({
+                "tag": tag,
+                "required": required,
+                "agreed": agreed.contains_key(tag),
+                "revocable": !required,
+            });
+            if let Some(at) = agreed.get(tag) {
+                term["agreed_at"] = json!(at);
+            }
+            term
+        })
+        .collect();
+    respond::json(200, &json!({"id": user_id, "service_terms": terms}))
+}
+
+/// `POST /v2/user/revoke/service_terms` (Kakao Sync) with `tags=a,b`: withdraws the
+/// revocable ones (agreed and not required). Answers the ones actually withdrawn; an
+/// unknown tag is `-2`.
+pub(crate) async fn revoke_service_terms(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let params = params::query_and_form(&req, &body);
+    let caller = match authenticate(&req, &params, &shared, true) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.response(),
+    };
+    let Some(tags) = params::get(&params, "tags") else {
+        return respond::kapi_error(400, -2, "tags is required");
+    };
+    let tags: Vec<&str> = tags.split(',').map(str::trim).collect();
+    if let Some(unknown) = tags
+        .iter()
+        .find(|tag| !shared.config.service_terms.iter().any(|(t, _)| t == *tag))
+    {
+        return respond::kapi_error(
+            400,
+            -2,
+            &format!(
+                "There is no tags to revoke. check out if given tag([{unknown}]) is correct again."
+            ),
+        );
+    }
+    let user_id = caller.user_id();
+    let revoked: Vec<serde_json::Value> = shared
+        .revoke_terms(user_id, &tags)
+        .into_iter()
+        .map(|tag| json!({"tag": tag, "agreed": false}))
+        .collect();
+    respond::json(
+        200,
+        &json!({"id": user_id, "revoked_service_terms": revoked}),
+    )
+}

@@ -157,6 +157,7 @@ impl Default for EmulatorBuilder {
                 ]
                 .map(str::to_owned)
                 .to_vec(),
+                service_terms: Vec::new(),
             },
             bind: "127.0.0.1:0".to_owned(),
             workers: 2,
@@ -201,6 +202,16 @@ impl EmulatorBuilder {
     /// The app id reported by `access_token_info` and the unlink webhook. Default `100001`.
     pub fn app_id(mut self, id: i64) -> Self {
         self.config.app_id = id;
+        self
+    }
+
+    /// A Kakao Sync service term of the app (call once per term). A login that asks for it
+    /// with `service_terms=` shows it on the consent page as a checkbox (marked when
+    /// `required`); `/v2/user/service_terms` reports it. The page does not force required
+    /// terms, so a test can stand for a required term added after sign-up, which Kakao
+    /// does not show again. Default: none.
+    pub fn service_term(mut self, tag: impl Into<String>, required: bool) -> Self {
+        self.config.service_terms.push((tag.into(), required));
         self
     }
 
@@ -333,6 +344,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(kapi::access_token_info)),
         )
         .service(web::resource("/v1/user/logout").route(web::post().to(kapi::logout)))
+        .service(web::resource("/v2/user/service_terms").route(web::get().to(kapi::service_terms)))
+        .service(
+            web::resource("/v2/user/revoke/service_terms")
+                .route(web::post().to(kapi::revoke_service_terms)),
+        )
         .service(web::resource("/v1/user/unlink").route(web::post().to(kapi::unlink)))
         .service(web::resource("/emulator/avatar/{file}").route(web::get().to(kapi::avatar)));
     oidc::configure(cfg);

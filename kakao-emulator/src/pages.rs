@@ -122,6 +122,8 @@ pub(crate) struct ConsentPage<'a> {
     pub request_id: &'a str,
     pub scopes: &'a [String],
     pub users: &'a [FixtureUser],
+    /// Kakao Sync service terms to agree to: (tag, required).
+    pub terms: &'a [(String, bool)],
 }
 
 /// The consent page: requested items, a choice of fixture user or a typed nickname, and the
@@ -152,11 +154,25 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
         body,
         "</ul>\n<p class=\"meta\">돌아갈 주소 / Redirects to: <code>{}</code></p>\n\
          <form method=\"post\" action=\"{DECISION_PATH}\">\n\
-         <input type=\"hidden\" name=\"request_id\" value=\"{}\">\n\
-         <fieldset>\n<legend>로그인할 사용자 / Sign in as</legend>\n",
+         <input type=\"hidden\" name=\"request_id\" value=\"{}\">\n",
         escape(p.redirect_uri),
         escape(p.request_id),
     );
+    if !p.terms.is_empty() {
+        body.push_str("<fieldset class=\"terms\">\n<legend>서비스 약관 / Service terms</legend>\n");
+        for (tag, required) in p.terms {
+            let _ = writeln!(
+                body,
+                "<div class=\"choice\"><input type=\"checkbox\" id=\"term-{tag}\" name=\"term\" value=\"{tag}\" checked>\
+                 <label for=\"term-{tag}\"><span class=\"name\">{tag}</span>\
+                 <span class=\"meta\">{kind}</span></label></div>",
+                tag = escape(tag),
+                kind = if *required { "(필수 · required)" } else { "(선택 · optional)" },
+            );
+        }
+        body.push_str("</fieldset>\n");
+    }
+    body.push_str("<fieldset>\n<legend>로그인할 사용자 / Sign in as</legend>\n");
     for (i, user) in p.users.iter().enumerate() {
         let email = match (&user.email, user.email_consent) {
             (Some(email), true) => escape(email),

@@ -55,6 +55,8 @@ pub(crate) struct Config {
     pub refresh_rotation_window: Duration,
     pub token_rate_limit: bool,
     pub allowed_scopes: Vec<String>,
+    /// Kakao Sync service terms: (tag, required).
+    pub service_terms: Vec<(String, bool)>,
 }
 
 impl fmt::Debug for Config {
@@ -89,6 +91,8 @@ pub(crate) struct PendingAuthorize {
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
     pub created: Instant,
+    /// The configured service terms this request shows (Kakao Sync).
+    pub service_terms: Vec<String>,
 }
 
 /// What a one-time authorization code stands for.
@@ -147,6 +151,8 @@ pub(crate) struct Inner {
     pub nickname_users: HashMap<i64, FixtureUser>,
     /// The user of the emulated Kakao Account browser session (last one to approve), for `prompt=none`.
     pub session_user: Option<i64>,
+    /// Kakao Sync: each user's agreed service terms, tag → when (RFC 3339).
+    pub agreed_terms: HashMap<i64, BTreeMap<String, String>>,
     pub token_log: Vec<RecordedRequest>,
     pub user_me_log: Vec<RecordedRequest>,
     access_issued: HashMap<i64, VecDeque<Instant>>,
@@ -448,7 +454,48 @@ impl Shared {
         self.revoke_user(user_id);
         let mut inner = self.lock();
         inner.codes.retain(|_, c| c.user_id != user_id);
+        inner.agreed_terms.remove(&user_id);
         inner.consents.remove(&user_id).is_some()
+    }
+
+    /// Records that `user_id` agreed to `tags` now (a renewed agreement gets a new time).
+    pub(crate) fn agree_terms(&self, user_id: i64, tags: &[String]) {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut inner = self.lock();
+        let agreed = inner.agreed_terms.entry(user_id).or_default();
+        for tag in tags {
+            agreed.insert(tag.clone(), now.clone());
+        }
+    }
+
+    /// The service terms `user_id` agreed to, tag → when.
+    pub(crate) fn agreed_terms(&self, user_id: i64) -> BTreeMap<String, String> {
+        self.lock()
+            .agreed_terms
+            .get(&user_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Withdraws `user_id`'s agreement to `tags` where it is revocable (agreed and not
+    /// required). Returns the tags withdrawn.
+    pub(crate) fn revoke_terms(&self, user_id: i64, tags: &[&str]) -> Vec<String> {
+        let required: Vec<&str> = self
+            .config
+            .service_terms
+            .iter()
+            .filter(|(_, required)| *required)
+            .map(|(tag, _)| tag.as_str())
+            .collect();
+        let mut inner = self.lock();
+        let Some(agreed) = inner.agreed_terms.get_mut(&user_id) else {
+            return Vec::new();
+        };
+        tags.iter()
+            .filter(|tag| !required.contains(tag))
+            .filter(|tag| agreed.remove(**tag).is_some())
+            .map(|tag| (*tag).to_owned())
+            .collect()
     }
 
     pub(crate) fn revoke_all(&self) {

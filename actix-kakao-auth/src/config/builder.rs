@@ -7,11 +7,13 @@ use actix_web::cookie::Key;
 
 use super::client::{join, ClientSettings};
 use super::error::ConfigError;
+use super::login::LoginSettings;
 use super::oidc::OidcSettings;
 use super::paths::RoutePaths;
 use super::session::{pending_cookie_key, session_key_from_secret, SessionSettings};
 use super::settings::KakaoAuthConfig;
 use super::urls::{check_kakao_scheme, parse_absolute};
+use crate::login_options::{clean_login_hint, Prompt};
 use crate::secret::ClientSecret;
 
 /// Kakao's OAuth host.
@@ -70,6 +72,10 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) cookie_name: String,
     pub(super) cookie_secure: Option<bool>,
     pub(super) session_ttl: Duration,
+    pub(super) default_prompt: Option<Prompt>,
+    pub(super) default_login_hint: Option<String>,
+    pub(super) kakaotalk_auto_login: bool,
+    pub(super) service_terms: Vec<String>,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -119,6 +125,10 @@ impl KakaoAuthConfigBuilder {
             cookie_name: "sessionid".to_owned(),
             cookie_secure: None,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            default_prompt: None,
+            default_login_hint: None,
+            kakaotalk_auto_login: true,
+            service_terms: Vec::new(),
         }
     }
 
@@ -344,6 +354,44 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// The `prompt` every login sends unless its begin request names one. Default: none
+    /// (Kakao decides: no prompt).
+    pub fn default_prompt(mut self, prompt: Prompt) -> Self {
+        self.default_prompt = Some(prompt);
+        self
+    }
+
+    /// The `login_hint` every login sends unless its begin request names one. Default:
+    /// none.
+    pub fn default_login_hint(mut self, hint: impl Into<String>) -> Self {
+        self.default_login_hint = Some(hint.into());
+        self
+    }
+
+    /// KakaoTalk auto-login: a begin request whose `User-Agent` contains `KAKAOTALK` (the
+    /// KakaoTalk in-app browser) and that names no `prompt` is sent with `prompt=none`,
+    /// which logs a linked user in without a screen. When Kakao answers
+    /// `consent_required`, `login_required` or `interaction_required`, the same login
+    /// starts once more without `prompt=none`; a second such answer is a normal failure,
+    /// so it never loops. Default: on.
+    pub fn kakaotalk_auto_login(mut self, on: bool) -> Self {
+        self.kakaotalk_auto_login = on;
+        self
+    }
+
+    /// Kakao Sync service-terms tags: sent as `service_terms` at authorize; at the
+    /// callback the login completes only when every term Kakao marks `required` is
+    /// agreed (reason `terms_required` otherwise, before the store creates anything),
+    /// and the agreed terms reach the store with the login. Default: none (no terms step).
+    pub fn service_terms<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.service_terms = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -427,6 +475,21 @@ impl KakaoAuthConfigBuilder {
                 "must not be a prefix of the session cookie's name",
             ));
         }
+        for tag in &self.service_terms {
+            let ok = !tag.is_empty()
+                && tag.len() <= 64
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !ok {
+                return Err(ConfigError::invalid(
+                    "service_terms",
+                    format!(
+                        "{tag:?} is not a service-terms tag (ASCII letters, digits, '_', '-', '.')"
+                    ),
+                ));
+            }
+        }
         let key = match &self.session_secret {
             Some(secret) => session_key_from_secret(secret)?,
             None => {
@@ -461,6 +524,15 @@ impl KakaoAuthConfigBuilder {
                 kakao_logout_path: self.kakao_logout_path,
                 disconnect_path: self.disconnect_path,
                 unlink_callback_path: self.unlink_callback_path,
+            },
+            login: LoginSettings {
+                default_prompt: self.default_prompt,
+                default_login_hint: self
+                    .default_login_hint
+                    .as_deref()
+                    .and_then(clean_login_hint),
+                kakaotalk_auto_login: self.kakaotalk_auto_login,
+                service_terms: self.service_terms,
             },
             flow_ttl: self.flow_ttl,
             token_refresh_margin: self.token_refresh_margin,

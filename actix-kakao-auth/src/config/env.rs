@@ -35,6 +35,9 @@ impl KakaoAuthConfigBuilder {
             builder.scopes = split_scopes(&scope);
         }
         builder.session_secret = get("SESSION_SECRET");
+        if let Some(terms) = get("KAKAO_SERVICE_TERMS") {
+            builder.service_terms = split_scopes(&terms);
+        }
         builder.admin_key = get("KAKAO_ADMIN_KEY");
         if let Some(app_id) = get("KAKAO_APP_ID") {
             let id = app_id.trim().parse::<i64>().map_err(|_| {

@@ -10,6 +10,7 @@ mod builder;
 mod client;
 mod env;
 mod error;
+mod login;
 mod oidc;
 mod paths;
 mod session;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::client::ClientSettings;
+use super::login::LoginSettings;
 use super::oidc::OidcSettings;
 use super::paths::RoutePaths;
 use super::session::SessionSettings;
@@ -17,6 +18,7 @@ use super::session::SessionSettings;
 pub struct KakaoAuthConfig {
     pub(crate) client: Arc<ClientSettings>,
     pub(crate) paths: RoutePaths,
+    pub(crate) login: LoginSettings,
     pub(crate) flow_ttl: Duration,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) admin_key: Option<crate::secret::AdminKey>,
@@ -170,6 +172,16 @@ impl KakaoAuthConfig {
     /// The unlink webhook route.
     pub fn unlink_callback_path(&self) -> &str {
         &self.paths.unlink_callback_path
+    }
+
+    /// The Kakao Sync service-terms tags sent at authorize and checked at the callback.
+    pub fn service_terms(&self) -> &[String] {
+        &self.login.service_terms
+    }
+
+    /// True when KakaoTalk auto-login (`prompt=none` in the KakaoTalk in-app browser) is on.
+    pub fn kakaotalk_auto_login(&self) -> bool {
+        self.login.kakaotalk_auto_login
     }
 
     /// True when an admin key is configured.

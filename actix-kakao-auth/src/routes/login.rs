@@ -8,12 +8,14 @@ use oauth2::CsrfToken;
 use serde::Deserialize;
 
 use crate::auth::KakaoAuth;
+use crate::client::AuthorizeRequest;
 use crate::error::LoginError;
 use crate::identity::logged_in;
+use crate::login_options::{clean_login_hint, Prompt};
 use crate::next_url::sanitize_next;
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::pending::{self, PendingLogin};
-use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::store::{AgreedTerm, IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -84,6 +86,59 @@ pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
     redirect(StatusCode::FOUND, &location)
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct PromptQuery {
+    prompt: Option<String>,
+    login_hint: Option<String>,
+}
+
+/// What one login asks Kakao for.
+struct LoginStart {
+    next: Option<String>,
+    prompt: Option<&'static str>,
+    login_hint: Option<String>,
+    extra_scopes: Vec<String>,
+    auto_login: bool,
+}
+
+/// The login a begin request asks for: its `prompt` (`login`, `select_account`,
+/// `create`; anything else dropped) and `login_hint`, else the configured defaults; and
+/// KakaoTalk auto-login (`prompt=none`) from the KakaoTalk in-app browser when no prompt
+/// was asked.
+fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart {
+    let query = if req.query_string().len() > MAX_QUERY_LEN {
+        PromptQuery::default()
+    } else {
+        web::Query::<PromptQuery>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default()
+    };
+    let prompt = query
+        .prompt
+        .as_deref()
+        .and_then(Prompt::parse)
+        .or(config.login.default_prompt)
+        .map(Prompt::as_str);
+    let login_hint = query
+        .login_hint
+        .as_deref()
+        .and_then(clean_login_hint)
+        .or_else(|| config.login.default_login_hint.clone());
+    let in_kakaotalk = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.contains("KAKAOTALK"));
+    let auto_login = prompt.is_none() && in_kakaotalk && config.login.kakaotalk_auto_login;
+    LoginStart {
+        next: next_from(req),
+        prompt: if auto_login { Some("none") } else { prompt },
+        login_hint,
+        extra_scopes: additional_scopes(req),
+        auto_login,
+    }
+}
+
 /// `GET /accounts/oauth/login/kakao/`: starts a login and sends the browser to Kakao.
 /// The pending login goes into a sealed cookie of its own: nothing is written on the
 /// server and the session is not touched.
@@ -92,20 +147,36 @@ where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,
 {
+    let start = login_start(&req, auth.config());
+    start_login(&auth, start)
+}
+
+/// Redirects to Kakao's authorize page for `start`, with its pending-login cookie.
+fn start_login<S, L>(auth: &KakaoAuth<S, L>, start: LoginStart) -> HttpResponse
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
     let config = auth.config();
     let nonce = config
         .oidc_enabled()
         .then(|| CsrfToken::new_random_len(32).secret().clone());
-    let extra_scopes = additional_scopes(&req);
-    let start = auth
-        .client()
-        .start_authorization(nonce.as_deref(), &extra_scopes);
+    let authorization = auth.client().start_authorization(&AuthorizeRequest {
+        nonce: nonce.as_deref(),
+        extra_scopes: &start.extra_scopes,
+        prompt: start.prompt,
+        login_hint: start.login_hint.as_deref(),
+        service_terms: config.service_terms(),
+    });
     let pending = PendingLogin {
-        state: start.state.secret().clone(),
-        pkce_verifier: start.pkce_verifier.secret().clone(),
+        state: authorization.state.secret().clone(),
+        pkce_verifier: authorization.pkce_verifier.secret().clone(),
         nonce,
-        next: next_from(&req),
+        next: start.next,
         created_at: chrono::Utc::now().timestamp(),
+        auto_login: start.auto_login,
+        login_hint: start.login_hint,
+        extra_scopes: start.extra_scopes,
     };
     let cookie = match pending::seal(config, &pending) {
         Ok(cookie) => cookie,
@@ -117,8 +188,11 @@ where
             );
         }
     };
-    tracing::debug!("login started; redirecting to Kakao");
-    let mut response = redirect(StatusCode::FOUND, start.url.as_str());
+    tracing::debug!(
+        auto_login = pending.auto_login,
+        "login started; redirecting to Kakao"
+    );
+    let mut response = redirect(StatusCode::FOUND, authorization.url.as_str());
     if let Err(error) = response.add_cookie(&cookie) {
         tracing::error!(%error, "could not set the pending-login cookie");
         return failure_redirect(
@@ -127,6 +201,14 @@ where
         );
     }
     response
+}
+
+/// Kakao's answers to `prompt=none` that mean "not without a screen".
+fn needs_interaction(error: &str) -> bool {
+    matches!(
+        error,
+        "consent_required" | "login_required" | "interaction_required"
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +251,33 @@ where
     let pending = state
         .as_deref()
         .and_then(|state| pending::open(&req, config, state));
+    // KakaoTalk auto-login that Kakao could not do silently: the same login once more,
+    // with the screens (never `prompt=none` again, so it cannot loop).
+    if let (Ok(query), Some(login)) = (&query, &pending) {
+        if login.auto_login && query.error.as_deref().is_some_and(needs_interaction) {
+            tracing::info!(
+                "KakaoTalk auto-login needs the user: starting the login with its screens"
+            );
+            let retry = LoginStart {
+                next: login.next.clone(),
+                prompt: None,
+                login_hint: login.login_hint.clone(),
+                extra_scopes: login.extra_scopes.clone(),
+                auto_login: false,
+            };
+            let mut response = start_login(&auth, retry);
+            if let Some(state) = &state {
+                if let Err(error) = response.add_cookie(&pending::removal(config, state)) {
+                    tracing::warn!(%error, "could not clear the pending-login cookie");
+                }
+            }
+            response.headers_mut().insert(
+                header::REFERRER_POLICY,
+                header::HeaderValue::from_static("no-referrer"),
+            );
+            return response;
+        }
+    }
     let result = match query {
         Ok(query) => complete_login(&session, &auth, query, pending).await,
         Err(error) => Err(error),
@@ -248,7 +357,12 @@ where
         // The token must describe the user /v2/user/me describes.
         claims.check_subject(user.id).map_err(LoginError::IdToken)?;
     }
-    let login = KakaoLogin { user, tokens };
+    let service_terms = agreed_service_terms(auth, &tokens).await?;
+    let login = KakaoLogin {
+        user,
+        tokens,
+        service_terms,
+    };
     let local_user = auth
         .store()
         .find_or_create(&login)
@@ -268,6 +382,44 @@ where
         .and_then(sanitize_next)
         .unwrap_or_else(|| config.login_redirect_url().to_owned());
     Ok(next)
+}
+
+/// Kakao Sync: with service terms configured, the terms the user agreed to; a required
+/// term not agreed fails the login before anything is stored.
+async fn agreed_service_terms<S, L>(
+    auth: &KakaoAuth<S, L>,
+    tokens: &KakaoTokens,
+) -> Result<Option<Vec<AgreedTerm>>, LoginError>
+where
+    S: KakaoUserStore,
+    L: KakaoLinkStore<IdOf<S>>,
+{
+    if auth.config().service_terms().is_empty() {
+        return Ok(None);
+    }
+    let terms = auth
+        .client()
+        .service_terms(&tokens.access_token)
+        .await
+        .map_err(LoginError::ServiceTerms)?;
+    let missing: Vec<String> = terms
+        .iter()
+        .filter(|t| t.required && !t.agreed)
+        .map(|t| t.tag.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(LoginError::TermsRequired { missing });
+    }
+    Ok(Some(
+        terms
+            .into_iter()
+            .filter(|t| t.agreed)
+            .map(|t| AgreedTerm {
+                tag: t.tag,
+                agreed_at: t.agreed_at,
+            })
+            .collect(),
+    ))
 }
 
 /// Verifies the id_token of a login that sent `nonce` at authorize. A login started

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod client_limits;
+mod korean_login;
 mod oidc;
 mod refresh;
+mod rig;
 mod sessions;

@@ -117,7 +117,9 @@ fn auth(
 
 /// Logs fixture 1001 in through the emulator and stores the tokens; returns its user id.
 async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore>) -> String {
-    let start = auth.client().start_authorization(None, &[]);
+    let start = auth
+        .client()
+        .start_authorization(&actix_kakao_auth::client::AuthorizeRequest::default());
     let code = kakao
         .approve_for_code(&start.url, UserChoice::Fixture(1001))
         .await
@@ -129,7 +131,11 @@ async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore
         .unwrap();
     let user = auth.client().user_info(&tokens.access_token).await.unwrap();
     auth.store()
-        .find_or_create(&KakaoLogin { user, tokens })
+        .find_or_create(&KakaoLogin {
+            user,
+            tokens,
+            service_terms: None,
+        })
         .await
         .unwrap()
         .id()

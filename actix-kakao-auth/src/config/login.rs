@@ -1,0 +1,13 @@
+//! [`LoginSettings`]: defaults for each login: `prompt`, `login_hint`, KakaoTalk
+//! auto-login and Kakao Sync service terms.
+
+use crate::login_options::Prompt;
+
+/// What every login asks Kakao for unless its begin request says otherwise.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginSettings {
+    pub(crate) default_prompt: Option<Prompt>,
+    pub(crate) default_login_hint: Option<String>,
+    pub(crate) kakaotalk_auto_login: bool,
+    pub(crate) service_terms: Vec<String>,
+}
