@@ -12,6 +12,7 @@ use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
 use crate::error::KakaoApiError;
 use crate::identity::KakaoIdentity;
+use crate::login_options::LoginOptions;
 use crate::middleware::KakaoAuthMiddleware;
 use crate::oidc::IdTokenVerifier;
 use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore, NoLinkStore};
@@ -140,6 +141,49 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                     .session_ttl(ttl)
                     .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
             )
+    }
+
+    /// Where to send a logged-in user after a kapi call answered `-402`
+    /// ([`KakaoApiError::InsufficientScope`]): the begin route asking for the missing
+    /// consent items that the app allows
+    /// ([`additional_consent_scopes`](crate::KakaoAuthConfigBuilder::additional_consent_scopes)),
+    /// then back to `next`. `None` for any other error, or when none of the missing items
+    /// is allowed.
+    ///
+    /// ```no_run
+    /// # async fn page(auth: actix_kakao_auth::KakaoAuth<impl actix_kakao_auth::store::KakaoUserStore>, token: actix_kakao_auth::secret::AccessToken) -> actix_web::HttpResponse {
+    /// match auth.client().user_info(&token).await {
+    ///     Ok(_user) => actix_web::HttpResponse::Ok().finish(),
+    ///     Err(error) => match auth.additional_consent_url(&error, Some("/friends/")) {
+    ///         Some(url) => actix_web::HttpResponse::Found().insert_header(("Location", url)).finish(),
+    ///         None => actix_web::HttpResponse::BadGateway().finish(),
+    ///     },
+    /// }
+    /// # }
+    /// ```
+    pub fn additional_consent_url(
+        &self,
+        error: &KakaoApiError,
+        next: Option<&str>,
+    ) -> Option<String> {
+        let KakaoApiError::InsufficientScope {
+            required_scopes, ..
+        } = error
+        else {
+            return None;
+        };
+        let allowed: Vec<&String> = required_scopes
+            .iter()
+            .filter(|s| self.config().additional_consent_scopes().contains(s))
+            .collect();
+        if allowed.is_empty() {
+            return None;
+        }
+        let mut options = LoginOptions::default().scopes(allowed);
+        if let Some(next) = next {
+            options = options.next(next);
+        }
+        Some(options.begin_url(self.config()))
     }
 
     /// The configuration.

@@ -24,10 +24,11 @@ use crate::profile::KakaoUserInfo;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::KakaoTokens;
 use crate::wire::{
-    kapi_error, token_error, tokens_from_response, KapiIdBody, RevokedTermsBody, ServiceTermsBody,
+    kapi_error, token_error, tokens_from_response, KapiIdBody, RevokedTermsBody, ScopesBody,
+    ServiceTermsBody,
 };
 pub use crate::wire::{
-    KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse, ServiceTerm,
+    ConsentScope, KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse, ServiceTerm,
 };
 
 type OAuthClient = oauth2::Client<
@@ -325,6 +326,46 @@ impl KakaoClient {
     /// every token revoked). Returns the Kakao id.
     pub async fn unlink_user(&self, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
         self.kapi_post("/v1/user/unlink", auth).await
+    }
+
+    /// `GET /v2/user/scopes`: the app's consent items with the user's status.
+    pub async fn scopes(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<Vec<ConsentScope>, KakaoApiError> {
+        let url = self.config.api_endpoint("/v2/user/scopes");
+        let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
+        self.scopes_answer(request).await
+    }
+
+    /// `POST /v2/user/revoke/scopes`: withdraws the user's consent to revocable items
+    /// (required ones answer `-3`). Returns the items with their new status.
+    pub async fn revoke_scopes(
+        &self,
+        access_token: &AccessToken,
+        scopes: &[&str],
+    ) -> Result<Vec<ConsentScope>, KakaoApiError> {
+        let url = self.config.api_endpoint("/v2/user/revoke/scopes");
+        let list = serde_json::to_string(scopes)
+            .map_err(|e| KakaoApiError::invalid_response(0, e, b""))?;
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("scopes", &list)
+            .finish();
+        let request = self.request(Method::POST, &url, Some(bearer(access_token)?), Some(form))?;
+        self.scopes_answer(request).await
+    }
+
+    async fn scopes_answer(
+        &self,
+        request: KakaoRequest,
+    ) -> Result<Vec<ConsentScope>, KakaoApiError> {
+        let (status, body) = self.call(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<ScopesBody>(&body)
+            .map(|b| b.scopes)
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
     }
 
     /// Kakao Sync: `GET /v2/user/service_terms?result=app_service_terms`, every service

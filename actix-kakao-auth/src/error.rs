@@ -50,6 +50,18 @@ pub enum KakaoApiError {
         /// Kakao's message.
         msg: String,
     },
+    /// kapi `-402`: a consent item the call needs is not agreed. Send the user to an
+    /// additional-consent login for `required_scopes` (see
+    /// [`KakaoAuth::additional_consent_url`](crate::KakaoAuth::additional_consent_url)).
+    #[error("Kakao API error -402 (HTTP {status}): consent needed for {}", log_safe(&required_scopes.join(",")))]
+    InsufficientScope {
+        /// HTTP status (403).
+        status: u16,
+        /// The consent items still to be agreed.
+        required_scopes: Vec<String>,
+        /// The consent items already agreed.
+        allowed_scopes: Vec<String>,
+    },
     /// The request did not complete: connect failure, timeout, reset.
     #[error("could not reach Kakao: {message}")]
     Transport {
@@ -110,6 +122,7 @@ impl KakaoApiError {
                 error, error_code, ..
             } => error == "server_error" || error_code.as_deref() == Some("KOE003"),
             Self::Api { code, .. } => matches!(code, -1 | -7 | -9798),
+            Self::InsufficientScope { .. } => false,
             Self::InvalidResponse { .. } => false,
         }
     }
@@ -125,6 +138,7 @@ impl KakaoApiError {
                 AUTHORIZATION_ERROR_LIMIT,
             )),
             Self::Api { code, .. } => Some(code.to_string()),
+            Self::InsufficientScope { .. } => Some("-402".to_owned()),
             _ => None,
         }
     }

@@ -59,9 +59,21 @@ pub struct LoginOptions {
     next: Option<String>,
     prompt: Option<Prompt>,
     login_hint: Option<String>,
+    scopes: Vec<String>,
 }
 
 impl LoginOptions {
+    /// Consent items to ask for on top of the configured ones (additional consent); the
+    /// begin route passes on only the allowlisted ones.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Where to land after the login (a local path; anything else is dropped).
     pub fn next(mut self, next: &str) -> Self {
         self.next = sanitize_next(next);
@@ -89,6 +101,9 @@ impl LoginOptions {
         }
         if let Some(hint) = &self.login_hint {
             query.append_pair("login_hint", hint);
+        }
+        if !self.scopes.is_empty() {
+            query.append_pair("scope", &self.scopes.join(","));
         }
         if let Some(next) = &self.next {
             query.append_pair("next", next);

@@ -57,6 +57,12 @@ pub(crate) struct KapiErrorBody {
     pub(crate) code: i64,
     #[serde(default)]
     pub(crate) msg: String,
+    /// With `-402`: the consent items still to be agreed.
+    #[serde(default)]
+    pub(crate) required_scopes: Vec<String>,
+    /// With `-402`: the consent items already agreed.
+    #[serde(default)]
+    pub(crate) allowed_scopes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +73,13 @@ pub(crate) struct KapiIdBody {
 /// Maps a kapi non-200 answer to a typed error.
 pub(crate) fn kapi_error(status: u16, body: &[u8]) -> KakaoApiError {
     match serde_json::from_slice::<KapiErrorBody>(body) {
+        Ok(err) if err.code == -402 && !err.required_scopes.is_empty() => {
+            KakaoApiError::InsufficientScope {
+                status,
+                required_scopes: err.required_scopes,
+                allowed_scopes: err.allowed_scopes,
+            }
+        }
         Ok(err) => KakaoApiError::Api {
             status,
             code: err.code,
@@ -119,6 +132,35 @@ pub struct ServiceTerm {
     /// When the user last agreed (RFC 3339), when agreed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agreed_at: Option<String>,
+}
+
+/// One consent item as `/v2/user/scopes` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentScope {
+    /// The item's id (`profile_nickname`, `account_email`, …).
+    pub id: String,
+    /// As shown on the consent screen.
+    #[serde(default)]
+    pub display_name: String,
+    /// `PRIVACY` or `SERVICE`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// False when agreed earlier but no longer set on the app.
+    #[serde(default)]
+    pub using: bool,
+    /// True when the user agreed.
+    #[serde(default)]
+    pub agreed: bool,
+    /// True when the user may withdraw it (only reported when agreed).
+    #[serde(default)]
+    pub revocable: bool,
+}
+
+/// `/v2/user/scopes`'s (and `/v2/user/revoke/scopes`') answer.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ScopesBody {
+    #[serde(default)]
+    pub(crate) scopes: Vec<ConsentScope>,
 }
 
 /// `/v2/user/service_terms`'s answer.

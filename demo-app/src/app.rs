@@ -245,6 +245,8 @@ fn kakao_config(
 ) -> Result<KakaoAuthConfig, actix_kakao_auth::ConfigError> {
     let mut builder = KakaoAuthConfig::builder(client_id, config.redirect_uri())
         .scopes(config.kakao_scope.clone())
+        // Additional consent (추가 항목 동의) may ask for these items, and only these.
+        .additional_consent_scopes(["profile_nickname", "profile_image", "account_email"])
         .login_redirect_url("/download-list/");
     let emulator_url = emulator.map(|e| e.base_url().as_str().trim_end_matches('/').to_owned());
     if let Some(url) = config

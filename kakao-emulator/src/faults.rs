@@ -75,6 +75,31 @@ pub enum Fault {
     Maintenance,
 }
 
+impl Fault {
+    /// kapi's `403` `-402` "insufficient scopes" with `required_scopes` (and an
+    /// `allowed_scopes` of `profile`): set it on any kapi endpoint to make the app send
+    /// the user to additional consent.
+    pub fn insufficient_scope<I, S>(required_scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let required: Vec<String> = required_scopes.into_iter().map(Into::into).collect();
+        Fault::Status {
+            status: 403,
+            content_type: "application/json;charset=UTF-8".to_owned(),
+            body: serde_json::json!({
+                "msg": "insufficient scopes.",
+                "code": -402,
+                "api_type": "USER_ME",
+                "required_scopes": required,
+                "allowed_scopes": ["profile"],
+            })
+            .to_string(),
+        }
+    }
+}
+
 /// A defect the token endpoint builds into every `id_token` it mints while set (see
 /// [`Faults::set_id_token`]). Each one must make a correct client reject the login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -357,3 +357,100 @@ pub(crate) async fn revoke_service_terms(
         &json!({"id": user_id, "revoked_service_terms": revoked}),
     )
 }
+
+/// Consent items that cannot be withdrawn (required on the emulated app).
+const REQUIRED_SCOPES: [&str; 2] = ["profile_nickname", "openid"];
+
+/// A `scopes` parameter: a JSON array (as Kakao's SDKs send it) or a comma list.
+fn scope_list(raw: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<String>>(raw).unwrap_or_else(|_| {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// `{"id", "scopes": [...]}` for `user_id`, optionally only the items in `only`.
+fn scopes_body(shared: &Shared, user_id: i64, only: Option<&[String]>) -> serde_json::Value {
+    let agreed = shared
+        .consent_of(user_id)
+        .map(|c| c.scopes)
+        .unwrap_or_default();
+    let scopes: Vec<serde_json::Value> = shared
+        .config
+        .allowed_scopes
+        .iter()
+        .filter(|id| only.is_none_or(|only| only.contains(id)))
+        .map(|id| {
+            let is_agreed = agreed.contains(id);
+            let mut scope = json!({
+                "id": id,
+                "display_name": id,
+                "type": if id == "openid" { "SERVICE" } else { "PRIVACY" },
+                "using": true,
+                "agreed": is_agreed,
+            });
+            if is_agreed {
+                scope["revocable"] = json!(!REQUIRED_SCOPES.contains(&id.as_str()));
+            }
+            scope
+        })
+        .collect();
+    json!({"id": user_id, "scopes": scopes})
+}
+
+/// `GET /v2/user/scopes`: the app's consent items with the user's status (optionally
+/// filtered by `scopes`). `profile_nickname` and `openid` are required (not revocable).
+pub(crate) async fn scopes(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let params = params::parse(req.query_string().as_bytes());
+    let caller = match authenticate(&req, &params, &shared, true) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.response(),
+    };
+    let only = params::get(&params, "scopes").map(scope_list);
+    respond::json(
+        200,
+        &scopes_body(&shared, caller.user_id(), only.as_deref()),
+    )
+}
+
+/// `POST /v2/user/revoke/scopes` with `scopes=["account_email"]`: withdraws revocable
+/// items; a required one is `403 -3`, an unknown one `400 -2`.
+pub(crate) async fn revoke_scopes(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let params = params::query_and_form(&req, &body);
+    let caller = match authenticate(&req, &params, &shared, true) {
+        Ok(caller) => caller,
+        Err(refused) => return refused.response(),
+    };
+    let Some(list) = params::get(&params, "scopes").map(scope_list) else {
+        return respond::kapi_error(400, -2, "scopes is required");
+    };
+    if let Some(unknown) = list
+        .iter()
+        .find(|s| !shared.config.allowed_scopes.contains(s))
+    {
+        return respond::kapi_error(
+            400,
+            -2,
+            &format!("There is no scopes to revoke. check out if given scope id([{unknown}]) is correct again."),
+        );
+    }
+    if let Some(required) = list.iter().find(|s| REQUIRED_SCOPES.contains(&s.as_str())) {
+        return respond::kapi_error(
+            403,
+            -3,
+            &format!("[{required}] is not revocable. check out if it's set as required on developers.kakao.com"),
+        );
+    }
+    let user_id = caller.user_id();
+    for scope in &list {
+        shared.revoke_scope(user_id, scope);
+    }
+    respond::json(200, &scopes_body(&shared, user_id, Some(&list)))
+}

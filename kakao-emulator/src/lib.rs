@@ -345,6 +345,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/v1/user/logout").route(web::post().to(kapi::logout)))
         .service(web::resource("/v2/user/service_terms").route(web::get().to(kapi::service_terms)))
+        .service(web::resource("/v2/user/scopes").route(web::get().to(kapi::scopes)))
+        .service(web::resource("/v2/user/revoke/scopes").route(web::post().to(kapi::revoke_scopes)))
         .service(
             web::resource("/v2/user/revoke/service_terms")
                 .route(web::post().to(kapi::revoke_service_terms)),

@@ -299,6 +299,14 @@ impl Shared {
         inner.session_user = Some(user.id);
     }
 
+    /// Withdraws `user_id`'s consent to `scope`. Returns whether it was agreed.
+    pub(crate) fn revoke_scope(&self, user_id: i64, scope: &str) -> bool {
+        self.lock()
+            .consents
+            .get_mut(&user_id)
+            .is_some_and(|consent| consent.scopes.remove(scope))
+    }
+
     /// Mints a one-time authorization code.
     pub(crate) fn mint_code(&self, grant: CodeGrant) -> String {
         let code = random_token(64);

@@ -76,6 +76,7 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) default_login_hint: Option<String>,
     pub(super) kakaotalk_auto_login: bool,
     pub(super) service_terms: Vec<String>,
+    pub(super) consent_allowlist: Vec<String>,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -129,6 +130,7 @@ impl KakaoAuthConfigBuilder {
             default_login_hint: None,
             kakaotalk_auto_login: true,
             service_terms: Vec::new(),
+            consent_allowlist: Vec::new(),
         }
     }
 
@@ -392,6 +394,20 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// The consent items a logged-in user may be sent to agree to later (additional
+    /// consent, 추가 항목 동의): the begin route's `?scope=` passes on only these, so a link
+    /// from another site cannot ask for arbitrary items, and
+    /// [`KakaoAuth::additional_consent_url`](crate::KakaoAuth::additional_consent_url)
+    /// offers only these. Default: none (`?scope=` is ignored).
+    pub fn additional_consent_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.consent_allowlist = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -533,6 +549,7 @@ impl KakaoAuthConfigBuilder {
                     .and_then(clean_login_hint),
                 kakaotalk_auto_login: self.kakaotalk_auto_login,
                 service_terms: self.service_terms,
+                consent_allowlist: self.consent_allowlist,
             },
             flow_ttl: self.flow_ttl,
             token_refresh_margin: self.token_refresh_margin,

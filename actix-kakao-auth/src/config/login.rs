@@ -10,4 +10,6 @@ pub(crate) struct LoginSettings {
     pub(crate) default_login_hint: Option<String>,
     pub(crate) kakaotalk_auto_login: bool,
     pub(crate) service_terms: Vec<String>,
+    /// The consent items a begin request may add with `?scope=` (additional consent).
+    pub(crate) consent_allowlist: Vec<String>,
 }

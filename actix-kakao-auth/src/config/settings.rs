@@ -179,6 +179,11 @@ impl KakaoAuthConfig {
         &self.login.service_terms
     }
 
+    /// The consent items additional consent may ask for.
+    pub fn additional_consent_scopes(&self) -> &[String] {
+        &self.login.consent_allowlist
+    }
+
     /// True when KakaoTalk auto-login (`prompt=none` in the KakaoTalk in-app browser) is on.
     pub fn kakaotalk_auto_login(&self) -> bool {
         self.login.kakaotalk_auto_login

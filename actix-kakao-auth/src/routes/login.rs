@@ -34,9 +34,10 @@ struct ScopeQuery {
 const MAX_EXTRA_SCOPES: usize = 16;
 
 /// Additional consent (추가 항목 동의 받기): a logged-in user may ask for more scopes with
-/// `?scope=account_email,gender`. Only plain scope names are passed on; an anonymous
-/// request gets the configured scopes only.
-fn additional_scopes(req: &HttpRequest) -> Vec<String> {
+/// `?scope=account_email,gender`. Only the allowlisted ones
+/// ([`additional_consent_scopes`](crate::KakaoAuthConfigBuilder::additional_consent_scopes))
+/// are passed on; an anonymous request gets the configured scopes only.
+fn additional_scopes(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> Vec<String> {
     if req.query_string().len() > MAX_QUERY_LEN || logged_in(req).is_none() {
         return Vec::new();
     }
@@ -48,11 +49,7 @@ fn additional_scopes(req: &HttpRequest) -> Vec<String> {
     };
     crate::config::split_scopes(&scope)
         .into_iter()
-        .filter(|s| {
-            s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        })
+        .filter(|s| config.additional_consent_scopes().contains(s))
         .take(MAX_EXTRA_SCOPES)
         .collect()
 }
@@ -134,7 +131,7 @@ fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart
         next: next_from(req),
         prompt: if auto_login { Some("none") } else { prompt },
         login_hint,
-        extra_scopes: additional_scopes(req),
+        extra_scopes: additional_scopes(req, config),
         auto_login,
     }
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use actix_kakao_auth::login_options::Prompt;
+use actix_kakao_auth::KakaoApiError;
 use actix_web::http::header;
 use actix_web::{test, web, App};
-use kakao_emulator::{ConsentDecision, UserChoice};
+use kakao_emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 
 use crate::rig::{app, begin, call, location, rig_with, visit, whoami, Jar, LocalUser};
 use actix_kakao_auth::CurrentUser;
@@ -305,4 +306,120 @@ async fn revocable_terms_can_be_withdrawn_and_required_ones_cannot() {
     let agreed: Vec<(&str, bool)> = terms.iter().map(|t| (t.tag.as_str(), t.agreed)).collect();
     assert_eq!(agreed, [("tos", true), ("marketing", false)]);
     assert!(terms.iter().all(|t| t.required == (t.tag == "tos")));
+}
+
+#[actix_web::test]
+async fn a_minus_402_becomes_an_additional_consent_redirect_for_allowlisted_scopes_only() {
+    let rig = rig_with(|k| k, |c| c.additional_consent_scopes(["account_email"])).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let authorize = begin(&app, &mut jar).await;
+    let callback = rig
+        .kakao
+        .approve(&authorize, UserChoice::Fixture(1001))
+        .await
+        .unwrap();
+    visit(&app, &mut jar, &callback).await;
+    let token = rig.auth.store().logins.lock().unwrap()[0]
+        .tokens
+        .access_token
+        .clone();
+    rig.kakao.faults().set(
+        Endpoint::UserMe,
+        Fault::insufficient_scope(["account_email", "friends"]),
+    );
+    let error = rig.auth.client().user_info(&token).await.unwrap_err();
+    let KakaoApiError::InsufficientScope {
+        required_scopes, ..
+    } = &error
+    else {
+        panic!("not a typed -402: {error:?}");
+    };
+    assert_eq!(required_scopes, &["account_email", "friends"]);
+    let url = rig
+        .auth
+        .additional_consent_url(&error, Some("/friends/"))
+        .unwrap();
+    assert_eq!(
+        url,
+        "/accounts/oauth/login/kakao/?scope=account_email&next=%2Ffriends%2F"
+    );
+    let other = KakaoApiError::Api {
+        status: 401,
+        code: -401,
+        msg: "x".into(),
+    };
+    assert_eq!(rig.auth.additional_consent_url(&other, None), None);
+
+    // Following it asks Kakao for the allowed item; a link asking for more gets no more.
+    let response = call(&app, &mut jar, test::TestRequest::get().uri(&url)).await;
+    let authorize = url::Url::parse(&location(&response)).unwrap();
+    let scope = params(&authorize)["scope"].clone();
+    assert!(scope.split(' ').any(|s| s == "account_email"), "{scope}");
+    let response = call(
+        &app,
+        &mut jar,
+        test::TestRequest::get().uri("/accounts/oauth/login/kakao/?scope=friends,talk_message"),
+    )
+    .await;
+    let authorize = url::Url::parse(&location(&response)).unwrap();
+    let scope = params(&authorize).get("scope").cloned().unwrap_or_default();
+    assert!(
+        !scope.contains("friends") && !scope.contains("talk_message"),
+        "{scope}"
+    );
+    // Anonymous requests add nothing at all.
+    let mut anonymous = Jar::default();
+    let response = call(
+        &app,
+        &mut anonymous,
+        test::TestRequest::get().uri("/accounts/oauth/login/kakao/?scope=account_email"),
+    )
+    .await;
+    let authorize = url::Url::parse(&location(&response)).unwrap();
+    let scope = params(&authorize).get("scope").cloned().unwrap_or_default();
+    assert!(!scope.contains("account_email"), "{scope}");
+}
+
+#[actix_web::test]
+async fn consent_items_are_listed_and_revocable_ones_withdrawn() {
+    let rig = rig_with(|k| k, |c| c).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let authorize = begin(&app, &mut jar).await;
+    let callback = rig
+        .kakao
+        .approve(&authorize, UserChoice::Fixture(1001))
+        .await
+        .unwrap();
+    visit(&app, &mut jar, &callback).await;
+    let token = rig.auth.store().logins.lock().unwrap()[0]
+        .tokens
+        .access_token
+        .clone();
+    let client = rig.auth.client();
+    let scopes = client.scopes(&token).await.unwrap();
+    let email = scopes.iter().find(|s| s.id == "account_email").unwrap();
+    assert!(email.agreed && email.revocable);
+    let after = client
+        .revoke_scopes(&token, &["account_email"])
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(!after[0].agreed);
+    let refused = client
+        .revoke_scopes(&token, &["profile_nickname"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            KakaoApiError::Api {
+                code: -3,
+                status: 403,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
 }
