@@ -97,9 +97,18 @@ fn same_origin(a: &Url, b: &str) -> bool {
 /// logging to the test's artifact directory; `None` (after the skip notice) when
 /// Chromium is not installed.
 async fn start(test: &str, artifacts: &str) -> Option<(TestApp, Driver, PathBuf)> {
+    start_with(test, artifacts, |_| {}).await
+}
+
+/// [`start`] with the demo's configuration adjusted by `adjust`.
+async fn start_with(
+    test: &str,
+    artifacts: &str,
+    adjust: impl FnOnce(&mut demo_app::config::DemoConfig),
+) -> Option<(TestApp, Driver, PathBuf)> {
     let tools = browser_support::tools_or_skip(test)?;
     let dir = browser_support::artifact_dir(artifacts);
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(adjust).await;
     let driver = Driver::start(&tools, &dir).await;
     Some((app, driver, dir))
 }
@@ -449,6 +458,65 @@ async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() 
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
         })
         .await;
+    browser.quit().await;
+    drop(driver);
+    app.app.stop().await;
+}
+
+#[actix_web::test]
+async fn another_account_and_service_terms_in_chromium() {
+    let test = "another_account_and_service_terms_in_chromium";
+    let Some((app, driver, dir)) = start_with(test, "another_account_terms", |c| {
+        c.kakao_service_terms = vec!["tos_2026".into(), "marketing".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let emulator = app.emulator().base_url();
+    let browser = driver.session(DESKTOP).await;
+    let mut shots = Shots::new(&browser, &dir);
+
+    // "다른 계정으로 로그인": the authorize request asks for the account chooser and the terms.
+    browser.goto(&app.url("/")).await;
+    let other = browser
+        .find_xpath("//a[contains(., '다른 계정으로 로그인')]")
+        .await;
+    browser.click(&other).await;
+    let authorize = browser
+        .wait_for_url("the consent page", |u| {
+            same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
+        })
+        .await;
+    let query = params(&authorize);
+    assert_eq!(query["prompt"], "select_account");
+    assert_eq!(query["service_terms"], "tos_2026,marketing");
+
+    // The consent page shows both terms, the required one marked; untick the optional one.
+    let required = browser.find("input[name=term][value=tos_2026]").await;
+    assert!(browser.displayed(&required).await);
+    let page = browser.text_of_body().await;
+    assert!(page.contains("(필수 · required)"), "{page}");
+    let optional = browser.find("input[name=term][value=marketing]").await;
+    browser.click(&optional).await;
+    shots.take("consent-with-terms", None).await;
+    let approve = browser
+        .find_xpath("//button[contains(., '동의하고 계속하기')]")
+        .await;
+    browser.click(&approve).await;
+    browser
+        .wait_for_url("/download-list/", |u| {
+            same_origin(u, &app.url("/")) && u.path() == "/download-list/"
+        })
+        .await;
+
+    // The home page lists the one term agreed to.
+    browser.goto(&app.url("/")).await;
+    let terms = browser.text(&browser.find("section.terms").await).await;
+    assert!(terms.contains("tos_2026"), "{terms}");
+    assert!(!terms.contains("marketing"), "{terms}");
+    shots.take("home-with-terms", None).await;
+    assert_no_csp_violations(&browser).await;
     browser.quit().await;
     drop(driver);
     app.app.stop().await;

@@ -6,6 +6,7 @@ mod browser;
 mod browser_support;
 mod common;
 mod hardening;
+mod korean_login;
 mod lifecycle;
 mod logging;
 mod login_failures;
