@@ -227,6 +227,7 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         request_id: &request_id,
         scopes: &scopes,
         users: &config.users,
+        login_hint: raw(&params, "login_hint"),
         terms: &config
             .service_terms
             .iter()

@@ -32,7 +32,10 @@
 //! * No Kakao Account login step: the consent page is always shown (except with `prompt=none`),
 //!   and every requested consent item is granted on approval. The emulated browser session is
 //!   simply "the last user who approved"; `prompt=none` reuses it while that user is linked, and
-//!   `GET /oauth/logout` ends it. `login_hint`, `service_terms` and other prompts are ignored.
+//!   `GET /oauth/logout` ends it. `prompt=login`, `select_account` and `create` show the same
+//!   page (it is always a chooser); `login_hint` preselects the fixture user with that email;
+//!   `service_terms` shows the app's matching terms as checkboxes (see
+//!   [`EmulatorBuilder::service_term`]).
 //! * Without `scope`, every configured consent item **except `openid`** is requested.
 //! * A `code_challenge` with a method other than `S256` (a missing method means `plain`)
 //!   redirects with `error=invalid_request`. A failed PKCE check at the token endpoint is

@@ -124,6 +124,8 @@ pub(crate) struct ConsentPage<'a> {
     pub users: &'a [FixtureUser],
     /// Kakao Sync service terms to agree to: (tag, required).
     pub terms: &'a [(String, bool)],
+    /// `login_hint`: the fixture user whose email it is starts selected.
+    pub login_hint: Option<&'a str>,
 }
 
 /// The consent page: requested items, a choice of fixture user or a typed nickname, and the
@@ -173,6 +175,14 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
         body.push_str("</fieldset>\n");
     }
     body.push_str("<fieldset>\n<legend>로그인할 사용자 / Sign in as</legend>\n");
+    let hinted = p
+        .login_hint
+        .and_then(|hint| {
+            p.users
+                .iter()
+                .position(|u| u.email.as_deref() == Some(hint))
+        })
+        .unwrap_or(0);
     for (i, user) in p.users.iter().enumerate() {
         let email = match (&user.email, user.email_consent) {
             (Some(email), true) => escape(email),
@@ -187,7 +197,7 @@ pub(crate) fn consent_page(p: &ConsentPage<'_>) -> String {
              <span><span class=\"name\">{nickname}</span><span class=\"meta\">id {id} · {email}</span></span>\
              </label></div>",
             id = user.id,
-            checked = if i == 0 { " checked" } else { "" },
+            checked = if i == hinted { " checked" } else { "" },
             nickname = escape(&user.nickname),
         );
     }

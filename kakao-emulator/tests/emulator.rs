@@ -1241,3 +1241,36 @@ async fn unlink_webhook_is_sent_like_kakao() {
     kakao.stop().await;
     handle.stop(true).await;
 }
+
+#[actix_web::test]
+async fn login_hint_preselects_the_fixture_user_and_service_terms_show_as_checkboxes() {
+    let kakao = builder()
+        .service_term("tos", true)
+        .service_term("marketing", false)
+        .start()
+        .await
+        .expect("emulator starts");
+    let (status, _, html) = page(authorize_url(
+        &kakao,
+        &[
+            ("login_hint", "muzi@kakao.example"),
+            ("service_terms", "tos,unknown_tag,marketing"),
+            ("prompt", "select_account"),
+        ],
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("id=\"user-1004\" name=\"user\" value=\"1004\" checked"),
+        "the hinted user is preselected"
+    );
+    assert!(!html.contains("value=\"1001\" checked"));
+    assert!(html.contains("name=\"term\" value=\"tos\" checked"));
+    assert!(html.contains("name=\"term\" value=\"marketing\" checked"));
+    assert!(
+        !html.contains("unknown_tag"),
+        "only the app's own terms show"
+    );
+    assert!(html.contains("(필수 · required)") && html.contains("(선택 · optional)"));
+    kakao.stop().await;
+}
