@@ -183,6 +183,9 @@ pub(crate) async fn authorize(req: HttpRequest, shared: web::Data<Shared>) -> Ht
         })
         .unwrap_or_default();
 
+    if let Some(error) = shared.faults.authorize_error() {
+        return error_redirect(redirect_uri, &error, "emulated error", state);
+    }
     let prompt_none =
         raw(&params, "prompt").is_some_and(|p| p.split(',').any(|v| v.trim() == "none"));
     if prompt_none {

@@ -151,6 +151,7 @@ impl IdTokenFault {
 pub struct Faults {
     table: Arc<Mutex<HashMap<Endpoint, Fault>>>,
     id_token: Arc<Mutex<Option<IdTokenFault>>>,
+    authorize_error: Arc<Mutex<Option<String>>>,
 }
 
 impl Faults {
@@ -178,6 +179,32 @@ impl Faults {
     /// Mints correct `id_token`s again.
     pub fn clear_id_token(&self) {
         *self.id_token_slot() = None;
+    }
+
+    /// Makes every valid authorize request redirect back to the app with `error=<error>`
+    /// (and its `state`) instead of asking anyone, for instance `consent_required` on every
+    /// attempt, with or without `prompt=none`.
+    pub fn set_authorize_error(&self, error: impl Into<String>) {
+        *self
+            .authorize_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error.into());
+    }
+
+    /// Authorize asks the user again.
+    pub fn clear_authorize_error(&self) {
+        *self
+            .authorize_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The error every authorize request answers with, if set.
+    pub(crate) fn authorize_error(&self) -> Option<String> {
+        self.authorize_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The `id_token` fault currently set.

@@ -423,3 +423,34 @@ async fn consent_items_are_listed_and_revocable_ones_withdrawn() {
         "{refused:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_kakao_that_always_answers_consent_required_ends_in_one_failure_not_a_loop() {
+    let rig = rig_with(|k| k, |c| c).await;
+    rig.kakao.faults().set_authorize_error("consent_required");
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let mut authorize = begin_with(&app, &mut jar, "?next=%2Fdownload-list%2F", KAKAOTALK_UA).await;
+    let mut trips = 0;
+    let landing = loop {
+        trips += 1;
+        assert!(trips <= 5, "still bouncing between the app and Kakao");
+        // The emulator answers at once with error=consent_required (no page).
+        let callback = rig
+            .kakao
+            .consent(&authorize, ConsentDecision::Cancel)
+            .await
+            .unwrap();
+        assert_eq!(params(&callback)["error"], "consent_required");
+        let answer = visit(&app, &mut jar, &callback).await;
+        let next = location(&answer);
+        match url::Url::parse(&next) {
+            Ok(kakao) if kakao.path() == "/oauth/authorize" => authorize = kakao,
+            _ => break next,
+        }
+    };
+    assert_eq!(trips, 2, "one fallback, then the failure");
+    assert_eq!(landing, "/login/error/?reason=access_denied");
+    assert!(rig.kakao.token_requests().is_empty());
+    assert!(whoami(&app, &mut jar).await.is_none());
+}
