@@ -33,6 +33,10 @@ struct Inner<S, L> {
     refresh_gate: crate::refresh_gate::RefreshGate,
     store: Arc<S>,
     links: L,
+    /// Verifies id_tokens posted by Kakao SDKs (whether or not the web flow uses OIDC).
+    sdk_verifier: IdTokenVerifier,
+    sdk_replays: crate::sdk::ReplayGuard,
+    sdk_attempts: crate::sdk::AttemptLimiter,
 }
 
 impl<S, L> Clone for KakaoAuth<S, L> {
@@ -68,6 +72,13 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         let verifier = config
             .oidc_enabled()
             .then(|| IdTokenVerifier::from_config(&config, client.clone()));
+        if config.app_id().is_none() {
+            tracing::error!(
+                "app_id (KAKAO_APP_ID) is not configured: access tokens from Kakao SDKs posted to {} will all be refused",
+                config.sdk_sign_in_path()
+            );
+        }
+        let sdk_verifier = IdTokenVerifier::from_config(&config, client.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -76,6 +87,9 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                 refresh_gate: crate::refresh_gate::RefreshGate::default(),
                 store: Arc::new(store),
                 links,
+                sdk_verifier,
+                sdk_replays: crate::sdk::ReplayGuard::default(),
+                sdk_attempts: crate::sdk::AttemptLimiter::default(),
             }),
         })
     }
@@ -184,6 +198,45 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             options = options.next(next);
         }
         Some(options.begin_url(self.config()))
+    }
+
+    /// Signs in with tokens a Kakao SDK obtained (see [`crate::sdk`]): checks them, then
+    /// maps the Kakao user to a local one exactly as the web flow does. Opens no session:
+    /// the mounted SDK route does that; an app with its own routing calls this and then
+    /// logs the user into its session itself.
+    pub async fn sign_in_with_sdk_tokens(
+        &self,
+        tokens: &crate::sdk::SdkTokens,
+    ) -> Result<crate::sdk::SdkSignIn<S::User>, crate::sdk::SdkSignInError> {
+        let config = self.config();
+        let verified = crate::sdk::verify(
+            self.client(),
+            &self.inner.sdk_verifier,
+            config.app_id(),
+            &config.login.sdk_audiences,
+            &self.inner.sdk_replays,
+            tokens,
+        )
+        .await?;
+        let kakao_id = verified.user.id;
+        let login = crate::store::KakaoLogin {
+            user: verified.user,
+            tokens: None,
+            service_terms: None,
+        };
+        let user = self
+            .store()
+            .find_or_create(&login)
+            .await
+            .map_err(|e| crate::sdk::SdkSignInError::Store(Box::new(e)))?;
+        Ok(crate::sdk::SdkSignIn { user, kakao_id })
+    }
+
+    /// One more SDK sign-in attempt from `addr`: false when over the per-minute limit.
+    pub(crate) fn allow_sdk_attempt(&self, addr: std::net::IpAddr) -> bool {
+        self.inner
+            .sdk_attempts
+            .allow(addr, self.config().login.sdk_attempts_per_minute)
     }
 
     /// The configuration.

@@ -28,7 +28,8 @@ use crate::wire::{
     ServiceTermsBody,
 };
 pub use crate::wire::{
-    ConsentScope, KakaoExtraTokenFields, KakaoTokenErrorResponse, KakaoTokenResponse, ServiceTerm,
+    AccessTokenInfo, ConsentScope, KakaoExtraTokenFields, KakaoTokenErrorResponse,
+    KakaoTokenResponse, ServiceTerm,
 };
 
 type OAuthClient = oauth2::Client<
@@ -326,6 +327,22 @@ impl KakaoClient {
     /// every token revoked). Returns the Kakao id.
     pub async fn unlink_user(&self, auth: KapiAuth<'_>) -> Result<i64, KakaoApiError> {
         self.kapi_post("/v1/user/unlink", auth).await
+    }
+
+    /// `GET /v1/user/access_token_info`: the token's user, remaining lifetime and the app
+    /// it was issued to (`-401` for an unknown, expired or revoked token).
+    pub async fn access_token_info(
+        &self,
+        access_token: &AccessToken,
+    ) -> Result<AccessTokenInfo, KakaoApiError> {
+        let url = self.config.api_endpoint("/v1/user/access_token_info");
+        let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
+        let (status, body) = self.call(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<AccessTokenInfo>(&body)
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
     }
 
     /// `GET /v2/user/scopes`: the app's consent items with the user's status.

@@ -121,6 +121,7 @@ mod pending;
 pub mod profile;
 mod refresh_gate;
 mod routes;
+pub mod sdk;
 pub mod secret;
 pub mod store;
 pub mod token_crypto;

@@ -8,6 +8,7 @@ use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore};
 
 mod account;
 pub(crate) mod login;
+mod sdk;
 
 impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// The routes, for `App::configure`: the login page redirect (`/login/`), the begin
@@ -31,6 +32,10 @@ where
         .route(
             config.callback_path(),
             web::get().to(login::callback::<S, L>),
+        )
+        .route(
+            config.sdk_sign_in_path(),
+            web::post().to(sdk::sign_in::<S, L>),
         );
     account::register::<S, L>(cfg, &config);
 }

@@ -41,8 +41,9 @@ pub struct KakaoTokens {
 pub struct KakaoLogin {
     /// The user as `/v2/user/me` described them.
     pub user: KakaoUserInfo,
-    /// The tokens from the token endpoint.
-    pub tokens: KakaoTokens,
+    /// The tokens from the token endpoint; `None` for a sign-in with a token a Kakao SDK
+    /// obtained (those tokens belong to the app that holds them, and are not kept here).
+    pub tokens: Option<KakaoTokens>,
     /// Kakao Sync: the service terms the user has agreed to, with when (the consent
     /// ledger, as Kakao reports it at this login); `None` when no service terms are
     /// configured.

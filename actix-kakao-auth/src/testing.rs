@@ -94,14 +94,14 @@ pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> Kakao
     };
     KakaoLogin {
         user,
-        tokens: KakaoTokens {
+        tokens: Some(KakaoTokens {
             access_token: AccessToken::new(format!("test-access-{kakao_id}")),
             expires_at: now + Duration::hours(6),
             refresh_token: Some(RefreshToken::new(format!("test-refresh-{kakao_id}"))),
             refresh_token_expires_at: Some(now + Duration::days(60)),
             scopes: vec!["profile_nickname".into(), "account_email".into()],
             id_token: None,
-        },
+        }),
         service_terms: None,
     }
 }

@@ -134,6 +134,18 @@ pub struct ServiceTerm {
     pub agreed_at: Option<String>,
 }
 
+/// `/v1/user/access_token_info`: whose token, for how long, issued to which app.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AccessTokenInfo {
+    /// The Kakao user id.
+    pub id: i64,
+    /// Seconds left.
+    #[serde(default)]
+    pub expires_in: i64,
+    /// The id of the app the token was issued to.
+    pub app_id: i64,
+}
+
 /// One consent item as `/v2/user/scopes` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentScope {

@@ -62,7 +62,9 @@ impl LinkData {
     ) -> Result<Self, TokenCryptoError> {
         let uid = login.uid();
         let mut data = Self::without_tokens(login, uid.clone());
-        data.set_tokens_for(&uid, &login.tokens, cipher)?;
+        if let Some(tokens) = &login.tokens {
+            data.set_tokens_for(&uid, tokens, cipher)?;
+        }
         Ok(data)
     }
 
@@ -114,6 +116,13 @@ impl LinkData {
     pub fn merged_over(mut self, old: &LinkData) -> Self {
         let new_scopes = std::mem::replace(&mut self.scopes, old.scopes.clone());
         self.add_scopes(&new_scopes);
+        // A sign-in without tokens of ours (a Kakao SDK token) keeps the stored ones.
+        if self.access_token.is_none() {
+            self.access_token = old.access_token.clone();
+            self.expires_at = old.expires_at;
+            self.refresh_token = old.refresh_token.clone();
+            self.refresh_token_expires_at = old.refresh_token_expires_at;
+        }
         // A login without a terms step keeps the ledger; one with it replaces the ledger.
         if self.service_terms.is_none() {
             self.service_terms = old.service_terms.clone();
@@ -163,13 +172,16 @@ mod tests {
         let text = LinkData::try_from_login(&login, &cipher)
             .expect("sealed")
             .to_text();
-        assert!(!text.contains(login.tokens.access_token.secret()), "{text}");
+        assert!(
+            !text.contains(login.tokens.as_ref().unwrap().access_token.secret()),
+            "{text}"
+        );
         let tokens = LinkData::parse(&text)
             .tokens_for("42", &cipher)
             .expect("opens");
         assert_eq!(
             tokens.access_token.secret(),
-            login.tokens.access_token.secret()
+            login.tokens.as_ref().unwrap().access_token.secret()
         );
         assert!(
             LinkData::parse(&text)
@@ -206,7 +218,7 @@ mod tests {
         let cipher = TokenCipher::from_secret(SECRET).expect("valid");
         let login = sample_login(42, "n", None);
         let mut data = LinkData::parse("{}");
-        data.set_tokens_for("42", &login.tokens, &cipher)
+        data.set_tokens_for("42", login.tokens.as_ref().unwrap(), &cipher)
             .expect("sealed");
         assert!(data.tokens_for("42", &cipher).is_some());
         assert!(data.tokens_for("7", &cipher).is_none());
@@ -231,8 +243,8 @@ mod tests {
             tokens.refresh_token.as_ref().map(RefreshToken::secret),
             login
                 .tokens
-                .refresh_token
                 .as_ref()
+                .and_then(|t| t.refresh_token.as_ref())
                 .map(RefreshToken::secret)
         );
         assert!(data.tokens_for("43", &rotated).is_none());

@@ -183,7 +183,7 @@ pub(crate) async fn access_token_info(req: HttpRequest, shared: web::Data<Shared
                 .as_secs();
             respond::json(
                 200,
-                &json!({"id": record.user_id, "expires_in": remaining, "app_id": shared.config.app_id}),
+                &json!({"id": record.user_id, "expires_in": remaining, "app_id": record.app_id}),
             )
         }
         Ok(Caller::Admin { .. }) => Refused::AdminNotAllowed.response(),

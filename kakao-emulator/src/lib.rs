@@ -109,6 +109,31 @@ pub use faults::{Endpoint, Fault, Faults, IdTokenFault};
 pub use fixtures::FixtureUser;
 pub use state::RecordedRequest;
 
+/// The REST API key of the other app [`SdkClient::OtherApp`] stands for.
+pub const OTHER_APP_KEY: &str = "another-apps-rest-api-key";
+/// The app id of that other app.
+pub const OTHER_APP_ID: i64 = 999_999;
+
+/// Which client a Kakao SDK login went through (see [`KakaoEmulator::mint_sdk_tokens`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkClient {
+    /// This app's Android/iOS SDK (the native app key).
+    NativeApp,
+    /// This app's JavaScript SDK (the JavaScript key).
+    JavaScript,
+    /// A different Kakao app: its tokens must never sign anyone in here.
+    OtherApp,
+}
+
+/// Tokens a Kakao SDK got at login.
+#[derive(Debug, Clone)]
+pub struct SdkTokens {
+    /// The access token.
+    pub access_token: String,
+    /// The OpenID Connect id_token.
+    pub id_token: String,
+}
+
 /// The JWKS document (`{"keys":[…]}`) the emulator publishes before any key rotation:
 /// its committed, public, emulator-only test keys. For tests and fuzzing that verify
 /// emulator-signed id_tokens without starting a server.
@@ -161,6 +186,8 @@ impl Default for EmulatorBuilder {
                 .map(str::to_owned)
                 .to_vec(),
                 service_terms: Vec::new(),
+                native_app_key: "emulator-native-app-key".to_owned(),
+                javascript_key: "emulator-javascript-key".to_owned(),
             },
             bind: "127.0.0.1:0".to_owned(),
             workers: 2,
@@ -215,6 +242,19 @@ impl EmulatorBuilder {
     /// does not show again. Default: none.
     pub fn service_term(mut self, tag: impl Into<String>, required: bool) -> Self {
         self.config.service_terms.push((tag.into(), required));
+        self
+    }
+
+    /// The app's native app key (Android/iOS SDK logins: their id_tokens' `aud`).
+    /// Default `"emulator-native-app-key"`.
+    pub fn native_app_key(mut self, key: impl Into<String>) -> Self {
+        self.config.native_app_key = key.into();
+        self
+    }
+
+    /// The app's JavaScript key (JavaScript SDK logins). Default `"emulator-javascript-key"`.
+    pub fn javascript_key(mut self, key: impl Into<String>) -> Self {
+        self.config.javascript_key = key.into();
         self
     }
 
@@ -461,9 +501,60 @@ impl KakaoEmulator {
                 user: &user,
                 scopes: &scopes,
                 nonce,
+                audience: None,
             },
         )
         .ok_or_else(|| EmulatorError::Unexpected("could not sign the id_token".into()))
+    }
+
+    /// The key of an SDK client: the app's native app key or JavaScript key, or the REST
+    /// API key of another app.
+    pub fn sdk_key(&self, client: SdkClient) -> &str {
+        match client {
+            SdkClient::NativeApp => &self.shared.config.native_app_key,
+            SdkClient::JavaScript => &self.shared.config.javascript_key,
+            SdkClient::OtherApp => OTHER_APP_KEY,
+        }
+    }
+
+    /// Acts as a Kakao SDK login of fixture `user_id` through `client`: the user is linked
+    /// (every consent item granted, `openid` included), and an access token issued to the
+    /// client's app (`access_token_info` names its `app_id`: this app's, or
+    /// [`OTHER_APP_ID`] for [`SdkClient::OtherApp`]) and an id_token whose `aud` is the
+    /// client's key are minted. `nonce` goes into the id_token.
+    pub fn mint_sdk_tokens(
+        &self,
+        client: SdkClient,
+        user_id: i64,
+        nonce: Option<&str>,
+    ) -> Result<SdkTokens, EmulatorError> {
+        let user = self
+            .shared
+            .user(user_id)
+            .ok_or_else(|| EmulatorError::Unexpected(format!("unknown user {user_id}")))?;
+        let scopes: Vec<String> = self.shared.config.allowed_scopes.clone();
+        let app_id = match client {
+            SdkClient::OtherApp => OTHER_APP_ID,
+            _ => self.shared.config.app_id,
+        };
+        if client != SdkClient::OtherApp {
+            self.shared.record_consent(&user, &scopes);
+        }
+        let access_token = self.shared.mint_for_app(user_id, &scopes, app_id);
+        let id_token = oidc::mint_for(
+            &self.shared,
+            &oidc::Subject {
+                user: &user,
+                scopes: &scopes,
+                nonce,
+                audience: Some(self.sdk_key(client)),
+            },
+        )
+        .ok_or_else(|| EmulatorError::Unexpected("could not sign the id_token".into()))?;
+        Ok(SdkTokens {
+            access_token,
+            id_token,
+        })
     }
 
     /// Revokes every access and refresh token of the user (they now get `-401` / KOE322).

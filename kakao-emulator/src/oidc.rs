@@ -74,6 +74,7 @@ pub(crate) fn mint_id_token(shared: &Shared, grant: &CodeGrant) -> Option<String
             user: &user,
             scopes: &grant.scopes,
             nonce: grant.nonce.as_deref(),
+            audience: None,
         },
     )
 }
@@ -90,6 +91,7 @@ pub(crate) fn mint_id_token_on_refresh(shared: &Shared, refresh: &RefreshToken) 
             user: &user,
             scopes: &refresh.scopes,
             nonce: None,
+            audience: None,
         },
     )
 }

@@ -57,6 +57,9 @@ pub(crate) struct Config {
     pub allowed_scopes: Vec<String>,
     /// Kakao Sync service terms: (tag, required).
     pub service_terms: Vec<(String, bool)>,
+    /// The app's native app key and JavaScript key (SDK logins).
+    pub native_app_key: String,
+    pub javascript_key: String,
 }
 
 impl fmt::Debug for Config {
@@ -115,6 +118,8 @@ pub(crate) struct AccessToken {
     pub expires_at: Instant,
     /// The refresh token issued alongside (revoked together on logout).
     pub refresh_token: String,
+    /// The app the token was issued to (`access_token_info`'s `app_id`).
+    pub app_id: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -393,12 +398,23 @@ impl Shared {
                 scopes: scopes.to_vec(),
                 expires_at: deadline(now, self.config.access_token_ttl),
                 refresh_token: refresh_token.clone(),
+                app_id: self.config.app_id,
             },
         );
         Minted {
             access_token,
             refresh_token: Some(refresh_token),
         }
+    }
+
+    /// Mints an access token issued to the app `app_id` (an SDK login), with a refresh
+    /// token alongside.
+    pub(crate) fn mint_for_app(&self, user_id: i64, scopes: &[String], app_id: i64) -> String {
+        let minted = self.mint_pair(user_id, scopes, false);
+        if let Some(record) = self.lock().access.get_mut(&minted.access_token) {
+            record.app_id = app_id;
+        }
+        minted.access_token
     }
 
     /// Mints a new access token from a refresh token; rotates the refresh token (invalidating
@@ -432,6 +448,7 @@ impl Shared {
                 scopes: record.scopes.clone(),
                 expires_at: deadline(now, self.config.access_token_ttl),
                 refresh_token: refresh_for_access.clone(),
+                app_id: self.config.app_id,
             },
         );
         let minted = Minted {

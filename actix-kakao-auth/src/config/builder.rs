@@ -77,6 +77,9 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) kakaotalk_auto_login: bool,
     pub(super) service_terms: Vec<String>,
     pub(super) consent_allowlist: Vec<String>,
+    pub(super) sdk_audiences: Vec<String>,
+    pub(super) sdk_attempts_per_minute: u32,
+    pub(super) sdk_sign_in_path: String,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -131,6 +134,9 @@ impl KakaoAuthConfigBuilder {
             kakaotalk_auto_login: true,
             service_terms: Vec::new(),
             consent_allowlist: Vec::new(),
+            sdk_audiences: Vec::new(),
+            sdk_attempts_per_minute: 20,
+            sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
         }
     }
 
@@ -408,6 +414,32 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// The route where an app posts a token a Kakao SDK obtained (`access_token` or
+    /// `id_token`, form or JSON) to get a session. Default: `/accounts/oauth/token/kakao/`.
+    pub fn sdk_sign_in_path(mut self, path: impl Into<String>) -> Self {
+        self.sdk_sign_in_path = path.into();
+        self
+    }
+
+    /// Extra `aud` values accepted for an id_token posted by a Kakao SDK: the app's native
+    /// app key (Android/iOS) and JavaScript key. The REST API key is always accepted.
+    /// Default: none.
+    pub fn sdk_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.sdk_audiences = audiences.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How many SDK sign-in attempts one client address may make per minute; more get 429.
+    /// Default: 20.
+    pub fn sdk_attempts_per_minute(mut self, attempts: u32) -> Self {
+        self.sdk_attempts_per_minute = attempts.max(1);
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -462,6 +494,7 @@ impl KakaoAuthConfigBuilder {
             ("kakao_logout_path", &self.kakao_logout_path),
             ("disconnect_path", &self.disconnect_path),
             ("unlink_callback_path", &self.unlink_callback_path),
+            ("sdk_sign_in_path", &self.sdk_sign_in_path),
         ] {
             if crate::next_url::sanitize_next(path).is_none() {
                 return Err(ConfigError::invalid(
@@ -540,6 +573,7 @@ impl KakaoAuthConfigBuilder {
                 kakao_logout_path: self.kakao_logout_path,
                 disconnect_path: self.disconnect_path,
                 unlink_callback_path: self.unlink_callback_path,
+                sdk_sign_in_path: self.sdk_sign_in_path,
             },
             login: LoginSettings {
                 default_prompt: self.default_prompt,
@@ -550,6 +584,8 @@ impl KakaoAuthConfigBuilder {
                 kakaotalk_auto_login: self.kakaotalk_auto_login,
                 service_terms: self.service_terms,
                 consent_allowlist: self.consent_allowlist,
+                sdk_audiences: self.sdk_audiences,
+                sdk_attempts_per_minute: self.sdk_attempts_per_minute,
             },
             flow_ttl: self.flow_ttl,
             token_refresh_margin: self.token_refresh_margin,

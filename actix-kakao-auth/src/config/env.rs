@@ -35,6 +35,9 @@ impl KakaoAuthConfigBuilder {
             builder.scopes = split_scopes(&scope);
         }
         builder.session_secret = get("SESSION_SECRET");
+        if let Some(audiences) = get("KAKAO_SDK_AUDIENCES") {
+            builder.sdk_audiences = split_scopes(&audiences);
+        }
         if let Some(terms) = get("KAKAO_SERVICE_TERMS") {
             builder.service_terms = split_scopes(&terms);
         }

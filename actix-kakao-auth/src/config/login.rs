@@ -12,4 +12,8 @@ pub(crate) struct LoginSettings {
     pub(crate) service_terms: Vec<String>,
     /// The consent items a begin request may add with `?scope=` (additional consent).
     pub(crate) consent_allowlist: Vec<String>,
+    /// Extra `aud` values accepted for an id_token from a Kakao SDK.
+    pub(crate) sdk_audiences: Vec<String>,
+    /// Sign-in attempts with SDK tokens one client address may make per minute.
+    pub(crate) sdk_attempts_per_minute: u32,
 }

@@ -12,4 +12,5 @@ pub(crate) struct RoutePaths {
     pub(crate) kakao_logout_path: String,
     pub(crate) disconnect_path: String,
     pub(crate) unlink_callback_path: String,
+    pub(crate) sdk_sign_in_path: String,
 }

@@ -179,6 +179,16 @@ impl KakaoAuthConfig {
         &self.login.service_terms
     }
 
+    /// The SDK sign-in route.
+    pub fn sdk_sign_in_path(&self) -> &str {
+        &self.paths.sdk_sign_in_path
+    }
+
+    /// The app's numeric id (checked against access tokens and the unlink webhook).
+    pub fn app_id(&self) -> Option<i64> {
+        self.app_id
+    }
+
     /// The consent items additional consent may ask for.
     pub fn additional_consent_scopes(&self) -> &[String] {
         &self.login.consent_allowlist

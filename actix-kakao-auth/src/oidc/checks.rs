@@ -19,10 +19,11 @@ pub(crate) const ALGORITHM: &str = "RS256";
 pub(crate) struct Expected<'a> {
     /// The configured issuer.
     pub(crate) issuer: &'a str,
-    /// This app's REST API key.
-    pub(crate) client_id: &'a str,
-    /// The nonce this login sent at authorize.
-    pub(crate) nonce: &'a str,
+    /// The keys this app accepts as `aud`: its REST API key, and for tokens from a Kakao
+    /// SDK its native app key or JavaScript key.
+    pub(crate) audiences: &'a [&'a str],
+    /// The nonce this login sent at authorize (`None`: an SDK token posted without one).
+    pub(crate) nonce: Option<&'a str>,
     /// Now, in Unix seconds, from the verifier's clock.
     pub(crate) now: i64,
     /// Tolerated clock skew, in seconds.
@@ -76,17 +77,17 @@ pub(crate) fn check_claims(
             found: echo(&claims.iss),
         });
     }
-    // Step 3: `aud` must contain the client id, and a token with audiences the client does
-    // not trust is rejected: this client trusts only itself, so `aud` is exactly it.
-    if claims.aud.len() != 1 || claims.aud[0] != expected.client_id {
+    // Step 3: `aud` must name this client, and a token with audiences the client does not
+    // trust is rejected: `aud` is exactly one of this app's own keys.
+    if claims.aud.len() != 1 || !expected.audiences.contains(&claims.aud[0].as_str()) {
         return Err(IdTokenError::WrongAudience);
     }
     // Step 4 (several audiences need an `azp`): cannot happen after step 3.
-    // Step 5: an `azp`, if present, must be the client id.
+    // Step 5: an `azp`, if present, must be the client the token was issued to.
     if claims
         .azp
         .as_deref()
-        .is_some_and(|azp| azp != expected.client_id)
+        .is_some_and(|azp| azp != claims.aud[0])
     {
         return Err(IdTokenError::WrongAuthorizedParty);
     }
@@ -101,9 +102,11 @@ pub(crate) fn check_claims(
     }
     // Step 11: a nonce was sent at authorize, so the claim must be present and equal to it,
     // compared in constant time (it is a one-time secret bound to the browser session).
-    let nonce = claims.nonce.as_deref().ok_or(IdTokenError::NonceMissing)?;
-    if !bool::from(nonce.as_bytes().ct_eq(expected.nonce.as_bytes())) {
-        return Err(IdTokenError::NonceMismatch);
+    if let Some(sent) = expected.nonce {
+        let nonce = claims.nonce.as_deref().ok_or(IdTokenError::NonceMissing)?;
+        if !bool::from(nonce.as_bytes().ct_eq(sent.as_bytes())) {
+            return Err(IdTokenError::NonceMismatch);
+        }
     }
     // Step 12 (`acr`): no acr_values are requested, so nothing to check.
     // Step 13 (`auth_time` against `max_age`): no max_age is sent, so nothing to check.
@@ -124,6 +127,7 @@ mod tests {
             auth_time: None,
             nonce: Some("n-1".into()),
             azp: None,
+            jti: None,
             nickname: None,
             picture: None,
             email: None,
@@ -133,8 +137,8 @@ mod tests {
     fn expected(now: i64) -> Expected<'static> {
         Expected {
             issuer: "https://kauth.kakao.com",
-            client_id: "client",
-            nonce: "n-1",
+            audiences: &["client"],
+            nonce: Some("n-1"),
             now,
             leeway: 60,
         }
@@ -160,6 +164,35 @@ mod tests {
         assert!(matches!(
             check_claims(&claims(), &expected(939)),
             Err(IdTokenError::IssuedInFuture)
+        ));
+    }
+
+    #[test]
+    fn sdk_audiences_are_accepted_only_when_listed_and_a_missing_nonce_only_when_none_was_sent() {
+        let mut native = claims();
+        native.aud = vec!["native-key".into()];
+        assert!(matches!(
+            check_claims(&native, &expected(1_500)),
+            Err(IdTokenError::WrongAudience)
+        ));
+        let sdk = Expected {
+            audiences: &["client", "native-key", "js-key"],
+            nonce: None,
+            ..expected(1_500)
+        };
+        assert!(check_claims(&native, &sdk).is_ok());
+        native.nonce = None;
+        assert!(check_claims(&native, &sdk).is_ok());
+        native.azp = Some("js-key".into());
+        assert!(matches!(
+            check_claims(&native, &sdk),
+            Err(IdTokenError::WrongAuthorizedParty)
+        ));
+        let mut other = claims();
+        other.aud = vec!["another-app".into()];
+        assert!(matches!(
+            check_claims(&other, &sdk),
+            Err(IdTokenError::WrongAudience)
         ));
     }
 

@@ -31,6 +31,9 @@ pub struct IdTokenClaims {
     /// The authorized party, if Kakao ever sends one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
+    /// The token's unique id, if Kakao sends one (used against replays of SDK tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
     /// The service nickname, with the nickname or profile consent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,

@@ -94,7 +94,7 @@ impl IdTokenVerifier {
         let kid = checks::check_header(&jws.header)?;
         let key = self.jwks.key(kid).await?;
         checks::check_signature(&jws, &key)?;
-        self.checked_claims(&jws.payload, nonce)
+        self.checked_claims(&jws.payload, Some(nonce), &[])
     }
 
     /// [`verify`](Self::verify) against a key set you hold, without any network call.
@@ -110,7 +110,7 @@ impl IdTokenVerifier {
             kid: super::error::echo(kid),
         })?;
         checks::check_signature(&jws, key)?;
-        self.checked_claims(&jws.payload, nonce)
+        self.checked_claims(&jws.payload, Some(nonce), &[])
     }
 
     /// Everything [`verify`](Self::verify) checks after the signature, on a raw header and
@@ -125,17 +125,43 @@ impl IdTokenVerifier {
     ) -> Result<IdTokenClaims, IdTokenError> {
         let header: jws::JoseHeader = jws::parse_json("header", header)?;
         checks::check_header(&header)?;
-        self.checked_claims(payload, nonce)
+        self.checked_claims(payload, Some(nonce), &[])
     }
 
-    /// Parses the (signature-checked) payload and runs the claim checks.
-    fn checked_claims(&self, payload: &[u8], nonce: &str) -> Result<IdTokenClaims, IdTokenError> {
+    /// Verifies an id_token a Kakao SDK obtained (a native or JavaScript app's login): like
+    /// [`verify`](Self::verify), but `aud` may also be one of `extra_audiences` (the
+    /// app's native app key, JavaScript key), and `nonce` is checked only when given.
+    pub async fn verify_sdk_token(
+        &self,
+        id_token: &str,
+        nonce: Option<&str>,
+        extra_audiences: &[String],
+    ) -> Result<IdTokenClaims, IdTokenError> {
+        let jws = jws::parse(id_token)?;
+        let kid = checks::check_header(&jws.header)?;
+        let key = self.jwks.key(kid).await?;
+        checks::check_signature(&jws, &key)?;
+        let extra: Vec<&str> = extra_audiences.iter().map(String::as_str).collect();
+        self.checked_claims(&jws.payload, nonce, &extra)
+    }
+
+    /// Parses the (signature-checked) payload and runs the claim checks; `aud` may be the
+    /// client id or one of `extra_audiences`.
+    fn checked_claims(
+        &self,
+        payload: &[u8],
+        nonce: Option<&str>,
+        extra_audiences: &[&str],
+    ) -> Result<IdTokenClaims, IdTokenError> {
         let claims = IdTokenClaims::from_json(payload)?;
+        let audiences: Vec<&str> = std::iter::once(self.client_id.as_str())
+            .chain(extra_audiences.iter().copied())
+            .collect();
         checks::check_claims(
             &claims,
             &Expected {
                 issuer: &self.issuer,
-                client_id: &self.client_id,
+                audiences: &audiences,
                 nonce,
                 now: (self.clock)().timestamp(),
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),

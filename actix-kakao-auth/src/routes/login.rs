@@ -357,7 +357,7 @@ where
     let service_terms = agreed_service_terms(auth, &tokens).await?;
     let login = KakaoLogin {
         user,
-        tokens,
+        tokens: Some(tokens),
         service_terms,
     };
     let local_user = auth

@@ -294,6 +294,8 @@ async fn revocable_terms_can_be_withdrawn_and_required_ones_cannot() {
     visit(&app, &mut jar, &callback).await;
     let token = rig.auth.store().logins.lock().unwrap()[0]
         .tokens
+        .as_ref()
+        .unwrap()
         .access_token
         .clone();
     let client = rig.auth.client();
@@ -322,6 +324,8 @@ async fn a_minus_402_becomes_an_additional_consent_redirect_for_allowlisted_scop
     visit(&app, &mut jar, &callback).await;
     let token = rig.auth.store().logins.lock().unwrap()[0]
         .tokens
+        .as_ref()
+        .unwrap()
         .access_token
         .clone();
     rig.kakao.faults().set(
@@ -395,6 +399,8 @@ async fn consent_items_are_listed_and_revocable_ones_withdrawn() {
     visit(&app, &mut jar, &callback).await;
     let token = rig.auth.store().logins.lock().unwrap()[0]
         .tokens
+        .as_ref()
+        .unwrap()
         .access_token
         .clone();
     let client = rig.auth.client();

@@ -7,4 +7,5 @@ mod korean_login;
 mod oidc;
 mod refresh;
 mod rig;
+mod sdk;
 mod sessions;

@@ -35,10 +35,12 @@ impl KakaoUserStore for MemoryStore {
     type Error = std::io::Error;
 
     async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
-        self.tokens
-            .lock()
-            .unwrap()
-            .insert(login.uid(), login.tokens.clone());
+        if let Some(tokens) = &login.tokens {
+            self.tokens
+                .lock()
+                .unwrap()
+                .insert(login.uid(), tokens.clone());
+        }
         Ok(User(login.uid()))
     }
 
@@ -133,7 +135,7 @@ async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore
     auth.store()
         .find_or_create(&KakaoLogin {
             user,
-            tokens,
+            tokens: Some(tokens),
             service_terms: None,
         })
         .await

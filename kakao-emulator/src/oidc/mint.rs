@@ -18,6 +18,8 @@ pub(crate) struct Subject<'a> {
     pub user: &'a FixtureUser,
     pub scopes: &'a [String],
     pub nonce: Option<&'a str>,
+    /// The `aud` when not the REST API key (an SDK client's key).
+    pub audience: Option<&'a str>,
 }
 
 fn has(scopes: &[String], scope: &str) -> bool {
@@ -74,7 +76,9 @@ pub(crate) fn mint(
     let mut claims = Map::new();
     let aud = match fault {
         Some(IdTokenFault::WrongAudience) => format!("{}-other-app", shared.config.client_id),
-        _ => shared.config.client_id.clone(),
+        _ => subject
+            .audience
+            .map_or_else(|| shared.config.client_id.clone(), str::to_owned),
     };
     claims.insert("aud".into(), json!(aud));
     let sub = match fault {

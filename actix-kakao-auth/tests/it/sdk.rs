@@ -1,0 +1,326 @@
+//! Sign-in with tokens a Kakao SDK obtained, through the mounted route in-process against
+//! the emulator: this app's tokens sign in (as the same user as a web login), another
+//! app's never do, and bad, expired, replayed or malformed input gets a 4xx, no row and no
+//! session.
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header;
+use actix_web::test;
+use kakao_emulator::{IdTokenFault, SdkClient, OTHER_APP_ID};
+use serde_json::Value;
+
+use crate::rig::{app, call, log_in, rig_with, whoami, Jar, Rig};
+
+const ROUTE: &str = "/accounts/oauth/token/kakao/";
+
+/// A rig whose app id is the emulator's and that accepts the emulator's SDK keys.
+async fn sdk_rig() -> Rig {
+    rig_with(
+        |k| k,
+        |c| {
+            c.app_id(100_001)
+                .sdk_audiences(["emulator-native-app-key", "emulator-javascript-key"])
+        },
+    )
+    .await
+}
+
+async fn json_of(response: ServiceResponse<impl actix_web::body::MessageBody>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+macro_rules! post {
+    ($app:expr, $jar:expr, $form:expr) => {
+        call(
+            &$app,
+            $jar,
+            test::TestRequest::post().uri(ROUTE).set_form($form),
+        )
+        .await
+    };
+}
+
+#[actix_web::test]
+async fn an_access_token_of_this_app_signs_in_as_the_web_logins_user() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    let mut web = Jar::default();
+    log_in(&app, &mut web, &rig.kakao, 1001).await;
+    let (web_user, _) = whoami(&app, &mut web).await.unwrap();
+
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
+        .unwrap();
+    let mut phone = Jar::default();
+    let response = post!(
+        app,
+        &mut phone,
+        [("access_token", tokens.access_token.as_str())]
+    );
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user_id"], web_user);
+    assert_eq!(body["kakao_id"], "1001");
+    let (phone_user, _) = whoami(&app, &mut phone).await.expect("a session");
+    assert_eq!(phone_user, web_user);
+}
+
+#[actix_web::test]
+async fn another_apps_access_token_is_refused_and_writes_nothing() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::OtherApp, 1001, None)
+        .unwrap();
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("wrong_app")));
+    assert_ne!(OTHER_APP_ID, 100_001);
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+    assert!(!jar.0.contains_key("sessionid"));
+}
+
+#[actix_web::test]
+async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(app, &mut jar, [("access_token", "no-such-token")])).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::NativeApp, 1002, None)
+        .unwrap();
+    rig.kakao.revoke_tokens_of(1002);
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+
+    // Without an app id every access token is refused.
+    let no_app_id = rig_with(|k| k, |c| c).await;
+    let app = app!(no_app_id);
+    let tokens = no_app_id
+        .kakao
+        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
+        .unwrap();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("access_token_not_accepted"))
+    );
+    assert!(!jar.0.contains_key("sessionid"));
+}
+
+#[actix_web::test]
+async fn id_tokens_for_each_allowed_audience_sign_in_and_others_do_not() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    for (client, user) in [(SdkClient::NativeApp, 1001), (SdkClient::JavaScript, 1002)] {
+        let tokens = rig.kakao.mint_sdk_tokens(client, user, None).unwrap();
+        let mut jar = Jar::default();
+        let (status, body) = json_of(post!(
+            app,
+            &mut jar,
+            [("id_token", tokens.id_token.as_str())]
+        ))
+        .await;
+        assert_eq!(status, 200, "{client:?}: {body}");
+        assert_eq!(body["kakao_id"], user.to_string());
+        assert!(whoami(&app, &mut jar).await.is_some());
+    }
+    let logins = rig.auth.store().logins.lock().unwrap().clone();
+    assert_eq!(
+        logins[0].user.nickname(),
+        Some("라이언"),
+        "profile from the claims"
+    );
+    assert!(
+        logins.iter().all(|l| l.tokens.is_none()),
+        "SDK tokens are not kept"
+    );
+
+    let other = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::OtherApp, 1001, None)
+        .unwrap();
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("id_token", other.id_token.as_str())]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_id_token"))
+    );
+}
+
+#[actix_web::test]
+async fn forged_expired_and_misissued_id_tokens_are_refused() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    for fault in [
+        IdTokenFault::BadSignature,
+        IdTokenFault::Expired,
+        IdTokenFault::WrongIssuer,
+        IdTokenFault::AlgNone,
+    ] {
+        rig.kakao.faults().set_id_token(fault);
+        let tokens = rig
+            .kakao
+            .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
+            .unwrap();
+        let mut jar = Jar::default();
+        let (status, body) = json_of(post!(
+            app,
+            &mut jar,
+            [("id_token", tokens.id_token.as_str())]
+        ))
+        .await;
+        assert_eq!(status, 401, "{fault:?}: {body}");
+        assert_eq!(body["error"], "invalid_id_token", "{fault:?}");
+        assert!(!jar.0.contains_key("sessionid"), "{fault:?}");
+    }
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn a_posted_nonce_must_match_and_an_id_token_signs_in_once() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::NativeApp, 1001, Some("app-nonce-1"))
+        .unwrap();
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [
+            ("id_token", tokens.id_token.as_str()),
+            ("nonce", "another-nonce")
+        ]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_id_token"))
+    );
+    let (status, _) = json_of(post!(
+        app,
+        &mut jar,
+        [
+            ("id_token", tokens.id_token.as_str()),
+            ("nonce", "app-nonce-1")
+        ]
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let mut thief = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut thief,
+        [("id_token", tokens.id_token.as_str())]
+    ))
+    .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("replayed")));
+}
+
+#[actix_web::test]
+async fn malformed_oversized_and_cross_site_requests_are_refused_before_any_token_is_used() {
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let (status, body) = json_of(
+        call(
+            &app,
+            &mut jar,
+            test::TestRequest::post()
+                .uri(ROUTE)
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{not json"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_request"))
+    );
+    let (status, body) = json_of(post!(app, &mut jar, [("nothing", "here")])).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("no_token")));
+    let huge = "x".repeat(20 * 1024);
+    let (status, _) = json_of(post!(app, &mut jar, [("access_token", huge.as_str())])).await;
+    assert_eq!(status, 400);
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::JavaScript, 1001, None)
+        .unwrap();
+    let (status, body) = json_of(
+        call(
+            &app,
+            &mut jar,
+            test::TestRequest::post()
+                .uri(ROUTE)
+                .insert_header((header::ORIGIN, "https://evil.example"))
+                .set_form([("id_token", tokens.id_token.as_str())]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("cross_site")));
+    // JSON works like a form.
+    let (status, _) = json_of(
+        call(
+            &app,
+            &mut jar,
+            test::TestRequest::post()
+                .uri(ROUTE)
+                .set_json(serde_json::json!({ "id_token": tokens.id_token })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[actix_web::test]
+async fn attempts_beyond_the_limit_get_429() {
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(3)).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    for _ in 0..3 {
+        let (status, _) = json_of(post!(app, &mut jar, [("access_token", "guess")])).await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = json_of(post!(app, &mut jar, [("access_token", "guess")])).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+}
