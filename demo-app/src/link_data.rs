@@ -173,7 +173,14 @@ mod tests {
             .expect("sealed")
             .to_text();
         assert!(
-            !text.contains(login.tokens.as_ref().unwrap().access_token.secret()),
+            !text.contains(
+                login
+                    .tokens
+                    .as_ref()
+                    .expect("sample tokens")
+                    .access_token
+                    .secret()
+            ),
             "{text}"
         );
         let tokens = LinkData::parse(&text)
@@ -181,7 +188,12 @@ mod tests {
             .expect("opens");
         assert_eq!(
             tokens.access_token.secret(),
-            login.tokens.as_ref().unwrap().access_token.secret()
+            login
+                .tokens
+                .as_ref()
+                .expect("sample tokens")
+                .access_token
+                .secret()
         );
         assert!(
             LinkData::parse(&text)
@@ -218,7 +230,7 @@ mod tests {
         let cipher = TokenCipher::from_secret(SECRET).expect("valid");
         let login = sample_login(42, "n", None);
         let mut data = LinkData::parse("{}");
-        data.set_tokens_for("42", login.tokens.as_ref().unwrap(), &cipher)
+        data.set_tokens_for("42", login.tokens.as_ref().expect("sample tokens"), &cipher)
             .expect("sealed");
         assert!(data.tokens_for("42", &cipher).is_some());
         assert!(data.tokens_for("7", &cipher).is_none());
