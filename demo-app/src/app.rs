@@ -277,6 +277,9 @@ fn kakao_config(
     if let Some(app_id) = config.kakao_app_id {
         builder = builder.app_id(app_id);
     }
+    if !config.kakao_sdk_audiences.is_empty() {
+        builder = builder.sdk_audiences(config.kakao_sdk_audiences.clone());
+    }
     if !config.kakao_service_terms.is_empty() {
         builder = builder.service_terms(config.kakao_service_terms.clone());
     }

@@ -38,6 +38,8 @@ pub struct DemoConfig {
     pub kakao_app_id: Option<i64>,
     /// `KAKAO_SERVICE_TERMS`, split (Kakao Sync service-terms tags).
     pub kakao_service_terms: Vec<String>,
+    /// `KAKAO_SDK_AUDIENCES`, split: extra `aud` values for SDK id_tokens.
+    pub kakao_sdk_audiences: Vec<String>,
     /// `DATABASE_URL`.
     pub database_url: String,
     /// `REDIS_URL`.
@@ -152,6 +154,9 @@ impl DemoConfig {
             kakao_admin_key: get("KAKAO_ADMIN_KEY"),
             kakao_app_id,
             kakao_service_terms: get("KAKAO_SERVICE_TERMS")
+                .map(|s| split_scopes(&s))
+                .unwrap_or_default(),
+            kakao_sdk_audiences: get("KAKAO_SDK_AUDIENCES")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_default(),
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),

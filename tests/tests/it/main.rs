@@ -12,4 +12,5 @@ mod logging;
 mod login_failures;
 mod login_flow;
 mod oidc_login;
+mod sdk_sign_in;
 mod sessions;
