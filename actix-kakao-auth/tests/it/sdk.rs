@@ -324,3 +324,30 @@ async fn attempts_beyond_the_limit_get_429() {
         (429, Some("too_many_attempts"))
     );
 }
+
+#[actix_web::test]
+async fn an_expired_access_token_is_refused() {
+    let rig = rig_with(
+        |k| k.access_token_ttl(std::time::Duration::from_millis(200)),
+        |c| c.app_id(100_001),
+    )
+    .await;
+    let app = app!(rig);
+    let tokens = rig
+        .kakao
+        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
+        .unwrap();
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(400)).await;
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert!(!jar.0.contains_key("sessionid"));
+}
