@@ -157,6 +157,16 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             )
     }
 
+    /// Checks the Kakao setup without a user and without creating anything at Kakao (see
+    /// [`crate::preflight`]): authorize, token, and with `openid` discovery and JWKS. Each
+    /// check is bounded by `per_check`.
+    pub async fn preflight(
+        &self,
+        per_check: std::time::Duration,
+    ) -> Vec<crate::preflight::CheckResult> {
+        crate::preflight::run(self.config(), self.client(), per_check).await
+    }
+
     /// Where to send a logged-in user after a kapi call answered `-402`
     /// ([`KakaoApiError::InsufficientScope`]): the begin route asking for the missing
     /// consent items that the app allows

@@ -265,10 +265,27 @@ impl KakaoClient {
             .map_err(|e| KakaoApiError::invalid_response(0, format!("bad request: {e}"), b""))
     }
 
+    /// One request for a setup check: `url` with an optional form body, answered with
+    /// whatever status and body came back (redirects are not followed).
+    pub(crate) async fn probe(
+        &self,
+        method: Method,
+        url: &Url,
+        form: Option<String>,
+    ) -> Result<KakaoResponse, KakaoApiError> {
+        let (status, body) = self.call(self.request(method, url, None, form)?).await?;
+        Ok(KakaoResponse::new(status, body))
+    }
+
     /// Sends a request through the transport and checks the body size, whatever the
-    /// transport did.
+    /// transport did. Each call's duration goes to the
+    /// `kakao_api_request_duration_seconds` histogram, by endpoint path.
     async fn call(&self, request: KakaoRequest) -> Result<(u16, Vec<u8>), KakaoApiError> {
-        let KakaoResponse { status, body } = self.http.send(request).await?;
+        let endpoint = crate::metrics::endpoint_label(request.uri().path());
+        let started = std::time::Instant::now();
+        let answer = self.http.send(request).await;
+        crate::metrics::kakao_call(endpoint, started.elapsed());
+        let KakaoResponse { status, body } = answer?;
         let limit = self.config.max_response_bytes;
         if body.len() > limit {
             return Err(too_large(status, limit, &body[..limit.min(body.len())]));

@@ -239,6 +239,7 @@ where
                         extensions.insert(Authenticated { user });
                     }
                     Ok(found) => {
+                        crate::metrics::session_ended("user_gone");
                         tracing::info!(
                             user = ?entry.id,
                             gone = found.is_none(),

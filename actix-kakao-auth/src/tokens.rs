@@ -81,9 +81,13 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                     user = user_id,
                     "Kakao refresh token expired or revoked: re-login needed"
                 );
+                crate::metrics::token_refresh("relogin_required");
                 return Err(TokenError::ReloginRequired);
             }
-            Err(error) => return Err(TokenError::Kakao(error)),
+            Err(error) => {
+                crate::metrics::token_refresh("failure");
+                return Err(TokenError::Kakao(error));
+            }
         };
         if fresh.refresh_token.is_none() {
             fresh.refresh_token = tokens.refresh_token.clone();
@@ -96,6 +100,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             .update_tokens(user, &fresh)
             .await
             .map_err(|e| TokenError::Store(Box::new(e)))?;
+        crate::metrics::token_refresh("success");
         tracing::debug!(user = user_id, "Kakao access token refreshed");
         Ok(fresh.access_token)
     }

@@ -34,6 +34,45 @@ pub fn content_security_policy(kakao_auth_url: &url::Url) -> String {
 /// The demo's login: its Diesel store keeps both users and their Kakao links.
 pub type DemoAuth = KakaoAuth<DieselUserStore, DieselUserStore>;
 
+/// Installs the Prometheus recorder (once per process) and serves `GET /metrics` on
+/// `addr`, a listener of its own: the app's address never serves metrics.
+fn serve_metrics(addr: &str) -> Result<Server, StartError> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("kakao_api_request_duration_seconds".to_owned()),
+            &[
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ],
+        )
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| StartError::Metrics(e.to_string()))?;
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| StartError::Metrics(format!("cannot listen on {addr}: {e}")))?;
+    let server = HttpServer::new(move || {
+        let handle = handle.clone();
+        App::new().route(
+            "/metrics",
+            web::get().to(move || {
+                let handle = handle.clone();
+                async move {
+                    handle.run_upkeep();
+                    actix_web::HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(handle.render())
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(|e| StartError::Metrics(e.to_string()))?
+    .shutdown_timeout(2)
+    .run();
+    tracing::info!(%addr, "Prometheus metrics at /metrics");
+    Ok(server)
+}
+
 /// A started demo app.
 pub struct RunningApp {
     /// The app's base URL (no trailing slash).
@@ -113,6 +152,9 @@ pub enum StartError {
     /// The server could not start.
     #[error("server: {0}")]
     Server(std::io::Error),
+    /// The metrics listener could not start.
+    #[error("METRICS_BIND: {0}")]
+    Metrics(String),
 }
 
 /// Connects everything and binds the listener; call [`RunningApp::run_until_stopped`].
@@ -154,6 +196,9 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         sessions: sessions.clone(),
     });
 
+    if let Some(addr) = &config.metrics_bind {
+        actix_web::rt::spawn(serve_metrics(addr)?);
+    }
     let csp = content_security_policy(auth.config().auth_base_url());
     let server = match sessions {
         Sessions::Database(store) => {
@@ -219,7 +264,7 @@ fn token_cipher(config: &DemoConfig) -> Result<TokenCipher, actix_kakao_auth::Co
     }
 }
 
-async fn start_emulator(config: &DemoConfig) -> std::io::Result<KakaoEmulator> {
+pub(crate) async fn start_emulator(config: &DemoConfig) -> std::io::Result<KakaoEmulator> {
     let emulator = KakaoEmulator::builder()
         .client_id("demo-app-emulator")
         .client_secret(config.kakao_client_secret.clone())
@@ -238,7 +283,7 @@ async fn start_emulator(config: &DemoConfig) -> std::io::Result<KakaoEmulator> {
     emulator.start().await
 }
 
-fn kakao_config(
+pub(crate) fn kakao_config(
     config: &DemoConfig,
     client_id: String,
     emulator: Option<&KakaoEmulator>,

@@ -40,6 +40,8 @@ pub struct DemoConfig {
     pub kakao_service_terms: Vec<String>,
     /// `KAKAO_SDK_AUDIENCES`, split: extra `aud` values for SDK id_tokens.
     pub kakao_sdk_audiences: Vec<String>,
+    /// `METRICS_BIND`: where Prometheus metrics are served (`/metrics`), apart from the app.
+    pub metrics_bind: Option<String>,
     /// `DATABASE_URL`.
     pub database_url: String,
     /// `REDIS_URL`.
@@ -134,6 +136,21 @@ impl DemoConfig {
                 return Err(invalid(name, "must be at least 32 characters"));
             }
         }
+        let metrics_bind = get("METRICS_BIND");
+        if let Some(addr) = &metrics_bind {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(invalid(
+                    "METRICS_BIND",
+                    format!("{addr:?} is not host:port"),
+                ));
+            }
+            if *addr == bind {
+                return Err(invalid(
+                    "METRICS_BIND",
+                    "must differ from BIND: metrics are never served on the app's own address",
+                ));
+            }
+        }
         let kakao_app_id = get("KAKAO_APP_ID")
             .map(|v| {
                 v.trim()
@@ -159,6 +176,7 @@ impl DemoConfig {
             kakao_sdk_audiences: get("KAKAO_SDK_AUDIENCES")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_default(),
+            metrics_bind,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
             redis_key_prefix: get("REDIS_KEY_PREFIX")

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod db_error;
+pub mod doctor;
 pub mod downloads;
 pub mod link_data;
 pub mod models;

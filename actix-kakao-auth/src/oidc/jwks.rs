@@ -335,12 +335,14 @@ impl JwksCache {
 
     async fn fetch_now(&self) -> Result<Arc<JwkSet>, IdTokenError> {
         tracing::debug!(url = %self.url, "fetching the JWKS");
-        let body = self
+        let fetched = self
             .client
             .fetch_jwks(&self.url)
             .await
-            .map_err(IdTokenError::Jwks)?;
-        let keys = JwkSet::from_json(&body)?;
+            .map_err(IdTokenError::Jwks)
+            .and_then(|body| JwkSet::from_json(&body));
+        crate::metrics::jwks_refresh(fetched.is_ok());
+        let keys = fetched?;
         tracing::info!(kids = ?keys.kids().collect::<Vec<_>>(), "JWKS fetched");
         Ok(Arc::new(keys))
     }

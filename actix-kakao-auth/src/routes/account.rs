@@ -101,6 +101,7 @@ where
         .map_err(crate::csrf::Refused::response)?;
     if let Some(user) = current_user::<S>(req) {
         revoke_token_best_effort(auth, &user).await;
+        crate::metrics::session_ended("logout");
     }
     session.purge();
     Ok(())
@@ -216,6 +217,7 @@ where
         return failed(LoginFailure::Internal);
     }
     session.purge();
+    crate::metrics::session_ended("disconnect");
     see_other(config.logout_redirect_url())
 }
 
@@ -284,7 +286,10 @@ where
     let work = actix_web::rt::spawn(async move {
         match auth.links().user_for_kakao_id(kakao_id).await {
             Ok(Some(user)) => match auth.links().remove_kakao_link(&user).await {
-                Ok(_) => tracing::info!(kakao_id, %user, "unlinked user removed"),
+                Ok(_) => {
+                    crate::metrics::session_ended("webhook");
+                    tracing::info!(kakao_id, %user, "unlinked user removed")
+                }
                 Err(error) => {
                     tracing::error!(%error, kakao_id, "unlink webhook: removing the user failed")
                 }

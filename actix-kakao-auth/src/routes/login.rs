@@ -280,9 +280,13 @@ where
         Err(error) => Err(error),
     };
     let mut response = match result {
-        Ok(next) => redirect(StatusCode::FOUND, &next),
+        Ok(next) => {
+            crate::metrics::login("web", "success");
+            redirect(StatusCode::FOUND, &next)
+        }
         Err(error) => {
             let failure = error.failure();
+            crate::metrics::login("web", failure.code());
             tracing::warn!(
                 reason = failure.code(),
                 kakao_code = error.kakao_code().as_deref().unwrap_or("-"),

@@ -76,6 +76,7 @@ where
     let signed_in = match auth.sign_in_with_sdk_tokens(&tokens).await {
         Ok(signed_in) => signed_in,
         Err(error) => {
+            crate::metrics::login("sdk", error.reason());
             tracing::warn!(reason = error.reason(), %error, "SDK sign-in refused");
             return refusal(error.status(), error.reason());
         }
@@ -85,6 +86,7 @@ where
         tracing::error!(%error, "SDK sign-in: the session could not be written");
         return refusal(500, "internal");
     }
+    crate::metrics::login("sdk", "success");
     tracing::info!(user = %user.id(), kakao_id = signed_in.kakao_id, "SDK sign-in succeeded");
     answer(
         200,
