@@ -4,6 +4,7 @@
 
 mod common;
 mod multi_instance;
+mod operations;
 mod outage;
 mod redis_session_store;
 mod revocation;
