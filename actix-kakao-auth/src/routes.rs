@@ -20,6 +20,12 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     }
 }
 
+/// The login-error URL with `reason=<failure code>`.
+fn failure_location(error_url: &str, failure: crate::error::LoginFailure) -> String {
+    let separator = if error_url.contains('?') { '&' } else { '?' };
+    format!("{error_url}{separator}reason={}", failure.code())
+}
+
 fn register<S, L>(cfg: &mut web::ServiceConfig, auth: KakaoAuth<S, L>)
 where
     S: KakaoUserStore,

@@ -166,9 +166,7 @@ where
         return crate::middleware::login_redirect(&req);
     };
     let failed = |reason: LoginFailure| {
-        let url = config.login_error_url();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        see_other(&format!("{url}{separator}reason={}", reason.code()))
+        see_other(&super::failure_location(config.login_error_url(), reason))
     };
     let link = match auth.links().kakao_link(&user).await {
         Ok(link) => link,

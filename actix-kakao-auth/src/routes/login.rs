@@ -310,10 +310,9 @@ where
 }
 
 fn failure_redirect(error_url: &str, failure: crate::error::LoginFailure) -> HttpResponse {
-    let separator = if error_url.contains('?') { '&' } else { '?' };
     redirect(
         StatusCode::FOUND,
-        &format!("{error_url}{separator}reason={}", failure.code()),
+        &super::failure_location(error_url, failure),
     )
 }
 

@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{test, web, App};
 use kakao_emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 
-use crate::rig::{app, begin, call, location, rig_with, visit, whoami, Jar, LocalUser};
+use crate::rig::{app, begin, call, location, log_in, rig_with, visit, whoami, Jar, LocalUser};
 use actix_kakao_auth::CurrentUser;
 
 const KAKAOTALK_UA: &str = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 KAKAOTALK 10.4.3";
@@ -196,6 +196,16 @@ async fn an_auto_login_kakao_refuses_falls_back_once_and_never_loops() {
     assert!(rig.kakao.token_requests().len() == 1);
 }
 
+/// The access token of the first login the rig's store was handed.
+fn first_access_token(rig: &crate::rig::Rig) -> actix_kakao_auth::secret::AccessToken {
+    rig.auth.store().logins.lock().unwrap()[0]
+        .tokens
+        .as_ref()
+        .unwrap()
+        .access_token
+        .clone()
+}
+
 /// A rig with two service terms: `tos` (required) and `marketing` (optional).
 async fn terms_rig() -> crate::rig::Rig {
     rig_with(
@@ -285,19 +295,8 @@ async fn revocable_terms_can_be_withdrawn_and_required_ones_cannot() {
     )
     .await;
     let mut jar = Jar::default();
-    let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    visit(&app, &mut jar, &callback).await;
-    let token = rig.auth.store().logins.lock().unwrap()[0]
-        .tokens
-        .as_ref()
-        .unwrap()
-        .access_token
-        .clone();
+    log_in(&app, &mut jar, &rig.kakao, 1001).await;
+    let token = first_access_token(&rig);
     let client = rig.auth.client();
     let revoked = client
         .revoke_service_terms(&token, &["marketing", "tos"])
@@ -315,19 +314,8 @@ async fn a_minus_402_becomes_an_additional_consent_redirect_for_allowlisted_scop
     let rig = rig_with(|k| k, |c| c.additional_consent_scopes(["account_email"])).await;
     let app = app!(rig);
     let mut jar = Jar::default();
-    let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    visit(&app, &mut jar, &callback).await;
-    let token = rig.auth.store().logins.lock().unwrap()[0]
-        .tokens
-        .as_ref()
-        .unwrap()
-        .access_token
-        .clone();
+    log_in(&app, &mut jar, &rig.kakao, 1001).await;
+    let token = first_access_token(&rig);
     rig.kakao.faults().set(
         Endpoint::UserMe,
         Fault::insufficient_scope(["account_email", "friends"]),
@@ -390,19 +378,8 @@ async fn consent_items_are_listed_and_revocable_ones_withdrawn() {
     let rig = rig_with(|k| k, |c| c).await;
     let app = app!(rig);
     let mut jar = Jar::default();
-    let authorize = begin(&app, &mut jar).await;
-    let callback = rig
-        .kakao
-        .approve(&authorize, UserChoice::Fixture(1001))
-        .await
-        .unwrap();
-    visit(&app, &mut jar, &callback).await;
-    let token = rig.auth.store().logins.lock().unwrap()[0]
-        .tokens
-        .as_ref()
-        .unwrap()
-        .access_token
-        .clone();
+    log_in(&app, &mut jar, &rig.kakao, 1001).await;
+    let token = first_access_token(&rig);
     let client = rig.auth.client();
     let scopes = client.scopes(&token).await.unwrap();
     let email = scopes.iter().find(|s| s.id == "account_email").unwrap();
