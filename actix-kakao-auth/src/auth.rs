@@ -29,12 +29,12 @@ pub struct KakaoAuth<S, L = NoLinkStore> {
 struct Inner<S, L> {
     config: Arc<KakaoAuthConfig>,
     client: KakaoClient,
-    verifier: Option<IdTokenVerifier>,
+    /// Verifies id_tokens: the web flow's (with `openid`) and those posted by Kakao SDKs,
+    /// over one JWKS cache.
+    verifier: IdTokenVerifier,
     refresh_gate: crate::refresh_gate::RefreshGate,
     store: Arc<S>,
     links: L,
-    /// Verifies id_tokens posted by Kakao SDKs (whether or not the web flow uses OIDC).
-    sdk_verifier: IdTokenVerifier,
     sdk_replays: crate::sdk::ReplayGuard,
     sdk_attempts: crate::sdk::AttemptLimiter,
 }
@@ -69,16 +69,13 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     pub fn with_links(config: KakaoAuthConfig, store: S, links: L) -> Result<Self, KakaoApiError> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(config.client()))?;
-        let verifier = config
-            .oidc_enabled()
-            .then(|| IdTokenVerifier::from_config(&config, client.clone()));
+        let verifier = IdTokenVerifier::from_config(&config, client.clone());
         if config.app_id().is_none() {
             tracing::error!(
                 "app_id (KAKAO_APP_ID) is not configured: access tokens from Kakao SDKs posted to {} will all be refused",
                 config.sdk_sign_in_path()
             );
         }
-        let sdk_verifier = IdTokenVerifier::from_config(&config, client.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -87,7 +84,6 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                 refresh_gate: crate::refresh_gate::RefreshGate::default(),
                 store: Arc::new(store),
                 links,
-                sdk_verifier,
                 sdk_replays: crate::sdk::ReplayGuard::default(),
                 sdk_attempts: crate::sdk::AttemptLimiter::default(),
             }),
@@ -221,7 +217,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         let config = self.config();
         let verified = crate::sdk::verify(
             self.client(),
-            &self.inner.sdk_verifier,
+            &self.inner.verifier,
             config.app_id(),
             &config.login.sdk_audiences,
             &self.inner.sdk_replays,
@@ -261,7 +257,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
 
     /// The id_token verifier, present when `openid` is among the scopes.
     pub fn id_token_verifier(&self) -> Option<&IdTokenVerifier> {
-        self.inner.verifier.as_ref()
+        self.config().oidc_enabled().then_some(&self.inner.verifier)
     }
 
     /// One refresh at a time per user.

@@ -69,10 +69,7 @@ pub fn session_user_id<Id: DeserializeOwned>(state: &HashMap<String, String>) ->
 }
 
 fn auth_hash_hex<U: AuthUser>(user: &U) -> String {
-    Sha256::digest(user.session_auth_hash())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::encode(&Sha256::digest(user.session_auth_hash()))
 }
 
 /// Logs `user` in: renews the session id (session fixation defence) and stores the

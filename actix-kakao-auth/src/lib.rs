@@ -110,6 +110,7 @@ pub mod config;
 mod csrf;
 pub mod error;
 mod extract;
+mod hex;
 pub mod http;
 pub mod identity;
 mod log_safe;

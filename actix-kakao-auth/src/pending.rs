@@ -68,8 +68,7 @@ impl PendingLogin {
 /// state's SHA-256.
 fn cookie_name(prefix: &str, state: &str) -> String {
     let digest = Sha256::digest(state.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}{hex}")
+    format!("{prefix}{}", crate::hex::encode(&digest[..8]))
 }
 
 fn max_age(ttl: Duration) -> cookie::time::Duration {

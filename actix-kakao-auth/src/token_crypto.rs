@@ -83,10 +83,7 @@ impl KeyEntry {
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
         let _ = Hkdf::<Sha256>::new(None, secret).expand(HKDF_INFO, &mut key);
-        let kid = Sha256::digest(key)[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let kid = crate::hex::encode(&Sha256::digest(key)[..8]);
         Self {
             kid,
             cipher: Aes256Gcm::new(&key.into()),
