@@ -20,14 +20,30 @@ use crate::store::{AgreedTerm, IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, Ka
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
 
+/// The begin route's (and `/login/`'s) query string, parsed once.
 #[derive(Debug, Default, Deserialize)]
-struct NextQuery {
+struct BeginQuery {
     next: Option<String>,
+    scope: Option<String>,
+    prompt: Option<String>,
+    login_hint: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ScopeQuery {
-    scope: Option<String>,
+impl BeginQuery {
+    /// Parses `req`'s query; an oversized or malformed one reads as empty.
+    fn of(req: &HttpRequest) -> Self {
+        if req.query_string().len() > MAX_QUERY_LEN {
+            return Self::default();
+        }
+        web::Query::<Self>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .unwrap_or_default()
+    }
+
+    /// A safe `next`.
+    fn next(&self) -> Option<String> {
+        self.next.as_deref().and_then(sanitize_next)
+    }
 }
 
 /// Most scopes one additional-consent request may add.
@@ -37,31 +53,19 @@ const MAX_EXTRA_SCOPES: usize = 16;
 /// `?scope=account_email,gender`. Only the allowlisted ones
 /// ([`additional_consent_scopes`](crate::KakaoAuthConfigBuilder::additional_consent_scopes))
 /// are passed on; an anonymous request gets the configured scopes only.
-fn additional_scopes(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> Vec<String> {
-    if req.query_string().len() > MAX_QUERY_LEN || logged_in(req).is_none() {
-        return Vec::new();
-    }
-    let Some(scope) = web::Query::<ScopeQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.into_inner().scope)
-    else {
+fn additional_scopes(
+    req: &HttpRequest,
+    query: &BeginQuery,
+    config: &crate::KakaoAuthConfig,
+) -> Vec<String> {
+    let (Some(scope), Some(_)) = (&query.scope, logged_in(req)) else {
         return Vec::new();
     };
-    crate::config::split_scopes(&scope)
+    crate::config::split_scopes(scope)
         .into_iter()
         .filter(|s| config.additional_consent_scopes().contains(s))
         .take(MAX_EXTRA_SCOPES)
         .collect()
-}
-
-fn next_from(req: &HttpRequest) -> Option<String> {
-    if req.query_string().len() > MAX_QUERY_LEN {
-        return None;
-    }
-    web::Query::<NextQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.into_inner().next)
-        .and_then(|n| sanitize_next(&n))
 }
 
 fn redirect(status: StatusCode, location: &str) -> HttpResponse {
@@ -76,17 +80,11 @@ pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
     let Some(config) = crate::identity::config_of(&req) else {
         return HttpResponse::InternalServerError().finish();
     };
-    let location = match next_from(&req) {
+    let location = match BeginQuery::of(&req).next() {
         Some(next) => crate::next_url::login_url_with_next(config.begin_path(), &next),
         None => config.begin_path().to_owned(),
     };
     redirect(StatusCode::FOUND, &location)
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PromptQuery {
-    prompt: Option<String>,
-    login_hint: Option<String>,
 }
 
 /// What one login asks Kakao for.
@@ -103,13 +101,7 @@ struct LoginStart {
 /// KakaoTalk auto-login (`prompt=none`) from the KakaoTalk in-app browser when no prompt
 /// was asked.
 fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart {
-    let query = if req.query_string().len() > MAX_QUERY_LEN {
-        PromptQuery::default()
-    } else {
-        web::Query::<PromptQuery>::from_query(req.query_string())
-            .map(web::Query::into_inner)
-            .unwrap_or_default()
-    };
+    let query = BeginQuery::of(req);
     let prompt = query
         .prompt
         .as_deref()
@@ -128,10 +120,10 @@ fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart
         .is_some_and(|ua| ua.contains("KAKAOTALK"));
     let auto_login = prompt.is_none() && in_kakaotalk && config.login.kakaotalk_auto_login;
     LoginStart {
-        next: next_from(req),
+        next: query.next(),
         prompt: if auto_login { Some("none") } else { prompt },
         login_hint,
-        extra_scopes: additional_scopes(req, config),
+        extra_scopes: additional_scopes(req, &query, config),
         auto_login,
     }
 }
