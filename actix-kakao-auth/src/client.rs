@@ -265,6 +265,19 @@ impl KakaoClient {
             .map_err(|e| KakaoApiError::invalid_response(0, format!("bad request: {e}"), b""))
     }
 
+    /// Sends a kapi request: a 200 answer parsed as `T`, anything else kapi's typed error.
+    async fn kapi_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: KakaoRequest,
+    ) -> Result<T, KakaoApiError> {
+        let (status, body) = self.call(request).await?;
+        if status != 200 {
+            return Err(kapi_error(status, &body));
+        }
+        serde_json::from_slice::<T>(&body)
+            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+    }
+
     /// One request for a setup check: `url` with an optional form body, answered with
     /// whatever status and body came back (redirects are not followed).
     pub(crate) async fn probe(
@@ -354,12 +367,7 @@ impl KakaoClient {
     ) -> Result<AccessTokenInfo, KakaoApiError> {
         let url = self.config.api_endpoint("/v1/user/access_token_info");
         let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
-        let (status, body) = self.call(request).await?;
-        if status != 200 {
-            return Err(kapi_error(status, &body));
-        }
-        serde_json::from_slice::<AccessTokenInfo>(&body)
-            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+        self.kapi_json::<AccessTokenInfo>(request).await
     }
 
     /// `GET /v2/user/scopes`: the app's consent items with the user's status.
@@ -369,7 +377,7 @@ impl KakaoClient {
     ) -> Result<Vec<ConsentScope>, KakaoApiError> {
         let url = self.config.api_endpoint("/v2/user/scopes");
         let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
-        self.scopes_answer(request).await
+        Ok(self.kapi_json::<ScopesBody>(request).await?.scopes)
     }
 
     /// `POST /v2/user/revoke/scopes`: withdraws the user's consent to revocable items
@@ -386,20 +394,7 @@ impl KakaoClient {
             .append_pair("scopes", &list)
             .finish();
         let request = self.request(Method::POST, &url, Some(bearer(access_token)?), Some(form))?;
-        self.scopes_answer(request).await
-    }
-
-    async fn scopes_answer(
-        &self,
-        request: KakaoRequest,
-    ) -> Result<Vec<ConsentScope>, KakaoApiError> {
-        let (status, body) = self.call(request).await?;
-        if status != 200 {
-            return Err(kapi_error(status, &body));
-        }
-        serde_json::from_slice::<ScopesBody>(&body)
-            .map(|b| b.scopes)
-            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+        Ok(self.kapi_json::<ScopesBody>(request).await?.scopes)
     }
 
     /// Kakao Sync: `GET /v2/user/service_terms?result=app_service_terms`, every service
@@ -412,13 +407,10 @@ impl KakaoClient {
         url.query_pairs_mut()
             .append_pair("result", "app_service_terms");
         let request = self.request(Method::GET, &url, Some(bearer(access_token)?), None)?;
-        let (status, body) = self.call(request).await?;
-        if status != 200 {
-            return Err(kapi_error(status, &body));
-        }
-        serde_json::from_slice::<ServiceTermsBody>(&body)
-            .map(|b| b.service_terms)
-            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+        Ok(self
+            .kapi_json::<ServiceTermsBody>(request)
+            .await?
+            .service_terms)
     }
 
     /// Kakao Sync: `POST /v2/user/revoke/service_terms` withdraws the user's agreement to
@@ -434,13 +426,12 @@ impl KakaoClient {
             .append_pair("tags", &tags.join(","))
             .finish();
         let request = self.request(Method::POST, &url, Some(bearer(access_token)?), Some(form))?;
-        let (status, body) = self.call(request).await?;
-        if status != 200 {
-            return Err(kapi_error(status, &body));
-        }
-        serde_json::from_slice::<RevokedTermsBody>(&body)
-            .map(|b| b.revoked_service_terms.into_iter().map(|t| t.tag).collect())
-            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+        let revoked = self.kapi_json::<RevokedTermsBody>(request).await?;
+        Ok(revoked
+            .revoked_service_terms
+            .into_iter()
+            .map(|t| t.tag)
+            .collect())
     }
 
     /// `{kauth}/oauth/logout?client_id=…&logout_redirect_uri=…`: the URL that ends the
@@ -477,13 +468,7 @@ impl KakaoClient {
                 )?
             }
         };
-        let (status, body) = self.call(request).await?;
-        if status != 200 {
-            return Err(kapi_error(status, &body));
-        }
-        serde_json::from_slice::<KapiIdBody>(&body)
-            .map(|b| b.id)
-            .map_err(|e| KakaoApiError::invalid_response(status, e, &body))
+        Ok(self.kapi_json::<KapiIdBody>(request).await?.id)
     }
 }
 
