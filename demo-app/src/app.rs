@@ -194,6 +194,7 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         store,
         emulator_mode: emulator.is_some(),
         sessions: sessions.clone(),
+        service_terms: !config.kakao_service_terms.is_empty(),
     });
 
     if let Some(addr) = &config.metrics_bind {

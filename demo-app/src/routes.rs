@@ -44,9 +44,10 @@ fn html(page: &impl Template) -> HttpResponse {
 }
 
 async fn home(state: web::Data<AppState>, current: Option<CurrentUser<User>>) -> HttpResponse {
+    // The link is read only when there is a ledger to show.
     let terms = match &current {
-        Some(current) => agreed_terms(&state, current.id).await,
-        None => Vec::new(),
+        Some(current) if state.service_terms => agreed_terms(&state, current.id).await,
+        _ => Vec::new(),
     };
     html(&HomePage {
         user: current.as_ref().map(UserView::from),

@@ -16,20 +16,18 @@ pub enum Sessions {
 }
 
 impl Sessions {
-    /// Deletes every server-side session of `user_id`, returning how many. Cookie-only
-    /// sessions have nothing on the server: they end through the identity check, which
-    /// refuses a session whose user is gone.
-    pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64, String> {
+    /// Deletes `user_id`'s Redis sessions, returning how many. Database session rows need no
+    /// call: [`DieselUserStore::delete_user`](crate::store::DieselUserStore::delete_user)
+    /// deletes them in the user's own transaction. Cookie-only sessions have nothing on the
+    /// server: they end through the identity check, which refuses a session whose user is
+    /// gone.
+    pub async fn end_redis_sessions(&self, user_id: i64) -> Result<u64, String> {
         match self {
-            Self::Database(store) => store
-                .delete_user_sessions(user_id)
-                .await
-                .map_err(|e| e.to_string()),
             Self::Redis(store) => store
                 .delete_user_sessions(user_id)
                 .await
                 .map_err(|e| e.to_string()),
-            Self::Cookie => Ok(0),
+            Self::Database(_) | Self::Cookie => Ok(0),
         }
     }
 

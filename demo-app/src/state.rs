@@ -15,4 +15,6 @@ pub struct AppState {
     pub emulator_mode: bool,
     /// The session store.
     pub sessions: Sessions,
+    /// True when Kakao Sync service terms are configured (the home page shows the ledger).
+    pub service_terms: bool,
 }

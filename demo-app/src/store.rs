@@ -425,7 +425,7 @@ impl KakaoLinkStore<i64> for DieselUserStore {
         let deleted = self.delete_user(*user_id).await?;
         if let Some(sessions) = &self.sessions {
             sessions
-                .end_user_sessions(*user_id)
+                .end_redis_sessions(*user_id)
                 .await
                 .map_err(StoreError::Sessions)?;
         }
