@@ -246,6 +246,13 @@ pub(crate) async fn avatar(path: web::Path<String>, shared: web::Data<Shared>) -
     }
 }
 
+/// The first of `tags` that is not a service term of the app.
+fn unknown_tag<'a>(shared: &Shared, tags: &[&'a str]) -> Option<&'a str> {
+    tags.iter()
+        .copied()
+        .find(|tag| !shared.config.service_terms.iter().any(|(t, _)| t == tag))
+}
+
 /// `GET /v2/user/service_terms` (Kakao Sync): `result=agreed_service_terms` (default, the
 /// terms the user agreed to) or `app_service_terms` (every term of the app), optionally
 /// filtered by `tags`. Each term: `tag`, `required`, `agreed`, `revocable`, and
@@ -262,22 +269,17 @@ pub(crate) async fn service_terms(req: HttpRequest, shared: web::Data<Shared>) -
     let user_id = caller.user_id();
     let filter: Option<Vec<&str>> =
         params::get(&params, "tags").map(|tags| tags.split(',').map(str::trim).collect());
-    if let Some(tags) = &filter {
-        let unknown: Vec<&str> = tags
-            .iter()
-            .copied()
-            .filter(|tag| !shared.config.service_terms.iter().any(|(t, _)| t == tag))
-            .collect();
-        if !unknown.is_empty() {
-            return respond::kapi_error(
-                400,
-                -2,
-                &format!(
-                    "There is no tags to get service terms. check out to configured this tags([{}]) in app.",
-                    unknown.join(",")
-                ),
-            );
-        }
+    if let Some(unknown) = filter
+        .as_deref()
+        .and_then(|tags| unknown_tag(&shared, tags))
+    {
+        return respond::kapi_error(
+            400,
+            -2,
+            &format!(
+                "There is no tags to get service terms. check out to configured this tags([{unknown}]) in app."
+            ),
+        );
     }
     let all = match params::get(&params, "result") {
         None | Some("agreed_service_terms") => false,
@@ -334,10 +336,7 @@ pub(crate) async fn revoke_service_terms(
         return respond::kapi_error(400, -2, "tags is required");
     };
     let tags: Vec<&str> = tags.split(',').map(str::trim).collect();
-    if let Some(unknown) = tags
-        .iter()
-        .find(|tag| !shared.config.service_terms.iter().any(|(t, _)| t == *tag))
-    {
+    if let Some(unknown) = unknown_tag(&shared, &tags) {
         return respond::kapi_error(
             400,
             -2,
