@@ -240,52 +240,48 @@ where
     let pending = state
         .as_deref()
         .and_then(|state| pending::open(&req, config, state));
-    // KakaoTalk auto-login that Kakao could not do silently: the same login once more,
-    // with the screens (never `prompt=none` again, so it cannot loop).
-    if let (Ok(query), Some(login)) = (&query, &pending) {
-        if login.auto_login && query.error.as_deref().is_some_and(needs_interaction) {
+    let mut response = match (query, pending) {
+        // KakaoTalk auto-login that Kakao could not do silently: the same login once more,
+        // with the screens (never `prompt=none` again, so it cannot loop).
+        (Ok(query), Some(login))
+            if login.auto_login && query.error.as_deref().is_some_and(needs_interaction) =>
+        {
             tracing::info!(
                 "KakaoTalk auto-login needs the user: starting the login with its screens"
             );
-            let retry = LoginStart {
-                next: login.next.clone(),
-                prompt: None,
-                login_hint: login.login_hint.clone(),
-                extra_scopes: login.extra_scopes.clone(),
-                auto_login: false,
+            start_login(
+                &auth,
+                LoginStart {
+                    next: login.next,
+                    prompt: None,
+                    login_hint: login.login_hint,
+                    extra_scopes: login.extra_scopes,
+                    auto_login: false,
+                },
+            )
+        }
+        (query, pending) => {
+            let result = match query {
+                Ok(query) => complete_login(&session, &auth, query, pending).await,
+                Err(error) => Err(error),
             };
-            let mut response = start_login(&auth, retry);
-            if let Some(state) = &state {
-                if let Err(error) = response.add_cookie(&pending::removal(config, state)) {
-                    tracing::warn!(%error, "could not clear the pending-login cookie");
+            match result {
+                Ok(next) => {
+                    crate::metrics::login("web", "success");
+                    redirect(StatusCode::FOUND, &next)
+                }
+                Err(error) => {
+                    let failure = error.failure();
+                    crate::metrics::login("web", failure.code());
+                    tracing::warn!(
+                        reason = failure.code(),
+                        kakao_code = error.kakao_code().as_deref().unwrap_or("-"),
+                        %error,
+                        "Kakao login failed"
+                    );
+                    failure_redirect(config.login_error_url(), failure)
                 }
             }
-            response.headers_mut().insert(
-                header::REFERRER_POLICY,
-                header::HeaderValue::from_static("no-referrer"),
-            );
-            return response;
-        }
-    }
-    let result = match query {
-        Ok(query) => complete_login(&session, &auth, query, pending).await,
-        Err(error) => Err(error),
-    };
-    let mut response = match result {
-        Ok(next) => {
-            crate::metrics::login("web", "success");
-            redirect(StatusCode::FOUND, &next)
-        }
-        Err(error) => {
-            let failure = error.failure();
-            crate::metrics::login("web", failure.code());
-            tracing::warn!(
-                reason = failure.code(),
-                kakao_code = error.kakao_code().as_deref().unwrap_or("-"),
-                %error,
-                "Kakao login failed"
-            );
-            failure_redirect(config.login_error_url(), failure)
         }
     };
     if let Some(state) = state {
