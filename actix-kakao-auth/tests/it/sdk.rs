@@ -31,6 +31,11 @@ async fn json_of(response: ServiceResponse<impl actix_web::body::MessageBody>) -
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
+/// Tokens a Kakao SDK login of `user` through `client` got.
+fn mint(rig: &Rig, client: SdkClient, user: i64) -> kakao_emulator::SdkTokens {
+    rig.kakao.mint_sdk_tokens(client, user, None).unwrap()
+}
+
 macro_rules! post {
     ($app:expr, $jar:expr, $form:expr) => {
         call(
@@ -50,10 +55,7 @@ async fn an_access_token_of_this_app_signs_in_as_the_web_logins_user() {
     log_in(&app, &mut web, &rig.kakao, 1001).await;
     let (web_user, _) = whoami(&app, &mut web).await.unwrap();
 
-    let tokens = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
-        .unwrap();
+    let tokens = mint(&rig, SdkClient::NativeApp, 1001);
     let mut phone = Jar::default();
     let response = post!(
         app,
@@ -72,10 +74,7 @@ async fn an_access_token_of_this_app_signs_in_as_the_web_logins_user() {
 async fn another_apps_access_token_is_refused_and_writes_nothing() {
     let rig = sdk_rig().await;
     let app = app!(rig);
-    let tokens = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::OtherApp, 1001, None)
-        .unwrap();
+    let tokens = mint(&rig, SdkClient::OtherApp, 1001);
     let mut jar = Jar::default();
     let (status, body) = json_of(post!(
         app,
@@ -99,10 +98,7 @@ async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
         (status, body["error"].as_str()),
         (401, Some("invalid_token"))
     );
-    let tokens = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::NativeApp, 1002, None)
-        .unwrap();
+    let tokens = mint(&rig, SdkClient::NativeApp, 1002);
     rig.kakao.revoke_tokens_of(1002);
     let (status, body) = json_of(post!(
         app,
@@ -118,10 +114,7 @@ async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
     // Without an app id every access token is refused.
     let no_app_id = rig_with(|k| k, |c| c).await;
     let app = app!(no_app_id);
-    let tokens = no_app_id
-        .kakao
-        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
-        .unwrap();
+    let tokens = mint(&no_app_id, SdkClient::NativeApp, 1001);
     let (status, body) = json_of(post!(
         app,
         &mut jar,
@@ -140,7 +133,7 @@ async fn id_tokens_for_each_allowed_audience_sign_in_and_others_do_not() {
     let rig = sdk_rig().await;
     let app = app!(rig);
     for (client, user) in [(SdkClient::NativeApp, 1001), (SdkClient::JavaScript, 1002)] {
-        let tokens = rig.kakao.mint_sdk_tokens(client, user, None).unwrap();
+        let tokens = mint(&rig, client, user);
         let mut jar = Jar::default();
         let (status, body) = json_of(post!(
             app,
@@ -163,10 +156,7 @@ async fn id_tokens_for_each_allowed_audience_sign_in_and_others_do_not() {
         "SDK tokens are not kept"
     );
 
-    let other = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::OtherApp, 1001, None)
-        .unwrap();
+    let other = mint(&rig, SdkClient::OtherApp, 1001);
     let mut jar = Jar::default();
     let (status, body) = json_of(post!(
         app,
@@ -191,10 +181,7 @@ async fn forged_expired_and_misissued_id_tokens_are_refused() {
         IdTokenFault::AlgNone,
     ] {
         rig.kakao.faults().set_id_token(fault);
-        let tokens = rig
-            .kakao
-            .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
-            .unwrap();
+        let tokens = mint(&rig, SdkClient::NativeApp, 1001);
         let mut jar = Jar::default();
         let (status, body) = json_of(post!(
             app,
@@ -277,10 +264,7 @@ async fn malformed_oversized_and_cross_site_requests_are_refused_before_any_toke
     let huge = "x".repeat(20 * 1024);
     let (status, _) = json_of(post!(app, &mut jar, [("access_token", huge.as_str())])).await;
     assert_eq!(status, 400);
-    let tokens = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::JavaScript, 1001, None)
-        .unwrap();
+    let tokens = mint(&rig, SdkClient::JavaScript, 1001);
     let (status, body) = json_of(
         call(
             &app,
@@ -333,10 +317,7 @@ async fn an_expired_access_token_is_refused() {
     )
     .await;
     let app = app!(rig);
-    let tokens = rig
-        .kakao
-        .mint_sdk_tokens(SdkClient::NativeApp, 1001, None)
-        .unwrap();
+    let tokens = mint(&rig, SdkClient::NativeApp, 1001);
     actix_web::rt::time::sleep(std::time::Duration::from_millis(400)).await;
     let mut jar = Jar::default();
     let (status, body) = json_of(post!(
