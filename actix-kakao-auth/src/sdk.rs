@@ -195,10 +195,10 @@ async fn verified_access_token(
     Ok(user)
 }
 
-/// `-401` (and other kapi refusals of the token) is a refused token; the rest is Kakao's.
+/// A kapi refusal of the token (`-401` and the like) is a refused token; an outage or an
+/// unusable answer is Kakao's.
 fn refused_or_failed(error: KakaoApiError) -> SdkSignInError {
     match error {
-        KakaoApiError::Api { code: -401, .. } => SdkSignInError::InvalidToken,
         e if e.is_unavailable() => SdkSignInError::Kakao(e),
         KakaoApiError::Api { .. } => SdkSignInError::InvalidToken,
         e => SdkSignInError::Kakao(e),
