@@ -35,8 +35,15 @@ struct Inner<S, L> {
     refresh_gate: crate::refresh_gate::RefreshGate,
     store: Arc<S>,
     links: L,
-    sdk_replays: crate::sdk::ReplayGuard,
-    sdk_attempts: crate::sdk::AttemptLimiter,
+}
+
+/// Why the service-terms check did not pass.
+#[derive(Debug)]
+pub(crate) enum TermsCheck {
+    /// `/v2/user/service_terms` could not be read.
+    Kakao(KakaoApiError),
+    /// These required terms are not agreed.
+    Missing(Vec<String>),
 }
 
 impl<S, L> Clone for KakaoAuth<S, L> {
@@ -84,8 +91,6 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
                 refresh_gate: crate::refresh_gate::RefreshGate::default(),
                 store: Arc::new(store),
                 links,
-                sdk_replays: crate::sdk::ReplayGuard::default(),
-                sdk_attempts: crate::sdk::AttemptLimiter::default(),
             }),
         })
     }
@@ -206,43 +211,97 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         Some(options.begin_url(self.config()))
     }
 
-    /// Signs in with tokens a Kakao SDK obtained (see [`crate::sdk`]): checks them, then
-    /// maps the Kakao user to a local one exactly as the web flow does. Opens no session:
-    /// the mounted SDK route does that; an app with its own routing calls this and then
-    /// logs the user into its session itself.
+    /// Signs in with tokens a Kakao SDK obtained (see [`crate::sdk`]): checks them (and,
+    /// with service terms configured, the terms), then maps the Kakao user to a local one
+    /// exactly as the web flow does, handing the store the checked access token to keep.
+    /// Opens no session: the mounted SDK route does that; an app with its own routing
+    /// calls this and then logs the user into its session itself.
     pub async fn sign_in_with_sdk_tokens(
         &self,
         tokens: &crate::sdk::SdkTokens,
     ) -> Result<crate::sdk::SdkSignIn<S::User>, crate::sdk::SdkSignInError> {
+        use crate::sdk::SdkSignInError;
         let config = self.config();
         let verified = crate::sdk::verify(
             self.client(),
             &self.inner.verifier,
             config.app_id(),
             &config.login.sdk_audiences,
-            &self.inner.sdk_replays,
+            config.guard_store(),
             tokens,
         )
         .await?;
+        let service_terms = if config.service_terms().is_empty() {
+            None
+        } else {
+            let access = verified
+                .access
+                .as_ref()
+                .ok_or(SdkSignInError::TermsRequired {
+                    missing: Vec::new(),
+                })?;
+            match self.agreed_service_terms(&access.token).await {
+                Ok(terms) => terms,
+                Err(TermsCheck::Missing(missing)) => {
+                    return Err(SdkSignInError::TermsRequired { missing })
+                }
+                Err(TermsCheck::Kakao(error)) => return Err(SdkSignInError::Kakao(error)),
+            }
+        };
         let kakao_id = verified.user.id;
         let login = crate::store::KakaoLogin {
             user: verified.user,
-            tokens: None,
-            service_terms: None,
+            tokens: verified.access.map(|access| crate::store::KakaoTokens {
+                access_token: access.token,
+                expires_at: access.expires_at,
+                refresh_token: None,
+                refresh_token_expires_at: None,
+                scopes: Vec::new(),
+                id_token: tokens.id_token.clone(),
+            }),
+            service_terms,
         };
         let user = self
             .store()
             .find_or_create(&login)
             .await
-            .map_err(|e| crate::sdk::SdkSignInError::Store(Box::new(e)))?;
+            .map_err(|e| SdkSignInError::Store(Box::new(e)))?;
         Ok(crate::sdk::SdkSignIn { user, kakao_id })
     }
 
-    /// One more SDK sign-in attempt from `addr`: false when over the per-minute limit.
-    pub(crate) fn allow_sdk_attempt(&self, addr: std::net::IpAddr) -> bool {
-        self.inner
-            .sdk_attempts
-            .allow(addr, self.config().login.sdk_attempts_per_minute)
+    /// Kakao Sync: with service terms configured, the terms the holder of `token` agreed
+    /// to (`None` without configured terms); a required term not agreed is
+    /// [`TermsCheck::Missing`].
+    pub(crate) async fn agreed_service_terms(
+        &self,
+        token: &crate::secret::AccessToken,
+    ) -> Result<Option<Vec<crate::store::AgreedTerm>>, TermsCheck> {
+        if self.config().service_terms().is_empty() {
+            return Ok(None);
+        }
+        let terms = self
+            .client()
+            .service_terms(token)
+            .await
+            .map_err(TermsCheck::Kakao)?;
+        let missing: Vec<String> = terms
+            .iter()
+            .filter(|t| t.required && !t.agreed)
+            .map(|t| t.tag.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(TermsCheck::Missing(missing));
+        }
+        Ok(Some(
+            terms
+                .into_iter()
+                .filter(|t| t.agreed)
+                .map(|t| crate::store::AgreedTerm {
+                    tag: t.tag,
+                    agreed_at: t.agreed_at,
+                })
+                .collect(),
+        ))
     }
 
     /// The configuration.

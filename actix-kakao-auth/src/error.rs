@@ -164,11 +164,13 @@ pub enum LoginFailure {
     Internal,
     /// Kakao Sync: a service term Kakao marks required is not agreed.
     TermsRequired,
+    /// The login request itself was unusable (a `next` or `login_hint` too long to carry).
+    InvalidRequest,
 }
 
 impl LoginFailure {
     /// Every reason, in documentation order.
-    pub const ALL: [LoginFailure; 8] = [
+    pub const ALL: [LoginFailure; 9] = [
         Self::StateMismatch,
         Self::AccessDenied,
         Self::InvalidCode,
@@ -177,6 +179,7 @@ impl LoginFailure {
         Self::InvalidIdToken,
         Self::Internal,
         Self::TermsRequired,
+        Self::InvalidRequest,
     ];
 
     /// The code used in `?reason=`.
@@ -190,6 +193,7 @@ impl LoginFailure {
             Self::InvalidIdToken => "invalid_id_token",
             Self::Internal => "internal",
             Self::TermsRequired => "terms_required",
+            Self::InvalidRequest => "invalid_request",
         }
     }
 

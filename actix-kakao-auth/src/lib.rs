@@ -106,10 +106,12 @@
 
 mod auth;
 pub mod client;
+pub mod client_addr;
 pub mod config;
 mod csrf;
 pub mod error;
 mod extract;
+pub mod guard_store;
 mod hex;
 pub mod http;
 pub mod identity;

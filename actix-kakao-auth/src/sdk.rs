@@ -12,25 +12,37 @@
 //!   key or one of [`sdk_audiences`](crate::KakaoAuthConfigBuilder::sdk_audiences) (the
 //!   native app key, the JavaScript key). The user is `sub`; with an access token posted
 //!   alongside, `/v2/user/me` describes them (and must agree), else the id_token's claims.
-//! * **Replay**: an id_token carrying a `jti` or a `nonce` is accepted once per process
-//!   until it expires. A bearer access token cannot be bound to one use: anyone who
-//!   holds one can sign in with it until Kakao revokes it, which is why it must come
-//!   from the app's own SDK login and travel only over TLS.
-//! * **Attempts**: each client address may make
+//! * **Kakao Sync**: with [`service_terms`](crate::KakaoAuthConfigBuilder::service_terms)
+//!   configured, the same gate as the web callback: an access token is required (an
+//!   id_token alone cannot show the terms), a required term not agreed is
+//!   `terms_required`, and the agreed terms reach the store's ledger.
+//! * **Tokens kept**: a posted access token reaches the store sealed like the web
+//!   flow's ([`KakaoLogin::tokens`](crate::store::KakaoLogin::tokens), without a refresh
+//!   token), so logout revokes it and disconnect can use it.
+//! * **Replay**: an id_token carrying a `jti` or a `nonce` signs in once until it
+//!   expires, across every instance that shares the
+//!   [`guard_store`](crate::KakaoAuthConfigBuilder::guard_store). A bearer access token
+//!   cannot be bound to one use: anyone who holds one can sign in with it until Kakao
+//!   revokes it, which is why it must come from the app's own SDK login and travel only
+//!   over TLS.
+//! * **Attempts**: each client address ([`crate::client_addr`]: the TCP peer, or what a
+//!   trusted proxy reports) may make
 //!   [`sdk_attempts_per_minute`](crate::KakaoAuthConfigBuilder::sdk_attempts_per_minute)
-//!   attempts a minute (default 20); more answer 429. The limit is per process and reads
-//!   the TCP peer address; behind a reverse proxy, limit there too.
+//!   *refused* attempts a minute (default 20; IPv6 addresses count per /64); once over,
+//!   its attempts answer 429 before any call to Kakao until the minute has passed. A
+//!   successful sign-in never counts. The counts live in the guard store, so instances
+//!   sharing one count together.
 //! * Tokens never reach a log line, the store never sees a refused token, and a failed
 //!   sign-in creates no row and no session.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::KakaoApiError;
+use crate::guard_store::{GuardStore, GuardStoreError};
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
 use crate::secret::AccessToken;
@@ -75,6 +87,17 @@ pub enum SdkSignInError {
     /// The tokens name different users.
     #[error("the tokens name different users")]
     Mismatch,
+    /// Kakao Sync: a required service term is not agreed, or only an id_token was posted
+    /// while service terms are configured (the terms can only be read with an access
+    /// token).
+    #[error("required service terms not agreed: {}", crate::log_safe::log_safe(&missing.join(",")))]
+    TermsRequired {
+        /// The tags of the required terms not agreed (empty when no access token came).
+        missing: Vec<String>,
+    },
+    /// The guard store (attempt counts, replay markers) could not answer.
+    #[error("{0}")]
+    Guard(#[source] GuardStoreError),
     /// Kakao could not be asked, or answered something unusable.
     #[error("Kakao failed: {0}")]
     Kakao(#[source] KakaoApiError),
@@ -98,9 +121,10 @@ impl SdkSignInError {
             Self::IdToken(_) => "invalid_id_token",
             Self::Replayed => "replayed",
             Self::Mismatch => "token_mismatch",
+            Self::TermsRequired { .. } => "terms_required",
             Self::Kakao(e) if e.is_unavailable() => "kakao_unavailable",
             Self::Kakao(_) => "invalid_response",
-            Self::Store(_) | Self::Session(_) => "internal",
+            Self::Store(_) | Self::Session(_) | Self::Guard(_) => "internal",
         }
     }
 
@@ -125,10 +149,19 @@ pub struct SdkSignIn<U> {
     pub kakao_id: i64,
 }
 
-/// A verified SDK sign-in: the user as Kakao describes them.
+/// A verified SDK sign-in: the user as Kakao describes them, and the checked access
+/// token with its expiry.
 #[derive(Debug, Clone)]
 pub(crate) struct VerifiedSdkUser {
     pub(crate) user: KakaoUserInfo,
+    pub(crate) access: Option<CheckedAccessToken>,
+}
+
+/// An access token Kakao confirmed for this app.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckedAccessToken {
+    pub(crate) token: AccessToken,
+    pub(crate) expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Checks the posted tokens (no store call, no session): see the module docs.
@@ -137,7 +170,7 @@ pub(crate) async fn verify(
     verifier: &IdTokenVerifier,
     app_id: Option<i64>,
     audiences: &[String],
-    replays: &ReplayGuard,
+    guards: &dyn GuardStore,
     tokens: &SdkTokens,
 ) -> Result<VerifiedSdkUser, SdkSignInError> {
     match (&tokens.id_token, &tokens.access_token) {
@@ -146,26 +179,28 @@ pub(crate) async fn verify(
                 .verify_sdk_token(id_token.secret(), tokens.nonce.as_deref(), audiences)
                 .await
                 .map_err(SdkSignInError::IdToken)?;
-            replays.check(&claims)?;
             let sub: i64 = claims
                 .sub
                 .parse()
                 .map_err(|_| SdkSignInError::IdToken(IdTokenError::SubjectMismatch))?;
-            let user = match access_token {
+            let verified = match access_token {
                 Some(token) => {
-                    let user = verified_access_token(client, app_id, token).await?;
-                    if user.id != sub {
+                    let verified = verified_access_token(client, app_id, token).await?;
+                    if verified.user.id != sub {
                         return Err(SdkSignInError::Mismatch);
                     }
-                    user
+                    verified
                 }
-                None => user_from_claims(sub, &claims),
+                None => VerifiedSdkUser {
+                    user: user_from_claims(sub, &claims),
+                    access: None,
+                },
             };
-            Ok(VerifiedSdkUser { user })
+            // Last, so that a token refused for another reason is not spent.
+            check_replay(guards, &claims).await?;
+            Ok(verified)
         }
-        (None, Some(token)) => Ok(VerifiedSdkUser {
-            user: verified_access_token(client, app_id, token).await?,
-        }),
+        (None, Some(token)) => verified_access_token(client, app_id, token).await,
         (None, None) => Err(SdkSignInError::NoToken),
     }
 }
@@ -175,7 +210,7 @@ async fn verified_access_token(
     client: &crate::client::KakaoClient,
     app_id: Option<i64>,
     token: &AccessToken,
-) -> Result<KakaoUserInfo, SdkSignInError> {
+) -> Result<VerifiedSdkUser, SdkSignInError> {
     let expected = app_id.ok_or(SdkSignInError::AppIdNotConfigured)?;
     let info = client
         .access_token_info(token)
@@ -192,7 +227,14 @@ async fn verified_access_token(
     if user.id != info.id {
         return Err(SdkSignInError::Mismatch);
     }
-    Ok(user)
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(info.expires_in.max(0));
+    Ok(VerifiedSdkUser {
+        user,
+        access: Some(CheckedAccessToken {
+            token: token.clone(),
+            expires_at,
+        }),
+    })
 }
 
 /// A kapi refusal of the token (`-401` and the like) is a refused token; an outage or an
@@ -227,71 +269,80 @@ fn user_from_claims(id: i64, claims: &IdTokenClaims) -> KakaoUserInfo {
     }
 }
 
-/// Remembers the id_tokens (by `jti`, else `nonce`) accepted in this process until they
-/// expire, so each signs in once.
-#[derive(Debug, Default)]
-pub(crate) struct ReplayGuard {
-    seen: Mutex<HashMap<String, i64>>,
+/// The guard-store key of an id_token's one use: its `jti` (per issuer), else its
+/// `nonce` (per subject), hashed; `None` when it carries neither.
+fn replay_key(claims: &IdTokenClaims) -> Option<String> {
+    let raw = match (&claims.jti, &claims.nonce) {
+        (Some(jti), _) => format!("jti\n{}\n{jti}", claims.iss),
+        (None, Some(nonce)) => format!("nonce\n{}\n{nonce}", claims.sub),
+        (None, None) => return None,
+    };
+    let digest = Sha256::digest(raw.as_bytes());
+    Some(format!("sdk-replay:{}", crate::hex::encode(&digest[..16])))
 }
 
-/// Most remembered tokens; beyond it expired ones are dropped, and if none has expired
-/// the sign-in is refused rather than forgetting a live one.
-const MAX_REMEMBERED: usize = 100_000;
-
-impl ReplayGuard {
-    fn check(&self, claims: &IdTokenClaims) -> Result<(), SdkSignInError> {
-        let Some(key) = claims
-            .jti
-            .as_deref()
-            .map(|jti| format!("jti:{}:{jti}", claims.iss))
-            .or_else(|| {
-                claims
-                    .nonce
-                    .as_deref()
-                    .map(|n| format!("nonce:{}:{n}", claims.sub))
-            })
-        else {
-            return Ok(());
-        };
-        let now = chrono::Utc::now().timestamp();
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if seen.len() >= MAX_REMEMBERED {
-            seen.retain(|_, exp| *exp > now);
-            if seen.len() >= MAX_REMEMBERED {
-                return Err(SdkSignInError::Replayed);
-            }
-        }
-        if seen.get(&key).is_some_and(|exp| *exp > now) {
-            return Err(SdkSignInError::Replayed);
-        }
-        seen.insert(key, claims.exp);
-        Ok(())
+/// Marks the id_token used until it expires; `Replayed` when it was used before.
+async fn check_replay(
+    guards: &dyn GuardStore,
+    claims: &IdTokenClaims,
+) -> Result<(), SdkSignInError> {
+    let Some(key) = replay_key(claims) else {
+        return Ok(());
+    };
+    let left = claims.exp.saturating_sub(chrono::Utc::now().timestamp());
+    // Kept a minute past `exp`: the verifier accepts that much clock skew.
+    let ttl = Duration::from_secs(left.max(0).unsigned_abs() + 60);
+    match guards.insert_once(&key, "1", ttl).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(SdkSignInError::Replayed),
+        Err(error) => Err(SdkSignInError::Guard(error)),
     }
 }
 
-/// Counts attempts per client address in one-minute windows.
-#[derive(Debug, Default)]
-pub(crate) struct AttemptLimiter {
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+/// The window of the attempt limit.
+const ATTEMPT_WINDOW: Duration = Duration::from_secs(60);
+
+/// The guard-store key counting `addr`'s refused attempts: the IPv4 address, or the /64
+/// of an IPv6 one (one subscriber's usual allocation).
+fn attempts_key(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => format!("sdk-attempts:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!(
+                "sdk-attempts:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            )
+        }
+    }
 }
 
-impl AttemptLimiter {
-    /// True when `addr` may make one more attempt now (and counts it).
-    pub(crate) fn allow(&self, addr: IpAddr, per_minute: u32) -> bool {
-        const WINDOW: Duration = Duration::from_secs(60);
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        if windows.len() > 10_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let (start, count) = windows.entry(addr).or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
-            *start = now;
-            *count = 0;
-        }
-        *count += 1;
-        *count <= per_minute
+/// True when `addr` has used up its refused attempts for this minute (never with the
+/// limit off).
+pub(crate) async fn over_attempt_limit(
+    guards: &dyn GuardStore,
+    addr: IpAddr,
+    per_minute: u32,
+) -> Result<bool, GuardStoreError> {
+    if per_minute == 0 {
+        return Ok(false);
     }
+    Ok(guards.count(&attempts_key(addr)).await? >= u64::from(per_minute))
+}
+
+/// Counts one refused attempt from `addr`.
+pub(crate) async fn count_refused_attempt(
+    guards: &dyn GuardStore,
+    addr: IpAddr,
+    per_minute: u32,
+) -> Result<(), GuardStoreError> {
+    if per_minute == 0 {
+        return Ok(());
+    }
+    guards
+        .increment(&attempts_key(addr), ATTEMPT_WINDOW)
+        .await
+        .map(|_| ())
 }
 
 #[cfg(test)]
@@ -315,32 +366,47 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_id_token_with_a_jti_or_nonce_signs_in_once() {
-        let guard = ReplayGuard::default();
-        assert!(guard.check(&claims(Some("j-1"), None)).is_ok());
+    #[tokio::test]
+    async fn an_id_token_with_a_jti_or_nonce_signs_in_once() {
+        let guards = crate::guard_store::MemoryGuardStore::default();
+        assert!(check_replay(&guards, &claims(Some("j-1"), None))
+            .await
+            .is_ok());
         assert!(matches!(
-            guard.check(&claims(Some("j-1"), None)),
+            check_replay(&guards, &claims(Some("j-1"), None)).await,
             Err(SdkSignInError::Replayed)
         ));
-        assert!(guard.check(&claims(Some("j-2"), None)).is_ok());
-        assert!(guard.check(&claims(None, Some("n-1"))).is_ok());
-        assert!(guard.check(&claims(None, Some("n-1"))).is_err());
+        assert!(check_replay(&guards, &claims(Some("j-2"), None))
+            .await
+            .is_ok());
+        assert!(check_replay(&guards, &claims(None, Some("n-1")))
+            .await
+            .is_ok());
+        assert!(check_replay(&guards, &claims(None, Some("n-1")))
+            .await
+            .is_err());
         // Without either there is nothing to bind it to.
-        assert!(guard.check(&claims(None, None)).is_ok());
-        assert!(guard.check(&claims(None, None)).is_ok());
+        assert!(check_replay(&guards, &claims(None, None)).await.is_ok());
+        assert!(check_replay(&guards, &claims(None, None)).await.is_ok());
     }
 
-    #[test]
-    fn attempts_over_the_limit_are_refused_per_address() {
-        let limiter = AttemptLimiter::default();
+    #[tokio::test]
+    async fn only_refused_attempts_count_per_address_and_zero_is_off() {
+        let guards = crate::guard_store::MemoryGuardStore::default();
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
         let b: IpAddr = "192.0.2.2".parse().expect("ip");
         for _ in 0..3 {
-            assert!(limiter.allow(a, 3));
+            assert!(!over_attempt_limit(&guards, a, 3).await.expect("count"));
+            count_refused_attempt(&guards, a, 3).await.expect("count");
         }
-        assert!(!limiter.allow(a, 3));
-        assert!(limiter.allow(b, 3));
+        assert!(over_attempt_limit(&guards, a, 3).await.expect("count"));
+        assert!(!over_attempt_limit(&guards, b, 3).await.expect("count"));
+        assert!(!over_attempt_limit(&guards, a, 0).await.expect("off"));
+        // One IPv6 subscriber's /64 shares its count.
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        count_refused_attempt(&guards, v6a, 1).await.expect("count");
+        assert!(over_attempt_limit(&guards, v6b, 1).await.expect("count"));
     }
 
     #[test]

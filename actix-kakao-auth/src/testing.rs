@@ -367,6 +367,154 @@ pub async fn check_store_errors_never_panic<S: KakaoUserStore>(store: &S) -> Che
         .map(drop)
 }
 
+/// The acceptance suite every [`GuardStore`](crate::guard_store::GuardStore) must pass:
+/// counters count within a window and start again after it, a marker is inserted once
+/// (also by 20 concurrent callers: exactly one wins), markers and counters expire, and
+/// only a lock's owner removes it. Keys are random per run, so the suite can run against
+/// a shared Redis or database again and again. Panics listing every violated rule.
+///
+/// ```no_run
+/// # async fn run() {
+/// let store = actix_kakao_auth::guard_store::MemoryGuardStore::default();
+/// actix_kakao_auth::testing::guard_store_acceptance_suite(&store).await;
+/// # }
+/// ```
+pub async fn guard_store_acceptance_suite(store: &dyn crate::guard_store::GuardStore) {
+    let violations = guard_store_violations(store).await;
+    assert!(
+        violations.is_empty(),
+        "the guard store breaks {} rule(s):\n{}",
+        violations.len(),
+        violations
+            .iter()
+            .map(|v| format!("  - {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The rules [`guard_store_acceptance_suite`] checks, as a list of violations.
+pub async fn guard_store_violations(store: &dyn crate::guard_store::GuardStore) -> Vec<Violation> {
+    use std::time::Duration as StdDuration;
+    let run: u64 = rand::thread_rng().gen();
+    let key = |name: &str| format!("acceptance:{run:x}:{name}");
+    let mut violations = Vec::new();
+    let mut fail = |rule: &'static str, detail: String| violations.push(Violation { rule, detail });
+
+    // Counters.
+    let counter = key("counter");
+    match store.count(&counter).await {
+        Ok(0) => {}
+        other => fail("count_of_absent_key_is_zero", format!("{other:?}")),
+    }
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        counts.push(
+            store
+                .increment(&counter, StdDuration::from_secs(30))
+                .await
+                .ok(),
+        );
+    }
+    if counts != [Some(1), Some(2), Some(3)] {
+        fail("increment_counts_up_from_one", format!("{counts:?}"));
+    }
+    match store.count(&counter).await {
+        Ok(3) => {}
+        other => fail("count_reads_without_counting", format!("{other:?}")),
+    }
+    let parallel = key("parallel-counter");
+    let results =
+        join_all((0..20).map(|_| store.increment(&parallel, StdDuration::from_secs(30)))).await;
+    let mut seen: Vec<u64> = results.into_iter().filter_map(Result::ok).collect();
+    seen.sort_unstable();
+    if seen != (1..=20).collect::<Vec<u64>>() {
+        fail("concurrent_increments_are_atomic", format!("{seen:?}"));
+    }
+
+    // Markers.
+    let marker = key("marker");
+    let winners = join_all((0..20).map(|i| {
+        let value = format!("owner-{i}");
+        let marker = marker.clone();
+        async move {
+            store
+                .insert_once(&marker, &value, StdDuration::from_secs(30))
+                .await
+        }
+    }))
+    .await;
+    let won = winners.iter().filter(|r| matches!(r, Ok(true))).count();
+    let errors = winners.iter().filter(|r| r.is_err()).count();
+    if won != 1 || errors != 0 {
+        fail(
+            "insert_once_has_exactly_one_winner",
+            format!("{won} winners, {errors} errors of 20"),
+        );
+    }
+    let owner = (0..20)
+        .map(|i| format!("owner-{i}"))
+        .zip(&winners)
+        .find(|(_, r)| matches!(r, Ok(true)))
+        .map(|(v, _)| v);
+    if let Some(owner) = owner {
+        match store.remove_if(&marker, "someone-else").await {
+            Ok(false) => {}
+            other => fail("only_the_owner_removes", format!("{other:?}")),
+        }
+        match store.remove_if(&marker, &owner).await {
+            Ok(true) => {}
+            other => fail("the_owner_removes", format!("{other:?}")),
+        }
+        match store
+            .insert_once(&marker, "again", StdDuration::from_secs(30))
+            .await
+        {
+            Ok(true) => {}
+            other => fail(
+                "a_removed_marker_can_be_inserted_again",
+                format!("{other:?}"),
+            ),
+        }
+    }
+
+    // Expiry.
+    let short_counter = key("short-counter");
+    let short_marker = key("short-marker");
+    let _ = store
+        .increment(&short_counter, StdDuration::from_millis(1200))
+        .await;
+    let _ = store
+        .increment(&short_counter, StdDuration::from_millis(1200))
+        .await;
+    let _ = store
+        .insert_once(&short_marker, "x", StdDuration::from_millis(1200))
+        .await;
+    tokio::time::sleep(StdDuration::from_millis(2200)).await;
+    match store.count(&short_counter).await {
+        Ok(0) => {}
+        other => fail("counters_expire_after_their_window", format!("{other:?}")),
+    }
+    match store
+        .increment(&short_counter, StdDuration::from_secs(30))
+        .await
+    {
+        Ok(1) => {}
+        other => fail(
+            "an_expired_counter_starts_again_at_one",
+            format!("{other:?}"),
+        ),
+    }
+    match store
+        .insert_once(&short_marker, "y", StdDuration::from_secs(30))
+        .await
+    {
+        Ok(true) => {}
+        other => fail("markers_expire_after_their_ttl", format!("{other:?}")),
+    }
+    violations
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
+use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use actix_session::storage::{CookieSessionStore, SessionStore};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::DefaultHeaders;
@@ -12,6 +12,7 @@ use kakao_emulator::KakaoEmulator;
 
 use crate::config::{DemoConfig, SessionBackend};
 use crate::db::Db;
+use crate::guards::{DbGuardStore, RedisGuardStore};
 use crate::redis_session_store::RedisSessionStore;
 use crate::session_store::DbSessionStore;
 use crate::sessions::Sessions;
@@ -187,7 +188,10 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
             (Some(emulator), id)
         }
     };
-    let auth_config = kakao_config(&config, client_id, emulator.as_ref())?;
+    let guards = connect_guards(&config, &db, &sessions).await?;
+    let auth_config = kakao_config(&config, client_id, emulator.as_ref())?
+        .guard_store(guards)
+        .build()?;
     let auth = KakaoAuth::with_links(auth_config, store.clone(), store.clone())?;
     let state = web::Data::new(AppState {
         db: db.clone(),
@@ -223,6 +227,30 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         auth,
         handle: server.handle(),
         server: Some(server),
+    })
+}
+
+/// Where attempt counts, replay markers and refresh locks live, shared by every instance:
+/// Redis when `REDIS_URL` is set (the session store's connection when sessions are there
+/// too), else the database.
+async fn connect_guards(
+    config: &DemoConfig,
+    db: &Db,
+    sessions: &Sessions,
+) -> Result<Arc<dyn actix_kakao_auth::guard_store::GuardStore>, StartError> {
+    let prefix = &config.redis_key_prefix;
+    Ok(match (sessions, &config.redis_url) {
+        (Sessions::Redis(store), _) => Arc::new(RedisGuardStore::new(store.connection(), prefix)),
+        (_, Some(url)) => Arc::new(
+            RedisGuardStore::connect(url, prefix)
+                .await
+                .map_err(StartError::Redis)?,
+        ),
+        (_, None) => {
+            let store = DbGuardStore::new(db.clone());
+            store.spawn_purge_task(std::time::Duration::from_secs(600));
+            Arc::new(store)
+        }
     })
 }
 
@@ -284,13 +312,17 @@ pub(crate) async fn start_emulator(config: &DemoConfig) -> std::io::Result<Kakao
     emulator.start().await
 }
 
+/// The login's configuration from the demo's, before [`build`](KakaoAuthConfigBuilder::build)
+/// (the caller adds the guard store).
 pub(crate) fn kakao_config(
     config: &DemoConfig,
     client_id: String,
     emulator: Option<&KakaoEmulator>,
-) -> Result<KakaoAuthConfig, actix_kakao_auth::ConfigError> {
+) -> Result<KakaoAuthConfigBuilder, actix_kakao_auth::ConfigError> {
     let mut builder = KakaoAuthConfig::builder(client_id, config.redirect_uri())
         .scopes(config.kakao_scope.clone())
+        .trusted_proxies(config.trusted_proxies.clone())
+        .sdk_attempts_per_minute(config.sdk_attempts_per_minute)
         // Additional consent (추가 항목 동의) may ask for these items, and only these.
         .additional_consent_scopes(["profile_nickname", "profile_image", "account_email"])
         .login_redirect_url("/download-list/");
@@ -329,7 +361,7 @@ pub(crate) fn kakao_config(
     if !config.kakao_service_terms.is_empty() {
         builder = builder.service_terms(config.kakao_service_terms.clone());
     }
-    builder.build()
+    Ok(builder)
 }
 
 fn serve<St, F>(

@@ -40,6 +40,11 @@ pub struct DemoConfig {
     pub kakao_service_terms: Vec<String>,
     /// `KAKAO_SDK_AUDIENCES`, split: extra `aud` values for SDK id_tokens.
     pub kakao_sdk_audiences: Vec<String>,
+    /// `TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: actix_kakao_auth::client_addr::TrustedProxies,
+    /// `SDK_ATTEMPTS_PER_MINUTE`: refused SDK sign-in attempts per client address per
+    /// minute (`0`: no limit).
+    pub sdk_attempts_per_minute: u32,
     /// `METRICS_BIND`: where Prometheus metrics are served (`/metrics`), apart from the app.
     pub metrics_bind: Option<String>,
     /// `DATABASE_URL`.
@@ -151,6 +156,20 @@ impl DemoConfig {
                 ));
             }
         }
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            Some(list) => actix_kakao_auth::client_addr::TrustedProxies::parse(&list)
+                .map_err(|e| invalid("TRUSTED_PROXIES", e.to_string()))?,
+            None => actix_kakao_auth::client_addr::TrustedProxies::none(),
+        };
+        let sdk_attempts_per_minute = match get("SDK_ATTEMPTS_PER_MINUTE") {
+            Some(v) => v.trim().parse::<u32>().map_err(|_| {
+                invalid(
+                    "SDK_ATTEMPTS_PER_MINUTE",
+                    "must be a whole number (0 turns the limit off)",
+                )
+            })?,
+            None => 20,
+        };
         let kakao_app_id = get("KAKAO_APP_ID")
             .map(|v| {
                 v.trim()
@@ -176,6 +195,8 @@ impl DemoConfig {
             kakao_sdk_audiences: get("KAKAO_SDK_AUDIENCES")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_default(),
+            trusted_proxies,
+            sdk_attempts_per_minute,
             metrics_bind,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
@@ -231,6 +252,8 @@ mod tests {
         assert_eq!(c.database_url, "demo-app.sqlite3");
         assert_eq!(c.session_backend, SessionBackend::Database);
         assert!(c.kakao_client_id.is_none());
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.sdk_attempts_per_minute, 20);
         assert_eq!(
             c.redirect_uri(),
             "http://127.0.0.1:8000/accounts/oauth/complete/kakao/"
@@ -259,6 +282,8 @@ mod tests {
             ("REDIS_URL", "http://x"),
             ("KAKAO_APP_ID", "abc"),
             ("TOKEN_KEY", "short"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("SDK_ATTEMPTS_PER_MINUTE", "-1"),
         ] {
             let err = from(&[(var, value)]).expect_err(var);
             assert!(err.to_string().starts_with(var), "{err}");

@@ -99,6 +99,7 @@ async fn checks(config: &DemoConfig) -> Vec<Line> {
         .or_else(|| emulator.as_ref().map(|e| e.client_id().to_owned()))
         .unwrap_or_default();
     let kakao = crate::app::kakao_config(config, client_id, emulator.as_ref())
+        .and_then(actix_kakao_auth::KakaoAuthConfigBuilder::build)
         .map_err(|e| e.to_string())
         .and_then(|kakao| {
             KakaoClient::new(std::sync::Arc::clone(kakao.client()))

@@ -116,10 +116,14 @@ impl LinkData {
     pub fn merged_over(mut self, old: &LinkData) -> Self {
         let new_scopes = std::mem::replace(&mut self.scopes, old.scopes.clone());
         self.add_scopes(&new_scopes);
-        // A sign-in without tokens of ours (a Kakao SDK token) keeps the stored ones.
+        // A sign-in without tokens keeps the stored ones.
         if self.access_token.is_none() {
             self.access_token = old.access_token.clone();
             self.expires_at = old.expires_at;
+        }
+        // A sign-in with an access token alone (a Kakao SDK's) keeps the refresh token a
+        // web login stored: it stays valid, and refreshing needs it.
+        if self.refresh_token.is_none() {
             self.refresh_token = old.refresh_token.clone();
             self.refresh_token_expires_at = old.refresh_token_expires_at;
         }

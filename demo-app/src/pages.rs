@@ -112,6 +112,10 @@ impl LoginErrorPage {
                 "필수 서비스 약관에 동의해야 가입할 수 있습니다. 다시 시도해 약관에 동의해 주세요.",
                 "You need to agree to the required service terms to sign up. Please try again and agree to them.",
             ),
+            Some(LoginFailure::InvalidRequest) => (
+                "로그인 요청이 너무 길거나 올바르지 않습니다. 처음 화면에서 다시 로그인해 주세요.",
+                "The login request was too long or malformed. Please start again from the home page.",
+            ),
             Some(LoginFailure::Internal) | Some(_) | None => (
                 "로그인 처리 중 문제가 발생했습니다.",
                 "Something went wrong on our side while logging you in.",

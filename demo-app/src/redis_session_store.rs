@@ -42,6 +42,9 @@ pub enum RedisStoreError {
     /// Redis did not answer in time.
     #[error("Redis did not answer within 3 s")]
     Timeout,
+    /// The server is older than Redis 7.
+    #[error("{0}")]
+    Unsupported(String),
     /// A stored session was not valid JSON.
     #[error("stored session is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -85,11 +88,19 @@ impl RedisSessionStore {
             .set_response_timeout(std::time::Duration::from_secs(3))
             .set_number_of_retries(2)
             .set_max_delay(500);
-        let conn = ConnectionManager::new_with_config(client, config).await?;
+        let mut conn = ConnectionManager::new_with_config(client, config).await?;
+        crate::redis_version::require_supported(&mut conn)
+            .await
+            .map_err(RedisStoreError::Unsupported)?;
         Ok(Self {
             conn,
             prefix: Arc::from(prefix),
         })
+    }
+
+    /// The connection, for other users of the same Redis (the guard store).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
     }
 
     /// `PING`, for `/healthz`.

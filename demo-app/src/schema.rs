@@ -61,3 +61,17 @@ diesel::table! {
 
 diesel::joinable!(social_auth_usersocialauth -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, social_auth_usersocialauth, sessions);
+
+diesel::table! {
+    /// Attempt counts, replay markers and refresh locks shared by every instance.
+    auth_guards (key) {
+        /// The library's key.
+        key -> Text,
+        /// A marker's or lock's value, empty for counters.
+        value -> Text,
+        /// A counter's value, 0 for markers.
+        counter -> BigInt,
+        /// Expiry time, UTC.
+        expires_at -> Timestamp,
+    }
+}

@@ -80,6 +80,8 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) sdk_audiences: Vec<String>,
     pub(super) sdk_attempts_per_minute: u32,
     pub(super) sdk_sign_in_path: String,
+    pub(super) trusted_proxies: crate::client_addr::TrustedProxies,
+    pub(super) guard_store: Option<Arc<dyn crate::guard_store::GuardStore>>,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -137,6 +139,8 @@ impl KakaoAuthConfigBuilder {
             sdk_audiences: Vec::new(),
             sdk_attempts_per_minute: 20,
             sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
+            trusted_proxies: crate::client_addr::TrustedProxies::none(),
+            guard_store: None,
         }
     }
 
@@ -433,10 +437,30 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
-    /// How many SDK sign-in attempts one client address may make per minute; more get 429.
-    /// Default: 20.
+    /// How many *refused* SDK sign-in attempts one client address (see
+    /// [`trusted_proxies`](Self::trusted_proxies)) may make per minute; once over, its
+    /// attempts answer 429 before any call to Kakao until the minute has passed. A
+    /// successful sign-in never counts. `0` turns the limit off. The counts live in the
+    /// [`guard_store`](Self::guard_store). Default: 20.
     pub fn sdk_attempts_per_minute(mut self, attempts: u32) -> Self {
-        self.sdk_attempts_per_minute = attempts.max(1);
+        self.sdk_attempts_per_minute = attempts;
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) header names the
+    /// client; see [`crate::client_addr`]. Default: none (the TCP peer is the client and
+    /// forwarding headers are ignored).
+    pub fn trusted_proxies(mut self, proxies: crate::client_addr::TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Where attempt counts, the SDK replay guard and refresh locks live; see
+    /// [`crate::guard_store`]. Give every instance of a multi-instance deployment the same
+    /// shared store. Default: a [`MemoryGuardStore`](crate::guard_store::MemoryGuardStore)
+    /// of this process (right for one instance only).
+    pub fn guard_store(mut self, store: Arc<dyn crate::guard_store::GuardStore>) -> Self {
+        self.guard_store = Some(store);
         self
     }
 
@@ -588,6 +612,10 @@ impl KakaoAuthConfigBuilder {
                 sdk_attempts_per_minute: self.sdk_attempts_per_minute,
             },
             flow_ttl: self.flow_ttl,
+            trusted_proxies: self.trusted_proxies,
+            guard_store: self
+                .guard_store
+                .unwrap_or_else(|| Arc::new(crate::guard_store::MemoryGuardStore::default())),
             token_refresh_margin: self.token_refresh_margin,
             admin_key: self.admin_key.map(crate::secret::AdminKey::new),
             app_id: self.app_id,

@@ -20,6 +20,8 @@ pub struct KakaoAuthConfig {
     pub(crate) paths: RoutePaths,
     pub(crate) login: LoginSettings,
     pub(crate) flow_ttl: Duration,
+    pub(crate) trusted_proxies: crate::client_addr::TrustedProxies,
+    pub(crate) guard_store: Arc<dyn crate::guard_store::GuardStore>,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) admin_key: Option<crate::secret::AdminKey>,
     pub(crate) app_id: Option<i64>,
@@ -46,6 +48,21 @@ impl std::fmt::Debug for KakaoAuthConfig {
 }
 
 impl KakaoAuthConfig {
+    /// The trusted reverse proxies (see [`crate::client_addr`]).
+    pub fn trusted_proxies(&self) -> &crate::client_addr::TrustedProxies {
+        &self.trusted_proxies
+    }
+
+    /// The client address of `req`: the TCP peer, or what a trusted proxy reports.
+    pub fn client_addr(&self, req: &actix_web::HttpRequest) -> std::net::IpAddr {
+        self.trusted_proxies.client_of(req)
+    }
+
+    /// Where attempt counts, replay markers and refresh locks live.
+    pub fn guard_store(&self) -> &dyn crate::guard_store::GuardStore {
+        &*self.guard_store
+    }
+
     /// The REST API key.
     pub fn client_id(&self) -> &str {
         &self.client.client_id

@@ -15,7 +15,7 @@ use crate::login_options::{clean_login_hint, Prompt};
 use crate::next_url::sanitize_next;
 use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::pending::{self, PendingLogin};
-use crate::store::{AgreedTerm, IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -137,11 +137,12 @@ where
     L: KakaoLinkStore<IdOf<S>>,
 {
     let start = login_start(&req, auth.config());
-    start_login(&auth, start)
+    start_login(&req, &auth, start)
 }
 
-/// Redirects to Kakao's authorize page for `start`, with its pending-login cookie.
-fn start_login<S, L>(auth: &KakaoAuth<S, L>, start: LoginStart) -> HttpResponse
+/// Redirects to Kakao's authorize page for `start`, with its pending-login cookie (and
+/// the removals of older pending logins that make room for it).
+fn start_login<S, L>(req: &HttpRequest, auth: &KakaoAuth<S, L>, start: LoginStart) -> HttpResponse
 where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,
@@ -169,6 +170,13 @@ where
     };
     let cookie = match pending::seal(config, &pending) {
         Ok(cookie) => cookie,
+        Err(error @ pending::SealError::TooLarge(_)) => {
+            tracing::warn!(%error, "login refused: next or login_hint too long");
+            return failure_redirect(
+                config.login_error_url(),
+                crate::error::LoginFailure::InvalidRequest,
+            );
+        }
         Err(error) => {
             tracing::error!(%error, "could not seal the pending login");
             return failure_redirect(
@@ -182,6 +190,11 @@ where
         "login started; redirecting to Kakao"
     );
     let mut response = redirect(StatusCode::FOUND, authorization.url.as_str());
+    for old in pending::make_room(req, config, &cookie) {
+        if let Err(error) = response.add_cookie(&old) {
+            tracing::warn!(%error, "could not drop an old pending-login cookie");
+        }
+    }
     if let Err(error) = response.add_cookie(&cookie) {
         tracing::error!(%error, "could not set the pending-login cookie");
         return failure_redirect(
@@ -250,6 +263,7 @@ where
                 "KakaoTalk auto-login needs the user: starting the login with its screens"
             );
             start_login(
+                &req,
                 &auth,
                 LoginStart {
                     next: login.next,
@@ -274,6 +288,7 @@ where
                     let failure = error.failure();
                     crate::metrics::login("web", failure.code());
                     tracing::warn!(
+                        client = %config.client_addr(&req),
                         reason = failure.code(),
                         kakao_code = error.kakao_code().as_deref().unwrap_or("-"),
                         %error,
@@ -345,7 +360,13 @@ where
         // The token must describe the user /v2/user/me describes.
         claims.check_subject(user.id).map_err(LoginError::IdToken)?;
     }
-    let service_terms = agreed_service_terms(auth, &tokens).await?;
+    let service_terms = auth
+        .agreed_service_terms(&tokens.access_token)
+        .await
+        .map_err(|check| match check {
+            crate::auth::TermsCheck::Kakao(error) => LoginError::ServiceTerms(error),
+            crate::auth::TermsCheck::Missing(missing) => LoginError::TermsRequired { missing },
+        })?;
     let login = KakaoLogin {
         user,
         tokens: Some(tokens),
@@ -370,44 +391,6 @@ where
         .and_then(sanitize_next)
         .unwrap_or_else(|| config.login_redirect_url().to_owned());
     Ok(next)
-}
-
-/// Kakao Sync: with service terms configured, the terms the user agreed to; a required
-/// term not agreed fails the login before anything is stored.
-async fn agreed_service_terms<S, L>(
-    auth: &KakaoAuth<S, L>,
-    tokens: &KakaoTokens,
-) -> Result<Option<Vec<AgreedTerm>>, LoginError>
-where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
-{
-    if auth.config().service_terms().is_empty() {
-        return Ok(None);
-    }
-    let terms = auth
-        .client()
-        .service_terms(&tokens.access_token)
-        .await
-        .map_err(LoginError::ServiceTerms)?;
-    let missing: Vec<String> = terms
-        .iter()
-        .filter(|t| t.required && !t.agreed)
-        .map(|t| t.tag.clone())
-        .collect();
-    if !missing.is_empty() {
-        return Err(LoginError::TermsRequired { missing });
-    }
-    Ok(Some(
-        terms
-            .into_iter()
-            .filter(|t| t.agreed)
-            .map(|t| AgreedTerm {
-                tag: t.tag,
-                agreed_at: t.agreed_at,
-            })
-            .collect(),
-    ))
 }
 
 /// Verifies the id_token of a login that sent `nonce` at authorize. A login started

@@ -5,8 +5,8 @@
 //! `Sec-Fetch-Site: cross-site`/`same-site`) is refused with 403 before any token is
 //! looked at: a page elsewhere must not sign a visitor into someone else's account (login
 //! CSRF); native apps send neither header. Success: 200 `{"user_id", "kakao_id"}` and a
-//! fresh session; failure: 401 `{"error": reason}` (400 for a malformed body, 429 over
-//! the attempt limit), no row and no session.
+//! fresh session; failure: 401 `{"error": reason}` (400 for a malformed body, 429 once the
+//! client address is over its refused-attempt limit), no row and no session.
 
 use actix_session::Session;
 use actix_web::http::header;
@@ -60,25 +60,49 @@ where
         tracing::warn!("SDK sign-in from another site refused");
         return refusal(403, "cross_site");
     }
-    let peer = req
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-    if !auth.allow_sdk_attempt(peer) {
-        tracing::warn!(%peer, "SDK sign-in attempts over the limit");
-        return refusal(429, "too_many_attempts");
-    }
-    if body.len() > MAX_BODY {
-        return refusal(400, "malformed_request");
-    }
-    let Some(tokens) = parse(&req, &body) else {
-        return refusal(400, "malformed_request");
-    };
-    let signed_in = match auth.sign_in_with_sdk_tokens(&tokens).await {
-        Ok(signed_in) => signed_in,
+    let config = auth.config();
+    let client = config.client_addr(&req);
+    let per_minute = config.login.sdk_attempts_per_minute;
+    let guards = config.guard_store();
+    match crate::sdk::over_attempt_limit(guards, client, per_minute).await {
+        Ok(false) => {}
+        Ok(true) => {
+            tracing::warn!(%client, "SDK sign-in: refused attempts over the limit");
+            crate::metrics::login("sdk", "too_many_attempts");
+            return refusal(429, "too_many_attempts");
+        }
         Err(error) => {
-            crate::metrics::login("sdk", error.reason());
-            tracing::warn!(reason = error.reason(), %error, "SDK sign-in refused");
-            return refusal(error.status(), error.reason());
+            tracing::error!(%error, "SDK sign-in: the attempt count could not be read");
+            return refusal(503, "unavailable");
+        }
+    }
+    let result = match (body.len() <= MAX_BODY)
+        .then(|| parse(&req, &body))
+        .flatten()
+    {
+        Some(tokens) => auth
+            .sign_in_with_sdk_tokens(&tokens)
+            .await
+            .map_err(|error| (error.status(), error.reason(), Some(error))),
+        None => Err((400, "malformed_request", None)),
+    };
+    let signed_in = match result {
+        Ok(signed_in) => signed_in,
+        Err((status, reason, error)) => {
+            crate::metrics::login("sdk", reason);
+            match &error {
+                Some(error) => tracing::warn!(%client, reason, %error, "SDK sign-in refused"),
+                None => tracing::warn!(%client, reason, "SDK sign-in refused"),
+            }
+            // The client's own failures count against its address; ours and Kakao's do not.
+            if matches!(status, 400 | 401) {
+                if let Err(error) =
+                    crate::sdk::count_refused_attempt(guards, client, per_minute).await
+                {
+                    tracing::error!(%error, "SDK sign-in: the refused attempt could not be counted");
+                }
+            }
+            return refusal(status, reason);
         }
     };
     let user = signed_in.user;
