@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use actix_web::cookie::{self, Cookie, CookieJar, SameSite};
 use actix_web::HttpRequest;
-use chrono::Utc;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -218,7 +218,7 @@ pub(crate) fn open(
     config: &KakaoAuthConfig,
     state: &str,
 ) -> Option<PendingLogin> {
-    open_with(req, config, state, Utc::now().timestamp())
+    open_with(req, config, state, config.now().timestamp())
 }
 
 fn open_with(
@@ -253,6 +253,7 @@ fn open_cookie(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
 
     fn config(secret: char) -> KakaoAuthConfig {
         KakaoAuthConfig::builder("client", "https://app.example/cb/")

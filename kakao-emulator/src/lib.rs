@@ -563,6 +563,14 @@ impl KakaoEmulator {
         self.shared.revoke_user(user_id);
     }
 
+    /// Records that `user_id` agreed to the service terms `tags` now, as the Kakao Sync
+    /// consent screen of a Kakao SDK login would (tags the app does not configure are
+    /// kept too, as Kakao keeps them).
+    pub fn agree_service_terms(&self, user_id: i64, tags: &[&str]) {
+        let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+        self.shared.agree_terms(user_id, &tags);
+    }
+
     /// Revokes every token of every user.
     pub fn revoke_all_tokens(&self) {
         self.shared.revoke_all();

@@ -82,6 +82,7 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) sdk_sign_in_path: String,
     pub(super) trusted_proxies: crate::client_addr::TrustedProxies,
     pub(super) guard_store: Option<Arc<dyn crate::guard_store::GuardStore>>,
+    pub(super) clock: Option<crate::oidc::TimeFn>,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -141,6 +142,7 @@ impl KakaoAuthConfigBuilder {
             sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
             trusted_proxies: crate::client_addr::TrustedProxies::none(),
             guard_store: None,
+            clock: None,
         }
     }
 
@@ -464,6 +466,17 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
+    /// The clock the login reads: pending-login ages, id_token `exp`/`iat`, the JWKS
+    /// cache. For tests that play an instance whose clock is off. Default: the system
+    /// clock ([`chrono::Utc::now`]).
+    pub fn clock<F>(mut self, now: F) -> Self
+    where
+        F: Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static,
+    {
+        self.clock = Some(Arc::new(now));
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<KakaoAuthConfig, ConfigError> {
         if self.client_id.trim().is_empty() {
@@ -613,6 +626,7 @@ impl KakaoAuthConfigBuilder {
             },
             flow_ttl: self.flow_ttl,
             trusted_proxies: self.trusted_proxies,
+            clock: self.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now)),
             guard_store: self
                 .guard_store
                 .unwrap_or_else(|| Arc::new(crate::guard_store::MemoryGuardStore::default())),

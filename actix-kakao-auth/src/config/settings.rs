@@ -21,6 +21,7 @@ pub struct KakaoAuthConfig {
     pub(crate) login: LoginSettings,
     pub(crate) flow_ttl: Duration,
     pub(crate) trusted_proxies: crate::client_addr::TrustedProxies,
+    pub(crate) clock: crate::oidc::TimeFn,
     pub(crate) guard_store: Arc<dyn crate::guard_store::GuardStore>,
     pub(crate) token_refresh_margin: Duration,
     pub(crate) admin_key: Option<crate::secret::AdminKey>,
@@ -56,6 +57,12 @@ impl KakaoAuthConfig {
     /// The client address of `req`: the TCP peer, or what a trusted proxy reports.
     pub fn client_addr(&self, req: &actix_web::HttpRequest) -> std::net::IpAddr {
         self.trusted_proxies.client_of(req)
+    }
+
+    /// Now, by the configured clock (see
+    /// [`KakaoAuthConfigBuilder::clock`](super::KakaoAuthConfigBuilder::clock)).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.clock)()
     }
 
     /// Where attempt counts, replay markers and refresh locks live.

@@ -58,7 +58,15 @@ impl IdTokenVerifier {
             .cache_ttl(config.jwks_cache_ttl())
             .min_refetch_interval(config.jwks_min_refetch_interval())
             .stale_if_error(config.jwks_stale_if_error());
-        Self::new(config.client_id(), config.oidc_issuer(), jwks).leeway(config.id_token_leeway())
+        Self::new(config.client_id(), config.oidc_issuer(), jwks)
+            .leeway(config.id_token_leeway())
+            .with_clock(Arc::clone(&config.clock))
+    }
+
+    fn with_clock(mut self, clock: TimeFn) -> Self {
+        self.jwks.set_clock(Arc::clone(&clock));
+        self.clock = clock;
+        self
     }
 
     /// The clock skew tolerated on `exp` and `iat`. Default: 60 s.
@@ -71,14 +79,11 @@ impl IdTokenVerifier {
     /// Replaces the clock (default [`Utc::now`]), for tests: the `exp`/`iat` checks and the
     /// JWKS cache's TTL and intervals all read it.
     #[must_use]
-    pub fn set_time_fn<F>(mut self, time_fn: F) -> Self
+    pub fn set_time_fn<F>(self, time_fn: F) -> Self
     where
         F: Fn() -> DateTime<Utc> + Send + Sync + 'static,
     {
-        let clock: TimeFn = Arc::new(time_fn);
-        self.jwks.set_clock(Arc::clone(&clock));
-        self.clock = clock;
-        self
+        self.with_clock(Arc::new(time_fn))
     }
 
     /// The issuer tokens must name.

@@ -163,7 +163,7 @@ where
         pkce_verifier: authorization.pkce_verifier.secret().clone(),
         nonce,
         next: start.next,
-        created_at: chrono::Utc::now().timestamp(),
+        created_at: config.now().timestamp(),
         auto_login: start.auto_login,
         login_hint: start.login_hint,
         extra_scopes: start.extra_scopes,

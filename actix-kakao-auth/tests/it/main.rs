@@ -5,6 +5,7 @@
 mod client_limits;
 mod korean_login;
 mod oidc;
+mod pending_cookies;
 mod refresh;
 mod rig;
 mod sdk;

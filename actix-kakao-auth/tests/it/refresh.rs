@@ -257,3 +257,88 @@ async fn a_store_without_tokens_says_so() {
         Err(TokenError::NoTokens)
     ));
 }
+
+/// Two instances (two `KakaoAuth`s on one link store) whose guard stores are `a` and `b`.
+fn two_instances(
+    kakao: &KakaoEmulator,
+    store: &MemoryStore,
+    a: std::sync::Arc<dyn actix_kakao_auth::guard_store::GuardStore>,
+    b: std::sync::Arc<dyn actix_kakao_auth::guard_store::GuardStore>,
+) -> [KakaoAuth<MemoryStore, MemoryStore>; 2] {
+    let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+    [a, b].map(|guards| {
+        let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
+            .auth_base_url(base.clone())
+            .api_base_url(base.clone())
+            .token_refresh_margin(Duration::from_secs(6 * 3600 - 10))
+            .guard_store(guards)
+            .build()
+            .unwrap();
+        KakaoAuth::with_links(config, store.clone(), store.clone()).unwrap()
+    })
+}
+
+/// Makes the stored token of `user` look about to expire.
+fn age_token(store: &MemoryStore, user: &str) {
+    let mut old = store.get(user);
+    old.expires_at = chrono::Utc::now() + chrono::Duration::seconds(60);
+    store.tokens.lock().unwrap().insert(user.to_owned(), old);
+}
+
+#[actix_web::test]
+async fn two_instances_sharing_a_guard_store_spend_a_rotated_refresh_token_once() {
+    // Kakao always rotates, so a refresh token spent twice fails the second time.
+    let kakao = emulator(Duration::from_secs(90 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    let shared: std::sync::Arc<dyn actix_kakao_auth::guard_store::GuardStore> =
+        std::sync::Arc::new(actix_kakao_auth::guard_store::MemoryGuardStore::default());
+    let [a, b] = two_instances(&kakao, &store, shared.clone(), shared);
+    let user = log_in(&kakao, &a).await;
+    kakao.faults().set(
+        kakao_emulator::Endpoint::Token,
+        kakao_emulator::Fault::Delay(Duration::from_millis(300)),
+    );
+    for round in 0..5 {
+        age_token(&store, &user);
+        let before = refreshes(&kakao);
+        let (x, y) = tokio::join!(a.access_token_for(&user), b.access_token_for(&user));
+        let (x, y) = (x.expect("instance a served"), y.expect("instance b served"));
+        assert_eq!(x.secret(), y.secret(), "round {round}");
+        assert_eq!(
+            refreshes(&kakao) - before,
+            1,
+            "round {round}: one refresh at Kakao"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn instances_with_their_own_guard_stores_spend_it_twice() {
+    // The control: without a shared guard store the race is real.
+    let kakao = emulator(Duration::from_secs(90 * 24 * 3600)).await;
+    let store = MemoryStore::default();
+    let [a, b] = two_instances(
+        &kakao,
+        &store,
+        std::sync::Arc::new(actix_kakao_auth::guard_store::MemoryGuardStore::default()),
+        std::sync::Arc::new(actix_kakao_auth::guard_store::MemoryGuardStore::default()),
+    );
+    let user = log_in(&kakao, &a).await;
+    kakao.faults().set(
+        kakao_emulator::Endpoint::Token,
+        kakao_emulator::Fault::Delay(Duration::from_millis(300)),
+    );
+    age_token(&store, &user);
+    let (x, y) = tokio::join!(a.access_token_for(&user), b.access_token_for(&user));
+    assert_eq!(refreshes(&kakao), 2);
+    assert!(
+        x.is_err() || y.is_err(),
+        "a rotated token was spent twice without failing"
+    );
+}
+
+#[actix_web::test]
+async fn the_memory_guard_store_passes_the_acceptance_suite() {
+    let store = actix_kakao_auth::guard_store::MemoryGuardStore::default();
+    actix_kakao_auth::testing::guard_store_acceptance_suite(&store).await;
+}

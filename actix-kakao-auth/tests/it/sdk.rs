@@ -332,3 +332,231 @@ async fn an_expired_access_token_is_refused() {
     );
     assert!(!jar.0.contains_key("sessionid"));
 }
+
+/// A form post to the SDK route from TCP peer `peer`, with `X-Forwarded-For: xff`.
+fn post_from(peer: &str, xff: Option<&str>, token: &str) -> test::TestRequest {
+    let request = test::TestRequest::post()
+        .uri(ROUTE)
+        .peer_addr(peer.parse().unwrap())
+        .set_form([("access_token", token)]);
+    match xff {
+        Some(xff) => request.insert_header(("X-Forwarded-For", xff)),
+        None => request,
+    }
+}
+
+#[actix_web::test]
+async fn successful_sign_ins_never_count_against_the_limit() {
+    // The default limit (20 refused a minute); 30 good sign-ins from one address.
+    let rig = sdk_rig().await;
+    let app = app!(rig);
+    for i in 0..30 {
+        let tokens = mint(&rig, SdkClient::NativeApp, 1001);
+        let mut jar = Jar::default();
+        let response = call(
+            &app,
+            &mut jar,
+            post_from("198.51.100.7:4000", None, &tokens.access_token),
+        )
+        .await;
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, 200, "sign-in {i}: {body}");
+    }
+}
+
+#[actix_web::test]
+async fn over_the_limit_no_call_reaches_kakao_and_a_good_token_waits_too() {
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(2)).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    for _ in 0..2 {
+        let r = call(&app, &mut jar, post_from("198.51.100.8:1", None, "guess")).await;
+        assert_eq!(r.status(), 401);
+    }
+    let asked = rig.kakao.user_me_requests().len();
+    let tokens = mint(&rig, SdkClient::NativeApp, 1001);
+    let r = call(
+        &app,
+        &mut jar,
+        post_from("198.51.100.8:1", None, &tokens.access_token),
+    )
+    .await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(rig.kakao.user_me_requests().len(), asked, "Kakao was asked");
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+    // Another address is not affected.
+    let r = call(
+        &app,
+        &mut jar,
+        post_from("198.51.100.9:1", None, &tokens.access_token),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[actix_web::test]
+async fn without_trusted_proxies_forwarding_headers_are_ignored() {
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(3)).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    // Each attempt claims another client; all come from one peer, which is what counts.
+    for i in 0..3 {
+        let xff = format!("203.0.113.{i}");
+        let r = call(&app, &mut jar, post_from("10.0.0.1:1", Some(&xff), "guess")).await;
+        assert_eq!(r.status(), 401);
+    }
+    let r = call(
+        &app,
+        &mut jar,
+        post_from("10.0.0.1:1", Some("203.0.113.99"), "guess"),
+    )
+    .await;
+    assert_eq!(r.status(), 429, "a forged header escaped the limit");
+}
+
+#[actix_web::test]
+async fn behind_trusted_proxies_the_forwarded_client_is_limited_not_the_proxy() {
+    let rig = rig_with(
+        |k| k,
+        |c| {
+            c.app_id(100_001)
+                .sdk_attempts_per_minute(3)
+                .trusted_proxies("10.0.0.0/8".parse().unwrap())
+        },
+    )
+    .await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let proxy = "10.0.0.1:1";
+    for _ in 0..3 {
+        let r = call(
+            &app,
+            &mut jar,
+            post_from(proxy, Some("198.51.100.1"), "guess"),
+        )
+        .await;
+        assert_eq!(r.status(), 401);
+    }
+    let over = call(
+        &app,
+        &mut jar,
+        post_from(proxy, Some("198.51.100.1"), "guess"),
+    )
+    .await;
+    assert_eq!(over.status(), 429);
+    // Everyone else behind the same proxy still signs in.
+    let tokens = mint(&rig, SdkClient::NativeApp, 1001);
+    let other = call(
+        &app,
+        &mut jar,
+        post_from(proxy, Some("198.51.100.2"), &tokens.access_token),
+    )
+    .await;
+    assert_eq!(other.status(), 200, "one client locked out everyone");
+    // A spoofed chain: the limited client prepends another address; the proxy appends
+    // the real one, which is what counts.
+    let spoofed = call(
+        &app,
+        &mut jar,
+        post_from(proxy, Some("198.51.100.2, 198.51.100.1"), "guess"),
+    )
+    .await;
+    assert_eq!(spoofed.status(), 429, "a spoofed X-Forwarded-For escaped");
+    // A chain through two trusted proxies still finds the client.
+    let two_hops = call(
+        &app,
+        &mut jar,
+        post_from(proxy, Some("198.51.100.1, 10.2.3.4"), "guess"),
+    )
+    .await;
+    assert_eq!(two_hops.status(), 429);
+    // From a peer that is not a trusted proxy the header means nothing.
+    let direct = call(
+        &app,
+        &mut jar,
+        post_from("192.0.2.50:1", Some("198.51.100.1"), "guess"),
+    )
+    .await;
+    assert_eq!(direct.status(), 401);
+}
+
+/// A rig with Kakao Sync: `terms_a` required, `terms_b` optional.
+async fn terms_rig() -> Rig {
+    rig_with(
+        |k| {
+            k.service_term("terms_a", true)
+                .service_term("terms_b", false)
+        },
+        |c| {
+            c.app_id(100_001)
+                .sdk_audiences(["emulator-native-app-key"])
+                .service_terms(["terms_a", "terms_b"])
+        },
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn the_sdk_route_applies_the_service_terms_gate() {
+    let rig = terms_rig().await;
+    let app = app!(rig);
+    let tokens = mint(&rig, SdkClient::NativeApp, 1001);
+
+    // Not agreed: refused, nothing written.
+    let mut jar = Jar::default();
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("terms_required"))
+    );
+    // An id_token alone cannot show the terms.
+    let id_token = tokens.id_token.clone();
+    let (status, body) = json_of(post!(app, &mut jar, [("id_token", id_token.as_str())])).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("terms_required"))
+    );
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+    assert!(!jar.0.contains_key("sessionid"));
+
+    // Only the optional term agreed: still refused.
+    rig.kakao.agree_service_terms(1001, &["terms_b"]);
+    let (status, _) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(status, 401);
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+
+    // The required term agreed: signed in, the ledger handed to the store, the token kept.
+    rig.kakao.agree_service_terms(1001, &["terms_a"]);
+    let (status, body) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let logins = rig.auth.store().logins.lock().unwrap().clone();
+    let login = logins.last().expect("a login");
+    let mut tags: Vec<&str> = login
+        .service_terms
+        .as_ref()
+        .expect("a ledger")
+        .iter()
+        .map(|t| t.tag.as_str())
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["terms_a", "terms_b"]);
+    let kept = login.tokens.as_ref().expect("the access token is kept");
+    assert_eq!(kept.access_token.secret(), &tokens.access_token);
+    assert!(kept.expires_at > chrono::Utc::now());
+    assert!(kept.refresh_token.is_none());
+}
