@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod deployment;
 mod multi_instance;
 mod operations;
 mod outage;
