@@ -60,8 +60,10 @@
 //! ## The pending-login cookie
 //! One cookie per login in progress, named after a digest of its `state`: AES-256-GCM
 //! through `cookie`'s private jar under a key derived from the session key (the name is
-//! bound into the seal), `HttpOnly`, `SameSite=Lax`, `Secure` on https, `Path` = the
-//! callback path, `Max-Age` = the flow TTL (10 minutes). Several tabs each have their
+//! bound into the seal), `HttpOnly`, `SameSite=Lax`, `Path=/`, `Max-Age` = the flow TTL
+//! (10 minutes), and on https `Secure` with a `__Host-` name (no sibling subdomain can
+//! plant one). At most 5 are pending at once, the oldest dropped, under 6 KB together; a
+//! `next` too long to carry is refused. Several tabs each have their
 //! own. Anonymous visitors who only begin logins cost the server nothing it keeps, and
 //! any instance with the same `SESSION_SECRET` can finish a login another one began.
 //!
@@ -99,8 +101,15 @@
 //! `examples/minimal.rs` (`cargo run --example minimal`) runs against it when
 //! `KAKAO_CLIENT_ID` is unset.
 //!
+//! ## Several instances
+//! The client address comes from [`client_addr`] (trusted proxies only). SDK sign-in
+//! attempt counts, the SDK replay guard and token-refresh locks live in a
+//! [`guard_store::GuardStore`]: the default is per process; give every instance the same
+//! shared one ([`KakaoAuthConfigBuilder::guard_store`]).
+//!
 //! ## Feature flags
-//! * `testing`: `testing::store_acceptance_suite`, the checks every store must pass.
+//! * `testing`: `testing::store_acceptance_suite` and `testing::guard_store_acceptance_suite`,
+//!   the checks every store must pass.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -238,7 +238,8 @@ impl KakaoAuthConfigBuilder {
     }
 
     /// Name prefix of the sealed pending-login cookies (one per login in progress, named
-    /// with a digest of its `state`, scoped to the callback path, living the flow TTL).
+    /// with a digest of its `state`, `Path=/`, living the flow TTL; `__Host-` is put in front
+    /// on https).
     /// Default: `kakao_auth_flow_`.
     pub fn pending_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.pending_cookie_prefix = prefix.into();
