@@ -54,8 +54,8 @@ async fn every_hop_of_a_first_login_is_as_specified() {
         "state must carry at least 128 bits"
     );
     assert!(!query.contains_key("nonce"), "no nonce without openid");
-    // The pending login is a sealed cookie of its own, scoped to the callback; begin
-    // creates no session.
+    // The pending login is a sealed cookie of its own, at `Path=/` (so the begin route can
+    // bound them); begin creates no session.
     assert_eq!(browser.cookie("sessionid"), None, "begin writes no session");
     let pending = page
         .headers
@@ -67,11 +67,12 @@ async fn every_hop_of_a_first_login_is_as_specified() {
     for attribute in [
         "HttpOnly",
         "SameSite=Lax",
-        "Path=/accounts/oauth/complete/kakao/",
+        "Path=/;",
         "Max-Age=600",
     ] {
         assert!(pending.contains(attribute), "{attribute} in {pending}");
     }
+    assert!(!pending.contains("Secure"), "plain http: {pending}");
     assert!(
         !pending.contains(&query["state"]),
         "the state is sealed: {pending}"
