@@ -64,12 +64,7 @@ async fn every_hop_of_a_first_login_is_as_specified() {
         .map(|c| c.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("kakao_auth_flow_"))
         .expect("begin sets the pending-login cookie");
-    for attribute in [
-        "HttpOnly",
-        "SameSite=Lax",
-        "Path=/;",
-        "Max-Age=600",
-    ] {
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/;", "Max-Age=600"] {
         assert!(pending.contains(attribute), "{attribute} in {pending}");
     }
     assert!(!pending.contains("Secure"), "plain http: {pending}");
