@@ -31,7 +31,9 @@
 //!   *refused* attempts a minute (default 20; IPv6 addresses count per /64); once over,
 //!   its attempts answer 429 before any call to Kakao until the minute has passed. A
 //!   successful sign-in never counts. The counts live in the guard store, so instances
-//!   sharing one count together.
+//!   sharing one count together. The limit is checked before an attempt and counted
+//!   after its refusal, so refusals in flight at the same moment can pass it by their
+//!   number (bounded by the client's own concurrency) before the count catches up.
 //! * Tokens never reach a log line, the store never sees a refused token, and a failed
 //!   sign-in creates no row and no session.
 
