@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! cargo run --example minimal                       # against the built-in Kakao emulator
-//! KAKAO_CLIENT_ID=… KAKAO_CLIENT_SECRET=… SESSION_SECRET=… cargo run --example minimal
+//! KAKAO_CLIENT_ID=… KAKAO_CLIENT_SECRET=… KAKAO_SESSION_SECRET=… \
+//!   KAKAO_REDIRECT_URI=http://127.0.0.1:8000/accounts/oauth/complete/kakao/ cargo run --example minimal
 //! ```
 //!
 //! Then open <http://127.0.0.1:8000/members/>. With a real Kakao app, register
@@ -11,11 +12,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use actix_kakao_auth::actix_session::storage::CookieSessionStore;
+use actix_kakao_auth::config::RoutePaths;
 use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 use actix_kakao_auth::{
     CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder, LoginRequired,
 };
-use actix_session::storage::CookieSessionStore;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use kakao_emulator::KakaoEmulator;
 
@@ -60,7 +62,7 @@ impl KakaoUserStore for MemoryStore {
     }
 }
 
-async fn members(user: CurrentUser<User>) -> HttpResponse {
+async fn members(user: CurrentUser<MemoryStore>) -> HttpResponse {
     // Escape what Kakao sent before it goes into HTML.
     let nickname: String = user
         .nickname
@@ -99,7 +101,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = KakaoAuthConfig::builder(kakao.client_id(), redirect_uri)
             .auth_base_url(base.clone())
             .api_base_url(base)
-            .login_redirect_url("/members/")
+            .paths(RoutePaths {
+                login_redirect_url: "/members/".into(),
+                ..RoutePaths::default()
+            })
+            // A fixed secret is fine for a throwaway local run; never in production.
+            .session_secret("minimal-example-secret-".repeat(3))
             .build()?;
         println!("Kakao emulator at {}", kakao.base_url());
         (config, Some(kakao))
@@ -108,7 +115,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("open http://127.0.0.1:8000/members/");
     HttpServer::new(move || {
         App::new()
-            .wrap(auth.middleware(CookieSessionStore::default()))
             .configure(auth.routes())
             .service(web::resource("/members/").wrap(LoginRequired).to(members))
             .route(
@@ -118,6 +124,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .insert_header(("Location", "/members/"))
                         .finish()
                 }),
+            )
+            .wrap(auth.identity())
+            .wrap(
+                auth.session_middleware(CookieSessionStore::default())
+                    .build(),
             )
     })
     .bind("127.0.0.1:8000")?

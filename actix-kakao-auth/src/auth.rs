@@ -8,13 +8,12 @@ use actix_session::storage::SessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::SameSite;
 
-use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
 use crate::error::KakaoApiError;
 use crate::identity::KakaoIdentity;
-use crate::login_options::LoginOptions;
-use crate::middleware::KakaoAuthMiddleware;
-use crate::oidc::IdTokenVerifier;
+use crate::kakao::client::KakaoClient;
+use crate::kakao::login_options::LoginOptions;
+use crate::kakao::oidc::IdTokenVerifier;
 use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore, NoLinkStore};
 
 /// Kakao login for one application: configuration, the Kakao client, the app's user
@@ -77,12 +76,6 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(config.client()))?;
         let verifier = IdTokenVerifier::from_config(&config, client.clone());
-        if config.app_id().is_none() {
-            tracing::error!(
-                "app_id (KAKAO_APP_ID) is not configured: access tokens from Kakao SDKs posted to {} will all be refused",
-                config.sdk_sign_in_path()
-            );
-        }
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -95,34 +88,21 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         })
     }
 
-    /// Sessions and identity in one middleware, for `App::wrap`: the
-    /// [`session_middleware`](Self::session_middleware) around the
-    /// [`identity`](Self::identity) check.
+    /// The identity middleware, for `App::wrap`, *inside* the app's own
+    /// `SessionMiddleware` (actix runs the last `.wrap()` first, so it comes after):
     ///
-    /// `session_store` is any `actix-session` store. Prefer a server-side one (database,
-    /// Redis): logout then ends the session on the server, and a copy of the old cookie
-    /// stops working. With `CookieSessionStore` the session lives in the encrypted cookie
-    /// and only a change of the user's
-    /// [`session_auth_hash`](crate::store::AuthUser::session_auth_hash) (or the user's
-    /// deletion) ends a copy before it expires.
-    pub fn middleware<St: SessionStore + 'static>(
-        &self,
-        session_store: St,
-    ) -> KakaoAuthMiddleware<St, S> {
-        KakaoAuthMiddleware::new(
-            self.session_middleware(session_store).build(),
-            self.identity(),
-        )
-    }
-
-    /// The identity check alone, for an app that wraps its own `SessionMiddleware`
-    /// around it (`.wrap(auth.identity()).wrap(my_session_middleware)`).
+    /// ```text
+    /// App::new()
+    ///     .wrap(auth.identity())
+    ///     .wrap(auth.session_middleware(store).build())
+    /// ```
     ///
-    /// The session middleware must be configured as
-    /// [`session_middleware`](Self::session_middleware) does: an `HttpOnly` cookie,
-    /// `SameSite=Lax` (or `Strict`), `Secure` on https, a persistent lifetime, and a store
-    /// that never re-creates a session that was deleted (see the crate docs). Requests
-    /// served without any session middleware are anonymous.
+    /// On every request it reads the login from the session, asks the store for the user
+    /// and checks the session auth hash (see [`crate::session`]). The session middleware
+    /// should have the settings [`session_middleware`](Self::session_middleware) gives:
+    /// an `HttpOnly` cookie, `SameSite=Lax` (or `Strict`), `Secure` on https, and a store
+    /// that never re-creates a session that was deleted (see
+    /// [which stores do](crate::session#session-stores)).
     pub fn identity(&self) -> KakaoIdentity<S> {
         KakaoIdentity::new(
             Arc::clone(&self.inner.store),
@@ -130,13 +110,14 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         )
     }
 
-    /// A `SessionMiddleware` builder with the settings the login needs, for an app that
-    /// wants to change more (a cookie domain, say) before `.build()`:
+    /// A `SessionMiddleware` builder over `session_store` with the recommended settings,
+    /// for the app to change more (a cookie domain, say) before `.build()`:
     ///
     /// * cookie name from the configuration (`sessionid`), path `/`;
     /// * `HttpOnly`, `SameSite=Lax`, `Secure` when the redirect URI is https;
     /// * persistent for the session TTL (14 days), extended when the session changes;
-    /// * the key derived from `SESSION_SECRET`.
+    /// * the key derived from [`session_secret`](crate::KakaoAuthConfigBuilder::session_secret)
+    ///   (an app may use its own key instead: the pending-login cookies keep theirs).
     pub fn session_middleware<St: SessionStore + 'static>(
         &self,
         session_store: St,
@@ -159,13 +140,13 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     }
 
     /// Checks the Kakao setup without a user and without creating anything at Kakao (see
-    /// [`crate::preflight`]): authorize, token, and with `openid` discovery and JWKS. Each
+    /// [`crate::kakao::preflight`]): authorize, token, and with `openid` discovery and JWKS. Each
     /// check is bounded by `per_check`.
     pub async fn preflight(
         &self,
         per_check: std::time::Duration,
-    ) -> Vec<crate::preflight::CheckResult> {
-        crate::preflight::run(self.config(), self.client(), per_check).await
+    ) -> Vec<crate::kakao::preflight::CheckResult> {
+        crate::kakao::preflight::run(self.config(), self.client(), per_check).await
     }
 
     /// Where to send a logged-in user after a kapi call answered `-402`
@@ -211,18 +192,18 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         Some(options.begin_url(self.config()))
     }
 
-    /// Signs in with tokens a Kakao SDK obtained (see [`crate::sdk`]): checks them (and,
+    /// Signs in with tokens a Kakao SDK obtained (see [`crate::kakao::sdk`]): checks them (and,
     /// with service terms configured, the terms), then maps the Kakao user to a local one
     /// exactly as the web flow does, handing the store the checked access token to keep.
     /// Opens no session: the mounted SDK route does that; an app with its own routing
     /// calls this and then logs the user into its session itself.
     pub async fn sign_in_with_sdk_tokens(
         &self,
-        tokens: &crate::sdk::SdkTokens,
-    ) -> Result<crate::sdk::SdkSignIn<S::User>, crate::sdk::SdkSignInError> {
-        use crate::sdk::SdkSignInError;
+        tokens: &crate::kakao::sdk::SdkTokens,
+    ) -> Result<crate::kakao::sdk::SdkSignIn<S::User>, crate::kakao::sdk::SdkSignInError> {
+        use crate::kakao::sdk::SdkSignInError;
         let config = self.config();
-        let verified = crate::sdk::verify(
+        let verified = crate::kakao::sdk::verify(
             self.client(),
             &self.inner.verifier,
             config.app_id(),
@@ -266,7 +247,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             .find_or_create(&login)
             .await
             .map_err(|e| SdkSignInError::Store(Box::new(e)))?;
-        Ok(crate::sdk::SdkSignIn { user, kakao_id })
+        Ok(crate::kakao::sdk::SdkSignIn { user, kakao_id })
     }
 
     /// Kakao Sync: with service terms configured, the terms the holder of `token` agreed
@@ -274,7 +255,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// [`TermsCheck::Missing`].
     pub(crate) async fn agreed_service_terms(
         &self,
-        token: &crate::secret::AccessToken,
+        token: &crate::kakao::secret::AccessToken,
     ) -> Result<Option<Vec<crate::store::AgreedTerm>>, TermsCheck> {
         if self.config().service_terms().is_empty() {
             return Ok(None);

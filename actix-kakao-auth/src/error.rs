@@ -197,6 +197,49 @@ impl LoginFailure {
         }
     }
 
+    /// What to tell the user, in Korean and in English (the built-in error page shows
+    /// both).
+    pub fn messages(self) -> (&'static str, &'static str) {
+        match self {
+            Self::StateMismatch => (
+                "로그인 요청이 만료되었거나 올바르지 않습니다. 다시 시도해 주세요.",
+                "The login request expired or did not match. Please try again.",
+            ),
+            Self::AccessDenied => (
+                "카카오 동의 화면에서 로그인을 취소했습니다.",
+                "You cancelled the login on Kakao's consent screen.",
+            ),
+            Self::InvalidCode => (
+                "카카오 인가 코드가 유효하지 않거나 이미 사용되었습니다.",
+                "Kakao's authorization code was invalid or already used.",
+            ),
+            Self::KakaoUnavailable => (
+                "카카오 서버가 응답하지 않습니다. 잠시 후 다시 시도해 주세요.",
+                "Kakao is not answering right now. Please try again in a moment.",
+            ),
+            Self::InvalidResponse => (
+                "카카오에서 예상하지 못한 응답을 받았습니다.",
+                "Kakao sent an answer we could not use.",
+            ),
+            Self::InvalidIdToken => (
+                "카카오 ID 토큰을 검증하지 못했습니다.",
+                "Kakao's ID token could not be verified.",
+            ),
+            Self::TermsRequired => (
+                "필수 서비스 약관에 동의해야 가입할 수 있습니다. 다시 시도해 약관에 동의해 주세요.",
+                "You need to agree to the required service terms to sign up. Please try again and agree to them.",
+            ),
+            Self::InvalidRequest => (
+                "로그인 요청이 너무 길거나 올바르지 않습니다. 처음 화면에서 다시 로그인해 주세요.",
+                "The login request was too long or malformed. Please start again from the home page.",
+            ),
+            Self::Internal => (
+                "로그인 처리 중 문제가 발생했습니다.",
+                "Something went wrong on our side while logging you in.",
+            ),
+        }
+    }
+
     /// Parses a `reason` code; unknown codes give `None`.
     pub fn from_code(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.code() == code)
@@ -237,7 +280,7 @@ pub enum LoginError {
     UserInfo(#[source] KakaoApiError),
     /// The id_token failed verification (or its keys could not be fetched).
     #[error("id_token rejected: {0}")]
-    IdToken(#[source] crate::oidc::IdTokenError),
+    IdToken(#[source] crate::kakao::oidc::IdTokenError),
     /// Kakao Sync: `/v2/user/service_terms` could not be read.
     #[error("service terms request failed: {0}")]
     ServiceTerms(#[source] KakaoApiError),
@@ -289,7 +332,7 @@ impl LoginError {
         match self {
             Self::Authorization { error } => Some(escape(error, AUTHORIZATION_ERROR_LIMIT)),
             Self::Token(e) | Self::UserInfo(e) | Self::ServiceTerms(e) => e.kakao_code(),
-            Self::IdToken(crate::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
+            Self::IdToken(crate::kakao::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
             _ => None,
         }
     }
@@ -332,7 +375,7 @@ mod tests {
 
     #[test]
     fn id_token_errors_map_to_invalid_id_token_unless_kakao_is_down() {
-        use crate::oidc::IdTokenError;
+        use crate::kakao::oidc::IdTokenError;
         let bad = LoginError::IdToken(IdTokenError::BadSignature);
         assert_eq!(bad.failure(), LoginFailure::InvalidIdToken);
         let down = LoginError::IdToken(IdTokenError::Jwks(KakaoApiError::Unavailable {

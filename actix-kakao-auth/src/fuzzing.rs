@@ -5,12 +5,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::client::{KakaoClient, KakaoTokenResponse};
-use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
-use crate::profile::KakaoUserInfo;
+use crate::kakao::client::{KakaoClient, KakaoTokenResponse};
+use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
+use crate::kakao::profile::KakaoUserInfo;
+use crate::kakao::wire::tokens_from_response;
 use crate::store::KakaoTokens;
-use crate::wire::tokens_from_response;
 use crate::KakaoAuthConfig;
+
+pub use crate::next_url::sanitize_next;
 
 /// The client id the fuzzing verifier expects in `aud`.
 pub const CLIENT_ID: &str = "fuzz-client";

@@ -9,7 +9,7 @@
 //! the entry is removed: ending every session of a user is one change to that user, and
 //! it works with cookie-only sessions too.
 
-use std::collections::HashMap;
+use std::any::Any;
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -30,8 +30,8 @@ use crate::store::{AuthUser, IdOf, KakaoUserStore};
 
 /// The session entry that holds the logged-in user (JSON: `id`, `hash`, `csrf`).
 ///
-/// A server-side session store may read the id from it with [`session_user_id`] (for
-/// instance to index sessions by user); nothing else should touch it.
+/// A server-side session store may read the id from its value with [`user_id_in_entry`]
+/// (for instance to index sessions by user); nothing else should touch it.
 pub const SESSION_USER_KEY: &str = "kakao_auth.user";
 
 /// The form field that carries the CSRF token in state-changing forms.
@@ -50,19 +50,20 @@ struct SessionUserId<Id> {
     id: Id,
 }
 
-/// The logged-in user's id in a session state map as `actix-session` hands it to a
-/// [`SessionStore`](actix_session::storage::SessionStore), or `None` for an anonymous
-/// (or unreadable) session.
+/// The logged-in user's id in the value of the session entry [`SESSION_USER_KEY`], or
+/// `None` when the value is not a well-formed entry.
+///
+/// A server-side session store sees each session's entries as strings; this reads the
+/// one the library owns without tying the store to the library's internals:
 ///
 /// ```
-/// use std::collections::HashMap;
-/// use actix_kakao_auth::identity::{session_user_id, SESSION_USER_KEY};
-/// let state = HashMap::from([(SESSION_USER_KEY.to_owned(), r#"{"id":42,"hash":"","csrf":""}"#.to_owned())]);
-/// assert_eq!(session_user_id::<i64>(&state), Some(42));
-/// assert_eq!(session_user_id::<i64>(&HashMap::new()), None);
+/// use actix_kakao_auth::session::{user_id_in_entry, SESSION_USER_KEY};
+/// # let state = std::collections::HashMap::from([(SESSION_USER_KEY.to_owned(), r#"{"id":42,"hash":"","csrf":""}"#.to_owned())]);
+/// let user: Option<i64> = state.get(SESSION_USER_KEY).and_then(|raw| user_id_in_entry(raw));
+/// assert_eq!(user, Some(42));
+/// assert_eq!(user_id_in_entry::<i64>("not json"), None);
 /// ```
-pub fn session_user_id<Id: DeserializeOwned>(state: &HashMap<String, String>) -> Option<Id> {
-    let raw = state.get(SESSION_USER_KEY)?;
+pub fn user_id_in_entry<Id: DeserializeOwned>(raw: &str) -> Option<Id> {
     serde_json::from_str::<SessionUserId<Id>>(raw)
         .ok()
         .map(|entry| entry.id)
@@ -73,17 +74,22 @@ fn auth_hash_hex<U: AuthUser>(user: &U) -> String {
 }
 
 /// Logs `user` in: renews the session id (session fixation defence) and stores the
-/// entry with a fresh CSRF token.
-pub(crate) fn log_in<U: AuthUser>(session: &Session, user: &U) -> Result<(), SessionInsertError> {
+/// entry with a fresh CSRF token, which it returns.
+pub(crate) fn log_in<U: AuthUser>(
+    session: &Session,
+    user: &U,
+) -> Result<String, SessionInsertError> {
+    let csrf = CsrfToken::new_random_len(32).secret().clone();
     session.renew();
     session.insert(
         SESSION_USER_KEY,
         SessionUser {
             id: user.id(),
             hash: auth_hash_hex(user),
-            csrf: CsrfToken::new_random_len(32).secret().clone(),
+            csrf: csrf.clone(),
         },
-    )
+    )?;
+    Ok(csrf)
 }
 
 /// The logged-in user of this request, as checked by [`KakaoIdentity`].
@@ -110,15 +116,37 @@ pub(crate) fn user_of<U: AuthUser>(req: &HttpRequest) -> Option<U> {
         .map(|a| a.user.clone())
 }
 
-/// The login configuration, placed in every request's extensions.
+/// The login configuration and the user store, placed in every request's extensions.
 #[derive(Clone)]
-struct AuthContext(Arc<KakaoAuthConfig>);
+struct AuthContext {
+    config: Arc<KakaoAuthConfig>,
+    store: Arc<dyn Any + Send + Sync>,
+}
 
 /// The configuration of the [`KakaoIdentity`] serving this request, if any.
 pub(crate) fn config_of(req: &HttpRequest) -> Option<Arc<KakaoAuthConfig>> {
     req.extensions()
         .get::<AuthContext>()
-        .map(|c| Arc::clone(&c.0))
+        .map(|c| Arc::clone(&c.config))
+}
+
+/// Why a typed view of the request's login is not available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Misconfigured {
+    /// No [`KakaoIdentity`] wraps the route.
+    NoIdentity,
+    /// The [`KakaoIdentity`] around the route serves another store type.
+    OtherStore,
+}
+
+/// The store of the [`KakaoIdentity`] serving this request, when it is an `S`.
+pub(crate) fn store_of<S: KakaoUserStore>(req: &HttpRequest) -> Result<Arc<S>, Misconfigured> {
+    let context = req
+        .extensions()
+        .get::<AuthContext>()
+        .cloned()
+        .ok_or(Misconfigured::NoIdentity)?;
+    Arc::downcast::<S>(context.store).map_err(|_| Misconfigured::OtherStore)
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -217,10 +245,12 @@ where
     actix_web::dev::forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        req.extensions_mut()
-            .insert(AuthContext(Arc::clone(&self.identity.config)));
-        let service = Rc::clone(&self.service);
         let store = Arc::clone(&self.identity.store);
+        req.extensions_mut().insert(AuthContext {
+            config: Arc::clone(&self.identity.config),
+            store: Arc::clone(&store) as Arc<dyn Any + Send + Sync>,
+        });
+        let service = Rc::clone(&self.service);
         Box::pin(async move {
             let session = req.get_session();
             match claimed::<IdOf<S>>(&session) {
@@ -294,17 +324,16 @@ mod tests {
     }
 
     #[test]
-    fn the_session_user_id_reads_only_well_formed_entries() {
-        let state = |raw: &str| HashMap::from([(SESSION_USER_KEY.to_owned(), raw.to_owned())]);
+    fn the_user_id_is_read_only_from_well_formed_entries() {
         assert_eq!(
-            session_user_id::<i64>(&state(r#"{"id":7,"hash":"h","csrf":"c"}"#)),
+            user_id_in_entry::<i64>(r#"{"id":7,"hash":"h","csrf":"c"}"#),
             Some(7)
         );
         assert_eq!(
-            session_user_id::<String>(&state(r#"{"id":"u-7"}"#)).as_deref(),
+            user_id_in_entry::<String>(r#"{"id":"u-7"}"#).as_deref(),
             Some("u-7")
         );
-        assert_eq!(session_user_id::<i64>(&state(r#"{"id":"seven"}"#)), None);
-        assert_eq!(session_user_id::<i64>(&state("not json")), None);
+        assert_eq!(user_id_in_entry::<i64>(r#"{"id":"seven"}"#), None);
+        assert_eq!(user_id_in_entry::<i64>("not json"), None);
     }
 }

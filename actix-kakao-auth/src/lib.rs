@@ -114,7 +114,6 @@
 #![warn(missing_docs)]
 
 mod auth;
-pub mod client;
 pub mod client_addr;
 pub mod config;
 mod csrf;
@@ -122,31 +121,26 @@ pub mod error;
 mod extract;
 pub mod guard_store;
 mod hex;
-pub mod http;
-pub mod identity;
+mod identity;
+pub mod kakao;
 mod log_safe;
-pub mod login_options;
-pub mod metrics;
-pub mod middleware;
-pub mod next_url;
-pub mod oidc;
+mod metrics;
+mod middleware;
+mod next_url;
 mod pending;
-pub mod preflight;
-pub mod profile;
 mod refresh_gate;
 mod routes;
-pub mod sdk;
-pub mod secret;
+pub mod session;
 pub mod store;
-pub mod token_crypto;
-pub mod tokens;
-mod wire;
+mod token_crypto;
 
+pub use actix_session;
 pub use auth::KakaoAuth;
 pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};
-pub use error::{KakaoApiError, LoginError, LoginFailure};
-pub use extract::{CurrentUser, NotLoggedIn};
-pub use middleware::{KakaoAuthMiddleware, LoginRequired};
+pub use error::LoginFailure;
+pub use extract::{AuthSession, CurrentUser};
+pub use middleware::LoginRequired;
+pub use store::{AuthUser, KakaoLinkStore, KakaoUserStore};
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,69 +1,18 @@
-//! The one `.wrap()` ([`KakaoAuthMiddleware`]: sessions + the identity check) and
-//! [`LoginRequired`], the guard middleware.
+//! [`LoginRequired`], the guard middleware, and the redirect it answers with.
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 
-use actix_session::storage::SessionStore;
-use actix_session::SessionMiddleware;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header;
 use actix_web::{Error, HttpRequest, HttpResponse};
-use futures_util::FutureExt;
 
-use crate::identity::{config_of, logged_in, KakaoIdentity};
+use crate::identity::{config_of, logged_in};
 use crate::next_url::login_url_with_next;
-use crate::store::KakaoUserStore;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-
-/// Sessions and the identity check in one middleware. Built by
-/// [`KakaoAuth::middleware`](crate::KakaoAuth::middleware).
-pub struct KakaoAuthMiddleware<St: SessionStore + 'static, S> {
-    session: SessionMiddleware<St>,
-    identity: KakaoIdentity<S>,
-}
-
-impl<St: SessionStore + 'static, S> std::fmt::Debug for KakaoAuthMiddleware<St, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KakaoAuthMiddleware")
-            .finish_non_exhaustive()
-    }
-}
-
-impl<St: SessionStore + 'static, S> KakaoAuthMiddleware<St, S> {
-    pub(crate) fn new(session: SessionMiddleware<St>, identity: KakaoIdentity<S>) -> Self {
-        Self { session, identity }
-    }
-}
-
-type IdentityService<Svc, S> = <KakaoIdentity<S> as Transform<Svc, ServiceRequest>>::Transform;
-type SessionService<Svc, St, S> =
-    <SessionMiddleware<St> as Transform<IdentityService<Svc, S>, ServiceRequest>>::Transform;
-
-impl<Svc, B, St, S> Transform<Svc, ServiceRequest> for KakaoAuthMiddleware<St, S>
-where
-    Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: actix_web::body::MessageBody + 'static,
-    St: SessionStore + 'static,
-    S: KakaoUserStore,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = Error;
-    type Transform = SessionService<Svc, St, S>;
-    type InitError = ();
-    type Future = BoxFuture<Result<Self::Transform, ()>>;
-
-    fn new_transform(&self, service: Svc) -> Self::Future {
-        // The identity transform is ready immediately (it builds no resources).
-        match self.identity.new_transform(service).now_or_never() {
-            Some(Ok(identity)) => Box::pin(self.session.new_transform(identity)),
-            _ => Box::pin(ready(Err(()))),
-        }
-    }
-}
 
 /// Guard middleware: anonymous requests are redirected to the login URL with
 /// `?next=<percent-encoded path and query>`; logged-in requests pass through.
@@ -76,7 +25,7 @@ where
 ///
 /// "Logged in" means the identity check of this request passed: the session names a
 /// user that the store still has, with an unchanged session auth hash. It needs
-/// [`KakaoAuthMiddleware`] (or [`KakaoIdentity`]) around it.
+/// [`KakaoAuth::identity`](crate::KakaoAuth::identity) around it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LoginRequired;
 
@@ -140,9 +89,7 @@ where
 /// The redirect an anonymous request gets: `login_url?next=<path and query>`.
 pub(crate) fn login_redirect(req: &HttpRequest) -> HttpResponse {
     let Some(config) = config_of(req) else {
-        tracing::error!(
-            "LoginRequired used without KakaoAuth::middleware() wrapped around the app"
-        );
+        tracing::error!("LoginRequired used without .wrap(auth.identity()) around the app");
         return HttpResponse::InternalServerError().finish();
     };
     let uri = req.uri();
@@ -150,7 +97,7 @@ pub(crate) fn login_redirect(req: &HttpRequest) -> HttpResponse {
     HttpResponse::Found()
         .insert_header((
             header::LOCATION,
-            login_url_with_next(config.login_url(), next),
+            login_url_with_next(&config.paths().login_url, next),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish()

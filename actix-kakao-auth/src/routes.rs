@@ -7,13 +7,22 @@ use crate::auth::KakaoAuth;
 use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore};
 
 mod account;
+mod error_page;
 pub(crate) mod login;
 mod sdk;
 
 impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
-    /// The routes, for `App::configure`: the login page redirect (`/login/`), the begin
-    /// route, the callback (the redirect URI's path), the logouts, disconnect and the
-    /// unlink webhook.
+    /// The routes, for `App::configure`. Mounted always: the login page redirect
+    /// (`/login/`), the begin route, the callback (the redirect URI's path), `POST`
+    /// logout and Kakao logout, and (unless
+    /// [`serve_error_page(false)`](crate::KakaoAuthConfigBuilder::serve_error_page)) the
+    /// login error page. Mounted only when configured: SDK sign-in (an
+    /// [`app_id`](crate::KakaoAuthConfigBuilder::app_id),
+    /// [`sdk_audiences`](crate::KakaoAuthConfigBuilder::sdk_audiences) or
+    /// [`sdk_sign_in(true)`](crate::KakaoAuthConfigBuilder::sdk_sign_in)), disconnect (a
+    /// link store) and the unlink webhook (a link store and an
+    /// [`admin_key`](crate::KakaoAuthConfigBuilder::admin_key)). Paths:
+    /// [`RoutePaths`](crate::config::RoutePaths).
     pub fn routes(&self) -> impl FnOnce(&mut web::ServiceConfig) + 'static {
         let auth = self.clone();
         move |cfg| register(cfg, auth)
@@ -32,16 +41,32 @@ where
     L: KakaoLinkStore<IdOf<S>>,
 {
     let config = auth.config().clone();
+    let paths = config.paths();
     cfg.app_data(web::Data::new(auth))
-        .route(config.login_url(), web::get().to(login::login_page))
-        .route(config.begin_path(), web::get().to(login::begin::<S, L>))
+        .route(&paths.login_url, web::get().to(login::login_page))
+        .route(&paths.begin_path, web::get().to(login::begin::<S, L>))
         .route(
             config.callback_path(),
             web::get().to(login::callback::<S, L>),
-        )
-        .route(
-            config.sdk_sign_in_path(),
+        );
+    if config.serves_error_page() {
+        let login_url: std::sync::Arc<str> = paths.login_url.as_str().into();
+        cfg.route(
+            paths.login_error_path(),
+            web::get().to(move |query| error_page::login_error(query, login_url.clone())),
+        );
+    }
+    if config.sdk_sign_in_configured() {
+        if config.app_id().is_none() && tracing::enabled!(tracing::Level::WARN) {
+            tracing::warn!(
+                "SDK sign-in is mounted for id_tokens only: without app_id every access token posted to {} is refused",
+                paths.sdk_sign_in_path
+            );
+        }
+        cfg.route(
+            &paths.sdk_sign_in_path,
             web::post().to(sdk::sign_in::<S, L>),
         );
+    }
     account::register::<S, L>(cfg, &config);
 }

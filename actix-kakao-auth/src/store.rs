@@ -16,8 +16,10 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::profile::KakaoUserInfo;
-use crate::secret::{AccessToken, IdToken, RefreshToken};
+pub use crate::token_crypto::{SealedToken, TokenCipher, TokenCryptoError, MIN_TOKEN_SECRET_LEN};
+
+use crate::kakao::profile::KakaoUserInfo;
+use crate::kakao::secret::{AccessToken, IdToken, RefreshToken};
 
 /// Tokens Kakao issued at login, with their absolute expiry times.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -144,6 +146,19 @@ pub trait KakaoUserStore: Send + Sync + 'static {
         &self,
         id: &IdOf<Self>,
     ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
+
+    /// Ends every session of user `id`, on every instance, for
+    /// [`AuthSession::log_out_everywhere`](crate::AuthSession::log_out_everywhere):
+    /// change what [`session_auth_hash`](AuthUser::session_auth_hash) is derived from
+    /// (bump a per-user counter). Returns false when the store cannot; that is the
+    /// default.
+    fn end_all_sessions(
+        &self,
+        id: &IdOf<Self>,
+    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        let _ = id;
+        std::future::ready(Ok(false))
+    }
 }
 
 /// Where the app keeps each user's Kakao link and tokens. Optional: it enables
@@ -153,6 +168,10 @@ pub trait KakaoUserStore: Send + Sync + 'static {
 pub trait KakaoLinkStore<Id: UserId>: Send + Sync + 'static {
     /// The store's failure.
     type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Whether this store keeps links at all: disconnect and the unlink webhook are
+    /// mounted only when it does. Only [`NoLinkStore`] says no. Default: true.
+    const KEEPS_LINKS: bool = true;
 
     /// The Kakao link of local user `user` and its stored tokens.
     fn kakao_link(
@@ -192,6 +211,8 @@ pub struct NoLinkStore;
 
 impl<Id: UserId> KakaoLinkStore<Id> for NoLinkStore {
     type Error = std::convert::Infallible;
+
+    const KEEPS_LINKS: bool = false;
 
     async fn kakao_link(&self, _: &Id) -> Result<Option<KakaoLink>, Self::Error> {
         Ok(None)

@@ -43,8 +43,8 @@ use futures_util::future::join_all;
 use futures_util::FutureExt as _;
 use rand::Rng as _;
 
-use crate::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
-use crate::secret::{AccessToken, RefreshToken};
+use crate::kakao::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
+use crate::kakao::secret::{AccessToken, RefreshToken};
 use crate::store::{AuthUser, IdOf, KakaoLogin, KakaoTokens, KakaoUserStore};
 
 /// A broken rule: which one, and what happened.

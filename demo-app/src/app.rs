@@ -18,7 +18,7 @@ use crate::session_store::DbSessionStore;
 use crate::sessions::Sessions;
 pub use crate::state::AppState;
 use crate::store::DieselUserStore;
-use actix_kakao_auth::token_crypto::TokenCipher;
+use actix_kakao_auth::store::TokenCipher;
 use std::sync::Arc;
 
 /// Content-Security-Policy of the demo's pages: nothing from elsewhere but images (the
@@ -149,7 +149,7 @@ pub enum StartError {
     Emulator(std::io::Error),
     /// The Kakao HTTP client could not be built.
     #[error("Kakao client: {0}")]
-    Client(#[from] actix_kakao_auth::KakaoApiError),
+    Client(#[from] actix_kakao_auth::error::KakaoApiError),
     /// The server could not start.
     #[error("server: {0}")]
     Server(std::io::Error),
@@ -325,7 +325,15 @@ pub(crate) fn kakao_config(
         .sdk_attempts_per_minute(config.sdk_attempts_per_minute)
         // Additional consent (추가 항목 동의) may ask for these items, and only these.
         .additional_consent_scopes(["profile_nickname", "profile_image", "account_email"])
-        .login_redirect_url("/download-list/");
+        .paths(actix_kakao_auth::config::RoutePaths {
+            login_redirect_url: "/download-list/".into(),
+            ..actix_kakao_auth::config::RoutePaths::default()
+        })
+        // The contract's own error page and SDK route (refusing access tokens without
+        // KAKAO_APP_ID, accepting id_tokens for the REST key).
+        .serve_error_page(false)
+        .sdk_sign_in(true)
+        .session_secret(config.session_secret_or_random());
     let emulator_url = emulator.map(|e| e.base_url().as_str().trim_end_matches('/').to_owned());
     if let Some(url) = config
         .kakao_auth_url
@@ -339,9 +347,6 @@ pub(crate) fn kakao_config(
     }
     if let Some(secret) = &config.kakao_client_secret {
         builder = builder.client_secret(secret.clone());
-    }
-    if let Some(secret) = &config.session_secret {
-        builder = builder.session_secret(secret.clone());
     }
     if let Some(timeout) = config.kakao_timeout {
         builder = builder.request_timeout(timeout);
@@ -380,7 +385,8 @@ where
             .app_data(state.clone())
             .configure(auth.routes())
             .configure(crate::routes::configure)
-            .wrap(auth.middleware(make_sessions()))
+            .wrap(auth.identity())
+            .wrap(auth.session_middleware(make_sessions()).build())
             .wrap(security_headers(&csp))
     })
     .listen(listener)?

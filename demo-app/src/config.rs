@@ -69,6 +69,20 @@ pub struct DemoConfig {
 }
 
 impl DemoConfig {
+    /// `SESSION_SECRET`, or a random one for this start (with a warning: sessions and
+    /// logins in progress do not survive a restart and are not shared between
+    /// instances). Called once per start.
+    pub fn session_secret_or_random(&self) -> String {
+        if let Some(secret) = &self.session_secret {
+            return secret.clone();
+        }
+        tracing::warn!(
+            "SESSION_SECRET is not set: using a random one; sessions end when the process restarts and are not shared between instances"
+        );
+        use rand::distributions::{Alphanumeric, DistString};
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 64)
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(|name| std::env::var(name).ok())
@@ -135,9 +149,10 @@ impl DemoConfig {
             ("TOKEN_KEY", &token_key),
             ("TOKEN_KEY_PREVIOUS", &token_key_previous),
         ] {
-            if value.as_ref().is_some_and(|v| {
-                v.chars().count() < actix_kakao_auth::token_crypto::MIN_TOKEN_SECRET_LEN
-            }) {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().count() < actix_kakao_auth::store::MIN_TOKEN_SECRET_LEN)
+            {
                 return Err(invalid(name, "must be at least 32 characters"));
             }
         }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use actix_kakao_auth::client::KakaoClient;
-use actix_kakao_auth::preflight::{self, CheckResult};
+use actix_kakao_auth::kakao::preflight::{self, CheckResult};
+use actix_kakao_auth::kakao::KakaoClient;
 
 use crate::config::DemoConfig;
 use crate::db::Db;

@@ -8,9 +8,9 @@
 //! of the row the document is read from or written to, so a whole `extra_data` copied
 //! into another row does not open there either.
 
-use actix_kakao_auth::secret::{AccessToken, IdToken, RefreshToken};
+use actix_kakao_auth::kakao::secret::{AccessToken, IdToken, RefreshToken};
 use actix_kakao_auth::store::{AgreedTerm, KakaoLogin, KakaoTokens};
-use actix_kakao_auth::token_crypto::{SealedToken, TokenCipher, TokenCryptoError};
+use actix_kakao_auth::store::{SealedToken, TokenCipher, TokenCryptoError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@ use actix_kakao_auth::{CurrentUser, LoginFailure};
 use askama::Template;
 
 use crate::downloads::Download;
-use crate::models::User;
+use crate::store::DieselUserStore;
 
 /// What a page shows of a user.
 #[derive(Debug, Clone)]
@@ -19,8 +19,8 @@ pub struct UserView {
     pub csrf_token: String,
 }
 
-impl From<&CurrentUser<User>> for UserView {
-    fn from(current: &CurrentUser<User>) -> Self {
+impl From<&CurrentUser<DieselUserStore>> for UserView {
+    fn from(current: &CurrentUser<DieselUserStore>) -> Self {
         let user = current.user();
         let initial = user
             .nickname
@@ -83,44 +83,7 @@ pub struct LoginErrorPage {
 impl LoginErrorPage {
     /// The page for a reason code; unknown codes read as a generic failure.
     pub fn for_reason(reason: Option<LoginFailure>) -> Self {
-        let (korean, english) = match reason {
-            Some(LoginFailure::StateMismatch) => (
-                "로그인 요청이 만료되었거나 올바르지 않습니다. 다시 시도해 주세요.",
-                "The login request expired or did not match. Please try again.",
-            ),
-            Some(LoginFailure::AccessDenied) => (
-                "카카오 동의 화면에서 로그인을 취소했습니다.",
-                "You cancelled the login on Kakao's consent screen.",
-            ),
-            Some(LoginFailure::InvalidCode) => (
-                "카카오 인가 코드가 유효하지 않거나 이미 사용되었습니다.",
-                "Kakao's authorization code was invalid or already used.",
-            ),
-            Some(LoginFailure::KakaoUnavailable) => (
-                "카카오 서버가 응답하지 않습니다. 잠시 후 다시 시도해 주세요.",
-                "Kakao is not answering right now. Please try again in a moment.",
-            ),
-            Some(LoginFailure::InvalidResponse) => (
-                "카카오에서 예상하지 못한 응답을 받았습니다.",
-                "Kakao sent an answer we could not use.",
-            ),
-            Some(LoginFailure::InvalidIdToken) => (
-                "카카오 ID 토큰을 검증하지 못했습니다.",
-                "Kakao's ID token could not be verified.",
-            ),
-            Some(LoginFailure::TermsRequired) => (
-                "필수 서비스 약관에 동의해야 가입할 수 있습니다. 다시 시도해 약관에 동의해 주세요.",
-                "You need to agree to the required service terms to sign up. Please try again and agree to them.",
-            ),
-            Some(LoginFailure::InvalidRequest) => (
-                "로그인 요청이 너무 길거나 올바르지 않습니다. 처음 화면에서 다시 로그인해 주세요.",
-                "The login request was too long or malformed. Please start again from the home page.",
-            ),
-            Some(LoginFailure::Internal) | Some(_) | None => (
-                "로그인 처리 중 문제가 발생했습니다.",
-                "Something went wrong on our side while logging you in.",
-            ),
-        };
+        let (korean, english) = reason.unwrap_or(LoginFailure::Internal).messages();
         Self {
             reason: reason.map_or("internal", LoginFailure::code),
             korean,

@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::downloads::{self, DOWNLOADS};
 use crate::link_data::LinkData;
-use crate::models::User;
 use crate::pages::{DownloadsPage, HomePage, LoginErrorPage, LogoutPage, TermView, UserView};
 use crate::state::AppState;
+use crate::store::DieselUserStore;
 
 /// Registers the demo's pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,7 +43,10 @@ fn html(page: &impl Template) -> HttpResponse {
     }
 }
 
-async fn home(state: web::Data<AppState>, current: Option<CurrentUser<User>>) -> HttpResponse {
+async fn home(
+    state: web::Data<AppState>,
+    current: Option<CurrentUser<DieselUserStore>>,
+) -> HttpResponse {
     // The link is read only when there is a ledger to show.
     let terms = match &current {
         Some(current) if state.service_terms => agreed_terms(&state, current.id).await,
@@ -123,7 +126,7 @@ async fn login_error(query: Option<web::Query<ReasonQuery>>) -> HttpResponse {
     html(&LoginErrorPage::for_reason(reason))
 }
 
-async fn logout_page(current: Option<CurrentUser<User>>) -> HttpResponse {
+async fn logout_page(current: Option<CurrentUser<DieselUserStore>>) -> HttpResponse {
     html(&LogoutPage {
         csrf_token: current.map(|c| c.csrf_token().to_owned()),
     })
@@ -136,7 +139,7 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../static/app.css"))
 }
 
-async fn download_list(current: CurrentUser<User>) -> HttpResponse {
+async fn download_list(current: CurrentUser<DieselUserStore>) -> HttpResponse {
     html(&DownloadsPage {
         user: UserView::from(&current),
         files: DOWNLOADS,

@@ -3,7 +3,7 @@
 //! Each session is one row: a fresh random key (64 alphanumeric characters, about
 //! 380 bits, generated like actix-session's own stores), the session map as JSON, the
 //! expiry time, and the logged-in user's id (read with
-//! [`actix_kakao_auth::identity::session_user_id`]), so
+//! [`actix_kakao_auth::session::user_id_in_entry`]), so
 //! [`DbSessionStore::delete_user_sessions`] can end every session of one user.
 //!
 //! **An ended session stays ended.** `update` changes a row only while it exists: a
@@ -184,7 +184,10 @@ impl DbSessionStore {
 
 /// The logged-in user's id in a session state map.
 pub fn session_user(state: &SessionState) -> Option<i64> {
-    actix_kakao_auth::identity::session_user_id::<i64>(state)
+    use actix_kakao_auth::session::{user_id_in_entry, SESSION_USER_KEY};
+    state
+        .get(SESSION_USER_KEY)
+        .and_then(|raw| user_id_in_entry::<i64>(raw))
 }
 
 /// A session key that names no row: the answer to an update of a session that ended.

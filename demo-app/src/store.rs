@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
-use actix_kakao_auth::token_crypto::{TokenCipher, TokenCryptoError};
+use actix_kakao_auth::store::{TokenCipher, TokenCryptoError};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::RunQueryDsl;

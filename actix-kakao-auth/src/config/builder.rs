@@ -13,8 +13,8 @@ use super::paths::RoutePaths;
 use super::session::{pending_cookie_key, session_key_from_secret, SessionSettings};
 use super::settings::KakaoAuthConfig;
 use super::urls::{check_kakao_scheme, parse_absolute};
-use crate::login_options::{clean_login_hint, Prompt};
-use crate::secret::ClientSecret;
+use crate::kakao::login_options::{clean_login_hint, Prompt};
+use crate::kakao::secret::ClientSecret;
 
 /// Kakao's OAuth host.
 pub const DEFAULT_AUTH_URL: &str = "https://kauth.kakao.com";
@@ -44,12 +44,6 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) scopes: Vec<String>,
     pub(super) auth_base_url: String,
     pub(super) api_base_url: String,
-    pub(super) login_url: String,
-    pub(super) begin_path: String,
-    pub(super) logout_path: String,
-    pub(super) login_redirect_url: String,
-    pub(super) login_error_url: String,
-    pub(super) logout_redirect_url: String,
     pub(super) connect_timeout: Duration,
     pub(super) request_timeout: Duration,
     pub(super) max_response_bytes: usize,
@@ -57,10 +51,11 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) pending_cookie_prefix: String,
     pub(super) token_refresh_margin: Duration,
     pub(super) admin_key: Option<String>,
+    pub(super) paths: RoutePaths,
+    pub(super) serve_error_page: bool,
+    pub(super) sdk_sign_in: Option<bool>,
+    pub(super) pending_cookie_key: Option<Key>,
     pub(super) app_id: Option<i64>,
-    pub(super) kakao_logout_path: String,
-    pub(super) disconnect_path: String,
-    pub(super) unlink_callback_path: String,
     pub(super) oidc_issuer: Option<String>,
     pub(super) jwks_url: Option<String>,
     pub(super) id_token_leeway: Duration,
@@ -79,10 +74,9 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) consent_allowlist: Vec<String>,
     pub(super) sdk_audiences: Vec<String>,
     pub(super) sdk_attempts_per_minute: u32,
-    pub(super) sdk_sign_in_path: String,
     pub(super) trusted_proxies: crate::client_addr::TrustedProxies,
     pub(super) guard_store: Option<Arc<dyn crate::guard_store::GuardStore>>,
-    pub(super) clock: Option<crate::oidc::TimeFn>,
+    pub(super) clock: Option<crate::kakao::oidc::TimeFn>,
 }
 
 impl std::fmt::Debug for KakaoAuthConfigBuilder {
@@ -104,12 +98,6 @@ impl KakaoAuthConfigBuilder {
             scopes: Vec::new(),
             auth_base_url: DEFAULT_AUTH_URL.to_owned(),
             api_base_url: DEFAULT_API_URL.to_owned(),
-            login_url: "/login/".to_owned(),
-            begin_path: "/accounts/oauth/login/kakao/".to_owned(),
-            logout_path: "/logout/".to_owned(),
-            login_redirect_url: "/".to_owned(),
-            login_error_url: "/login/error/".to_owned(),
-            logout_redirect_url: "/".to_owned(),
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(10),
             max_response_bytes: 256 * 1024,
@@ -117,10 +105,11 @@ impl KakaoAuthConfigBuilder {
             pending_cookie_prefix: "kakao_auth_flow_".to_owned(),
             token_refresh_margin: Duration::from_secs(300),
             admin_key: None,
+            paths: RoutePaths::default(),
+            serve_error_page: true,
+            sdk_sign_in: None,
+            pending_cookie_key: None,
             app_id: None,
-            kakao_logout_path: "/logout/kakao/".to_owned(),
-            disconnect_path: "/accounts/oauth/disconnect/kakao/".to_owned(),
-            unlink_callback_path: "/accounts/oauth/unlink/kakao/".to_owned(),
             oidc_issuer: None,
             jwks_url: None,
             id_token_leeway: Duration::from_secs(60),
@@ -139,7 +128,6 @@ impl KakaoAuthConfigBuilder {
             consent_allowlist: Vec::new(),
             sdk_audiences: Vec::new(),
             sdk_attempts_per_minute: 20,
-            sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
             trusted_proxies: crate::client_addr::TrustedProxies::none(),
             guard_store: None,
             clock: None,
@@ -173,43 +161,6 @@ impl KakaoAuthConfigBuilder {
     /// Base URL of the API host. Default: `https://kapi.kakao.com`.
     pub fn api_base_url(mut self, url: impl Into<String>) -> Self {
         self.api_base_url = url.into();
-        self
-    }
-
-    /// The login page that anonymous users are sent to, with `?next=`; the library
-    /// mounts it as a redirect to the begin route. Default: `/login/`.
-    pub fn login_url(mut self, path: impl Into<String>) -> Self {
-        self.login_url = path.into();
-        self
-    }
-
-    /// The route that starts a login. Default: `/accounts/oauth/login/kakao/`.
-    pub fn begin_path(mut self, path: impl Into<String>) -> Self {
-        self.begin_path = path.into();
-        self
-    }
-
-    /// The logout route (POST only). Default: `/logout/`.
-    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
-        self.logout_path = path.into();
-        self
-    }
-
-    /// Where a login lands without `next`. Must be a local path. Default: `/`.
-    pub fn login_redirect_url(mut self, path: impl Into<String>) -> Self {
-        self.login_redirect_url = path.into();
-        self
-    }
-
-    /// Where a failed login lands, with `?reason=<code>`. Default: `/login/error/`.
-    pub fn login_error_url(mut self, path: impl Into<String>) -> Self {
-        self.login_error_url = path.into();
-        self
-    }
-
-    /// Where logout lands. Default: `/`.
-    pub fn logout_redirect_url(mut self, path: impl Into<String>) -> Self {
-        self.logout_redirect_url = path.into();
         self
     }
 
@@ -302,11 +253,40 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
-    /// Secret from which the session cookie key is derived (at least 64 characters).
-    /// Instances sharing it share sessions. Default: a random key per start (sessions
-    /// end at restart), with a warning.
+    /// The secret (at least 64 characters) from which the keys are derived: the
+    /// pending-login cookies' key (unless [`pending_cookie_key`](Self::pending_cookie_key)
+    /// is set) and the key of [`KakaoAuth::session_middleware`](crate::KakaoAuth::session_middleware).
+    /// Give every instance the same one, and keep it across restarts, or logins begun
+    /// elsewhere (or before a restart) fail. **Required**: [`build`](Self::build) refuses
+    /// a configuration without it, naming `session_secret`.
     pub fn session_secret(mut self, secret: impl Into<String>) -> Self {
         self.session_secret = Some(secret.into());
+        self
+    }
+
+    /// The key that seals the pending-login cookies (AES-256-GCM), for an app that
+    /// manages its keys itself. Default: derived (HKDF-SHA256) from
+    /// [`session_secret`](Self::session_secret), independent of the session key.
+    pub fn pending_cookie_key(mut self, key: Key) -> Self {
+        self.pending_cookie_key = Some(key);
+        self
+    }
+
+    /// All route paths and landing pages at once; start from
+    /// [`RoutePaths::default()`](crate::config::RoutePaths) and change what collides with
+    /// the app's own routes. Default: [`RoutePaths::default()`](crate::config::RoutePaths).
+    pub fn paths(mut self, paths: RoutePaths) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// Whether [`KakaoAuth::routes`](crate::KakaoAuth::routes) mounts the built-in login
+    /// error page (Korean and English, one message per
+    /// [`LoginFailure`](crate::LoginFailure)) at
+    /// [`RoutePaths::login_error_url`](crate::config::RoutePaths::login_error_url). Turn it
+    /// off when the app serves its own page there. Default: on.
+    pub fn serve_error_page(mut self, serve: bool) -> Self {
+        self.serve_error_page = serve;
         self
     }
 
@@ -347,25 +327,6 @@ impl KakaoAuthConfigBuilder {
     /// `app_id`. Default: not checked.
     pub fn app_id(mut self, app_id: i64) -> Self {
         self.app_id = Some(app_id);
-        self
-    }
-
-    /// The route of "log out with the Kakao account" (POST). Default: `/logout/kakao/`.
-    pub fn kakao_logout_path(mut self, path: impl Into<String>) -> Self {
-        self.kakao_logout_path = path.into();
-        self
-    }
-
-    /// The disconnect (회원 탈퇴) route (POST). Default: `/accounts/oauth/disconnect/kakao/`.
-    pub fn disconnect_path(mut self, path: impl Into<String>) -> Self {
-        self.disconnect_path = path.into();
-        self
-    }
-
-    /// The route of Kakao's unlink webhook (GET and POST).
-    /// Default: `/accounts/oauth/unlink/kakao/`.
-    pub fn unlink_callback_path(mut self, path: impl Into<String>) -> Self {
-        self.unlink_callback_path = path.into();
         self
     }
 
@@ -421,10 +382,12 @@ impl KakaoAuthConfigBuilder {
         self
     }
 
-    /// The route where an app posts a token a Kakao SDK obtained (`access_token` or
-    /// `id_token`, form or JSON) to get a session. Default: `/accounts/oauth/token/kakao/`.
-    pub fn sdk_sign_in_path(mut self, path: impl Into<String>) -> Self {
-        self.sdk_sign_in_path = path.into();
+    /// Whether [`KakaoAuth::routes`](crate::KakaoAuth::routes) mounts the SDK sign-in
+    /// route. An id_token whose `aud` is the REST API key needs no other setting, so an
+    /// app that takes only those turns it on here. Default: on exactly when an
+    /// [`app_id`](Self::app_id) or [`sdk_audiences`](Self::sdk_audiences) is set.
+    pub fn sdk_sign_in(mut self, mount: bool) -> Self {
+        self.sdk_sign_in = Some(mount);
         self
     }
 
@@ -522,18 +485,7 @@ impl KakaoAuthConfigBuilder {
             jwks_min_refetch_interval: self.jwks_min_refetch_interval,
             jwks_stale_grace: self.jwks_stale_if_error,
         };
-        for (name, path) in [
-            ("login_url", &self.login_url),
-            ("begin_path", &self.begin_path),
-            ("logout_path", &self.logout_path),
-            ("login_redirect_url", &self.login_redirect_url),
-            ("login_error_url", &self.login_error_url),
-            ("logout_redirect_url", &self.logout_redirect_url),
-            ("kakao_logout_path", &self.kakao_logout_path),
-            ("disconnect_path", &self.disconnect_path),
-            ("unlink_callback_path", &self.unlink_callback_path),
-            ("sdk_sign_in_path", &self.sdk_sign_in_path),
-        ] {
+        for (name, path) in self.paths.named() {
             if crate::next_url::sanitize_next(path).is_none() {
                 return Err(ConfigError::invalid(
                     name,
@@ -580,10 +532,14 @@ impl KakaoAuthConfigBuilder {
         let key = match &self.session_secret {
             Some(secret) => session_key_from_secret(secret)?,
             None => {
-                tracing::warn!(
-                    "SESSION_SECRET is not set: using a random session key; sessions end when the process restarts and are not shared between instances"
-                );
-                Key::generate()
+                return Err(ConfigError::invalid(
+                    "session_secret",
+                    format!(
+                        "is required: at least {} characters, the same on every instance \
+                         (it keys the pending-login cookies and the recommended session middleware)",
+                        super::session::MIN_SESSION_SECRET_LEN
+                    ),
+                ))
             }
         };
         let secure = self
@@ -601,18 +557,11 @@ impl KakaoAuthConfigBuilder {
                 request_timeout: self.request_timeout,
                 max_response_bytes: self.max_response_bytes,
             }),
-            paths: RoutePaths {
-                login_url: self.login_url,
-                begin_path: self.begin_path,
-                logout_path: self.logout_path,
-                login_redirect_url: self.login_redirect_url,
-                login_error_url: self.login_error_url,
-                logout_redirect_url: self.logout_redirect_url,
-                kakao_logout_path: self.kakao_logout_path,
-                disconnect_path: self.disconnect_path,
-                unlink_callback_path: self.unlink_callback_path,
-                sdk_sign_in_path: self.sdk_sign_in_path,
-            },
+            paths: self.paths,
+            serve_error_page: self.serve_error_page,
+            sdk_sign_in: self
+                .sdk_sign_in
+                .unwrap_or(self.app_id.is_some() || !self.sdk_audiences.is_empty()),
             login: LoginSettings {
                 default_prompt: self.default_prompt,
                 default_login_hint: self
@@ -632,11 +581,13 @@ impl KakaoAuthConfigBuilder {
                 .guard_store
                 .unwrap_or_else(|| Arc::new(crate::guard_store::MemoryGuardStore::default())),
             token_refresh_margin: self.token_refresh_margin,
-            admin_key: self.admin_key.map(crate::secret::AdminKey::new),
+            admin_key: self.admin_key.map(crate::kakao::secret::AdminKey::new),
             app_id: self.app_id,
             oidc,
             session: SessionSettings {
-                pending_key: pending_cookie_key(&key),
+                pending_key: self
+                    .pending_cookie_key
+                    .unwrap_or_else(|| pending_cookie_key(&key)),
                 key,
                 cookie_name: self.cookie_name,
                 secure,

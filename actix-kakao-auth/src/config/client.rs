@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::secret::ClientSecret;
+use crate::kakao::secret::ClientSecret;
 
-/// The OAuth client's settings, owned by [`KakaoClient`](crate::client::KakaoClient).
+/// The OAuth client's settings, owned by [`KakaoClient`](crate::kakao::client::KakaoClient).
 /// Built by [`KakaoAuthConfigBuilder::build`](super::KakaoAuthConfigBuilder::build).
 #[derive(Clone)]
 pub struct ClientSettings {

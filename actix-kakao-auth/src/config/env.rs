@@ -1,14 +1,27 @@
-//! [`KakaoAuthConfigBuilder::from_env`]: the demo-app contract's environment variables.
+//! [`KakaoAuthConfigBuilder::from_env`]: the library's own `KAKAO_*` environment
+//! variables.
 
 use super::builder::{split_scopes, KakaoAuthConfigBuilder};
 use super::error::ConfigError;
 use super::urls::{checked_base_url, parse_absolute};
 
 impl KakaoAuthConfigBuilder {
-    /// Reads the variables of the demo-app contract: `KAKAO_CLIENT_ID` (required),
-    /// `KAKAO_CLIENT_SECRET`, `APP_URL` (else `http://{BIND}`, else
-    /// `http://127.0.0.1:8000`), `KAKAO_AUTH_URL`, `KAKAO_API_URL`, `KAKAO_SCOPE` and
-    /// `SESSION_SECRET`. The redirect URI is `{APP_URL}/accounts/oauth/complete/kakao/`.
+    /// Reads these variables, and no others (empty reads as unset):
+    ///
+    /// | variable | setting |
+    /// | --- | --- |
+    /// | `KAKAO_CLIENT_ID` (required) | the REST API key |
+    /// | `KAKAO_REDIRECT_URI` (required) | the registered redirect URI; the callback is mounted at its path |
+    /// | `KAKAO_SESSION_SECRET` (required by [`build`](Self::build)) | [`session_secret`](Self::session_secret) |
+    /// | `KAKAO_CLIENT_SECRET` | [`client_secret`](Self::client_secret) |
+    /// | `KAKAO_SCOPE` | [`scopes`](Self::scopes), split on spaces and commas |
+    /// | `KAKAO_AUTH_URL`, `KAKAO_API_URL` | [`auth_base_url`](Self::auth_base_url), [`api_base_url`](Self::api_base_url) |
+    /// | `KAKAO_ADMIN_KEY` | [`admin_key`](Self::admin_key) |
+    /// | `KAKAO_APP_ID` | [`app_id`](Self::app_id) |
+    /// | `KAKAO_SDK_AUDIENCES` | [`sdk_audiences`](Self::sdk_audiences) |
+    /// | `KAKAO_SERVICE_TERMS` | [`service_terms`](Self::service_terms) |
+    ///
+    /// A bad value is refused naming its variable.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -19,11 +32,11 @@ impl KakaoAuthConfigBuilder {
         let client_id = get("KAKAO_CLIENT_ID").ok_or(ConfigError::Missing {
             name: "KAKAO_CLIENT_ID",
         })?;
-        let app_url = app_url_from(&get)?;
-        let mut builder = Self::new(
-            client_id,
-            format!("{app_url}/accounts/oauth/complete/kakao/"),
-        );
+        let redirect_uri = get("KAKAO_REDIRECT_URI").ok_or(ConfigError::Missing {
+            name: "KAKAO_REDIRECT_URI",
+        })?;
+        parse_absolute("KAKAO_REDIRECT_URI", &redirect_uri)?;
+        let mut builder = Self::new(client_id, redirect_uri);
         builder.client_secret = get("KAKAO_CLIENT_SECRET");
         if let Some(url) = get("KAKAO_AUTH_URL") {
             builder.auth_base_url = checked_base_url("KAKAO_AUTH_URL", &url)?;
@@ -34,7 +47,18 @@ impl KakaoAuthConfigBuilder {
         if let Some(scope) = get("KAKAO_SCOPE") {
             builder.scopes = split_scopes(&scope);
         }
-        builder.session_secret = get("SESSION_SECRET");
+        if let Some(secret) = get("KAKAO_SESSION_SECRET") {
+            super::session::session_key_from_secret(&secret).map_err(|_| {
+                ConfigError::invalid(
+                    "KAKAO_SESSION_SECRET",
+                    format!(
+                        "must be at least {} characters",
+                        super::session::MIN_SESSION_SECRET_LEN
+                    ),
+                )
+            })?;
+            builder.session_secret = Some(secret);
+        }
         if let Some(audiences) = get("KAKAO_SDK_AUDIENCES") {
             builder.sdk_audiences = split_scopes(&audiences);
         }
@@ -50,24 +74,4 @@ impl KakaoAuthConfigBuilder {
         }
         Ok(builder)
     }
-}
-
-fn app_url_from(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let app_url = match get("APP_URL") {
-        Some(url) => {
-            let parsed = parse_absolute("APP_URL", &url)?;
-            if parsed.query().is_some() || parsed.fragment().is_some() {
-                return Err(ConfigError::invalid(
-                    "APP_URL",
-                    "must not carry a query or fragment",
-                ));
-            }
-            url
-        }
-        None => format!(
-            "http://{}",
-            get("BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned())
-        ),
-    };
-    Ok(app_url.trim_end_matches('/').to_owned())
 }

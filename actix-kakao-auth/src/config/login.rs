@@ -1,7 +1,7 @@
 //! [`LoginSettings`]: defaults for each login: `prompt`, `login_hint`, KakaoTalk
 //! auto-login and Kakao Sync service terms.
 
-use crate::login_options::Prompt;
+use crate::kakao::login_options::Prompt;
 
 /// What every login asks Kakao for unless its begin request says otherwise.
 #[derive(Debug, Clone)]

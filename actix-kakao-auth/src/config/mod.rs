@@ -20,6 +20,7 @@ mod urls;
 pub use builder::{split_scopes, KakaoAuthConfigBuilder, DEFAULT_API_URL, DEFAULT_AUTH_URL};
 pub use client::ClientSettings;
 pub use error::ConfigError;
+pub use paths::RoutePaths;
 pub use session::{session_key_from_secret, MIN_SESSION_SECRET_LEN};
 pub use settings::KakaoAuthConfig;
 
@@ -39,25 +40,73 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
-    #[test]
-    fn env_defaults_follow_the_contract() {
-        let config = KakaoAuthConfigBuilder::from_vars(vars(&[("KAKAO_CLIENT_ID", "abc")]))
-            .and_then(KakaoAuthConfigBuilder::build)
-            .expect("valid");
-        assert_eq!(
-            config.redirect_uri().as_str(),
-            "http://127.0.0.1:8000/accounts/oauth/complete/kakao/"
-        );
-        assert_eq!(config.auth_base_url().as_str(), "https://kauth.kakao.com/");
-        assert!(!config.cookie_secure());
-        assert_eq!(config.callback_path(), "/accounts/oauth/complete/kakao/");
+    const SECRET: &str = "0123456789012345678901234567890123456789012345678901234567890123";
+    const REDIRECT: &str = "http://127.0.0.1:8000/accounts/oauth/complete/kakao/";
+
+    /// The required variables plus `more`.
+    fn env(more: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let mut pairs = vec![
+            ("KAKAO_CLIENT_ID", "abc"),
+            ("KAKAO_REDIRECT_URI", REDIRECT),
+            ("KAKAO_SESSION_SECRET", SECRET),
+        ];
+        for (name, value) in more {
+            pairs.retain(|(n, _)| n != name);
+            pairs.push((name, value));
+        }
+        vars(&pairs)
     }
 
     #[test]
-    fn https_app_url_makes_the_cookie_secure_and_scopes_split_both_ways() {
-        let config = KakaoAuthConfigBuilder::from_vars(vars(&[
-            ("KAKAO_CLIENT_ID", "abc"),
-            ("APP_URL", "https://example.com/"),
+    fn env_defaults_are_secure() {
+        let config = KakaoAuthConfigBuilder::from_vars(env(&[]))
+            .and_then(KakaoAuthConfigBuilder::build)
+            .expect("valid");
+        assert_eq!(config.redirect_uri().as_str(), REDIRECT);
+        assert_eq!(config.auth_base_url().as_str(), "https://kauth.kakao.com/");
+        assert!(!config.cookie_secure());
+        assert_eq!(config.callback_path(), "/accounts/oauth/complete/kakao/");
+        assert_eq!(config.paths(), &RoutePaths::default());
+        assert!(config.serves_error_page());
+        assert!(!config.sdk_sign_in_configured());
+    }
+
+    #[test]
+    fn from_env_reads_only_its_own_variables() {
+        let read = std::sync::Mutex::new(Vec::<String>::new());
+        let _ = KakaoAuthConfigBuilder::from_vars(|name| {
+            read.lock().expect("lock").push(name.to_owned());
+            env(&[])(name)
+        });
+        let read = read.into_inner().expect("lock");
+        assert!(!read.is_empty());
+        assert!(
+            read.iter().all(|name| name.starts_with("KAKAO_")),
+            "{read:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_session_secret_is_refused_naming_the_setting() {
+        let error = KakaoAuthConfig::builder("abc", REDIRECT)
+            .build()
+            .expect_err("no secret");
+        assert!(error.to_string().starts_with("session_secret"), "{error}");
+        let missing = KakaoAuthConfigBuilder::from_vars(vars(&[("KAKAO_CLIENT_ID", "abc")]))
+            .expect_err("no redirect uri");
+        assert!(
+            missing.to_string().starts_with("KAKAO_REDIRECT_URI"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn https_redirect_uri_makes_the_cookie_secure_and_scopes_split_both_ways() {
+        let config = KakaoAuthConfigBuilder::from_vars(env(&[
+            (
+                "KAKAO_REDIRECT_URI",
+                "https://example.com/accounts/oauth/complete/kakao/",
+            ),
             ("KAKAO_SCOPE", "openid,profile_nickname account_email"),
         ]))
         .and_then(KakaoAuthConfigBuilder::build)
@@ -73,18 +122,14 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        let short = KakaoAuthConfigBuilder::from_vars(vars(&[
-            ("KAKAO_CLIENT_ID", "abc"),
-            ("SESSION_SECRET", "short"),
-        ]))
-        .and_then(KakaoAuthConfigBuilder::build)
-        .expect_err("short secret");
-        assert!(short.to_string().starts_with("SESSION_SECRET"), "{short}");
-        let url = KakaoAuthConfigBuilder::from_vars(vars(&[
-            ("KAKAO_CLIENT_ID", "abc"),
-            ("KAKAO_AUTH_URL", "not a url"),
-        ]))
-        .expect_err("bad url");
+        let short = KakaoAuthConfigBuilder::from_vars(env(&[("KAKAO_SESSION_SECRET", "short")]))
+            .expect_err("short secret");
+        assert!(
+            short.to_string().starts_with("KAKAO_SESSION_SECRET"),
+            "{short}"
+        );
+        let url = KakaoAuthConfigBuilder::from_vars(env(&[("KAKAO_AUTH_URL", "not a url")]))
+            .expect_err("bad url");
         assert!(url.to_string().starts_with("KAKAO_AUTH_URL"), "{url}");
         let missing = KakaoAuthConfigBuilder::from_vars(vars(&[])).expect_err("no client id");
         assert!(missing.to_string().starts_with("KAKAO_CLIENT_ID"));
@@ -106,9 +151,7 @@ mod tests {
 
     #[test]
     fn oidc_defaults_follow_the_auth_base_url() {
-        let config = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
-            .build()
-            .expect("valid");
+        let config = builder().build().expect("valid");
         assert_eq!(config.oidc_issuer(), "https://kauth.kakao.com");
         assert_eq!(
             config.jwks_url().as_str(),
@@ -117,7 +160,7 @@ mod tests {
         assert_eq!(config.id_token_leeway(), Duration::from_secs(60));
         assert_eq!(config.jwks_cache_ttl(), Duration::from_secs(600));
         assert_eq!(config.jwks_min_refetch_interval(), Duration::from_secs(30));
-        let emulated = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+        let emulated = builder()
             .auth_base_url("http://127.0.0.1:9999/")
             .build()
             .expect("valid");
@@ -126,7 +169,7 @@ mod tests {
             emulated.jwks_url().as_str(),
             "http://127.0.0.1:9999/.well-known/jwks.json"
         );
-        let custom = KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+        let custom = builder()
             .oidc_issuer("https://issuer.example")
             .jwks_url("not a url")
             .build()
@@ -135,7 +178,7 @@ mod tests {
     }
 
     fn builder() -> KakaoAuthConfigBuilder {
-        KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+        KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/").session_secret(SECRET)
     }
 
     /// Builds, expecting a refusal of setting `name`.
@@ -171,6 +214,7 @@ mod tests {
     fn empty_session_secret_is_refused_naming_the_setting() {
         refused(builder().session_secret(""), "session_secret");
         refused(builder().session_secret(" ".repeat(64)), "session_secret");
+        refused(builder().session_secret("s".repeat(63)), "SESSION_SECRET");
         builder()
             .session_secret("s".repeat(64))
             .build()
@@ -179,11 +223,9 @@ mod tests {
 
     #[test]
     fn empty_environment_secrets_read_as_unset() {
-        let config = KakaoAuthConfigBuilder::from_vars(vars(&[
-            ("KAKAO_CLIENT_ID", "abc"),
+        let config = KakaoAuthConfigBuilder::from_vars(env(&[
             ("KAKAO_CLIENT_SECRET", ""),
             ("KAKAO_ADMIN_KEY", " "),
-            ("SESSION_SECRET", ""),
         ]))
         .and_then(KakaoAuthConfigBuilder::build)
         .expect("valid");
@@ -214,12 +256,10 @@ mod tests {
             builder().auth_base_url("http://localhost.evil.example/"),
             "KAKAO_AUTH_URL",
         );
-        let from_env = KakaoAuthConfigBuilder::from_vars(vars(&[
-            ("KAKAO_CLIENT_ID", "abc"),
-            ("KAKAO_API_URL", "http://kapi.example"),
-        ]))
-        .and_then(KakaoAuthConfigBuilder::build)
-        .expect_err("plain http");
+        let from_env =
+            KakaoAuthConfigBuilder::from_vars(env(&[("KAKAO_API_URL", "http://kapi.example")]))
+                .and_then(KakaoAuthConfigBuilder::build)
+                .expect_err("plain http");
         assert!(
             from_env.to_string().starts_with("KAKAO_API_URL"),
             "{from_env}"
@@ -273,6 +313,28 @@ mod tests {
             .build()
             .expect("valid");
         assert_eq!(config.jwks_stale_if_error(), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn route_paths_are_set_as_a_group_and_checked_by_name() {
+        let config = builder()
+            .paths(RoutePaths {
+                login_url: "/accounts/login/".into(),
+                ..RoutePaths::default()
+            })
+            .serve_error_page(false)
+            .build()
+            .expect("valid");
+        assert_eq!(config.paths().login_url, "/accounts/login/");
+        assert_eq!(config.paths().logout_path, "/logout/");
+        assert!(!config.serves_error_page());
+        refused(
+            builder().paths(RoutePaths {
+                logout_path: "https://evil.example/".into(),
+                ..RoutePaths::default()
+            }),
+            "paths.logout_path",
+        );
     }
 
     #[test]

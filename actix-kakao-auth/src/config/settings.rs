@@ -18,13 +18,15 @@ use super::session::SessionSettings;
 pub struct KakaoAuthConfig {
     pub(crate) client: Arc<ClientSettings>,
     pub(crate) paths: RoutePaths,
+    pub(crate) serve_error_page: bool,
+    pub(crate) sdk_sign_in: bool,
     pub(crate) login: LoginSettings,
     pub(crate) flow_ttl: Duration,
     pub(crate) trusted_proxies: crate::client_addr::TrustedProxies,
-    pub(crate) clock: crate::oidc::TimeFn,
+    pub(crate) clock: crate::kakao::oidc::TimeFn,
     pub(crate) guard_store: Arc<dyn crate::guard_store::GuardStore>,
     pub(crate) token_refresh_margin: Duration,
-    pub(crate) admin_key: Option<crate::secret::AdminKey>,
+    pub(crate) admin_key: Option<crate::kakao::secret::AdminKey>,
     pub(crate) app_id: Option<i64>,
     pub(crate) oidc: OidcSettings,
     pub(crate) session: SessionSettings,
@@ -138,39 +140,20 @@ impl KakaoAuthConfig {
         self.client.redirect_uri.origin().ascii_serialization()
     }
 
-    /// Where anonymous users are sent to log in (`/login/` by default).
-    pub fn login_url(&self) -> &str {
-        &self.paths.login_url
+    /// The route paths and landing pages.
+    pub fn paths(&self) -> &RoutePaths {
+        &self.paths
     }
 
-    /// The route that starts a Kakao login.
-    pub fn begin_path(&self) -> &str {
-        &self.paths.begin_path
+    /// True when [`KakaoAuth::routes`](crate::KakaoAuth::routes) mounts the built-in
+    /// login error page.
+    pub fn serves_error_page(&self) -> bool {
+        self.serve_error_page
     }
 
     /// The callback route (the redirect URI's path).
     pub fn callback_path(&self) -> &str {
         self.client.redirect_uri.path()
-    }
-
-    /// The logout route (POST).
-    pub fn logout_path(&self) -> &str {
-        &self.paths.logout_path
-    }
-
-    /// Where a successful login lands when no `next` was given.
-    pub fn login_redirect_url(&self) -> &str {
-        &self.paths.login_redirect_url
-    }
-
-    /// Where a failed login lands (with `?reason=`).
-    pub fn login_error_url(&self) -> &str {
-        &self.paths.login_error_url
-    }
-
-    /// Where logout lands.
-    pub fn logout_redirect_url(&self) -> &str {
-        &self.paths.logout_redirect_url
     }
 
     /// True when the session cookie carries `Secure`.
@@ -183,29 +166,15 @@ impl KakaoAuthConfig {
         &self.session.cookie_name
     }
 
-    /// The "log out with the Kakao account" route.
-    pub fn kakao_logout_path(&self) -> &str {
-        &self.paths.kakao_logout_path
-    }
-
-    /// The disconnect route.
-    pub fn disconnect_path(&self) -> &str {
-        &self.paths.disconnect_path
-    }
-
-    /// The unlink webhook route.
-    pub fn unlink_callback_path(&self) -> &str {
-        &self.paths.unlink_callback_path
-    }
-
     /// The Kakao Sync service-terms tags sent at authorize and checked at the callback.
     pub fn service_terms(&self) -> &[String] {
         &self.login.service_terms
     }
 
-    /// The SDK sign-in route.
-    pub fn sdk_sign_in_path(&self) -> &str {
-        &self.paths.sdk_sign_in_path
+    /// True when the SDK sign-in route is mounted (see
+    /// [`KakaoAuthConfigBuilder::sdk_sign_in`](super::KakaoAuthConfigBuilder::sdk_sign_in)).
+    pub fn sdk_sign_in_configured(&self) -> bool {
+        self.sdk_sign_in
     }
 
     /// The app's numeric id (checked against access tokens and the unlink webhook).

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::auth::KakaoAuth;
-use crate::client::KapiAuth;
 use crate::error::{KakaoApiError, LoginFailure};
+use crate::kakao::client::KapiAuth;
 use crate::store::{AuthUser, IdOf, KakaoLinkStore, KakaoUserStore};
 
 /// How long logout waits for Kakao to revoke a token before giving up on it.
@@ -21,25 +21,36 @@ const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// the background.
 const WEBHOOK_BUDGET: Duration = Duration::from_millis(2500);
 
-pub(super) fn register<S, L>(cfg: &mut web::ServiceConfig, paths: &crate::KakaoAuthConfig)
+/// Mounts the logouts always; disconnect only with a link store, and the unlink webhook
+/// only with a link store and an admin key (without them they could only fail).
+pub(super) fn register<S, L>(cfg: &mut web::ServiceConfig, config: &crate::KakaoAuthConfig)
 where
     S: KakaoUserStore,
     L: KakaoLinkStore<IdOf<S>>,
 {
-    cfg.route(paths.logout_path(), web::post().to(logout::<S, L>))
+    let paths = config.paths();
+    cfg.route(&paths.logout_path, web::post().to(logout::<S, L>))
         .route(
-            paths.kakao_logout_path(),
+            &paths.kakao_logout_path,
             web::post().to(logout_with_kakao::<S, L>),
-        )
-        .route(paths.disconnect_path(), web::post().to(disconnect::<S, L>))
-        .route(
-            paths.unlink_callback_path(),
+        );
+    if !L::KEEPS_LINKS {
+        tracing::debug!("no link store: disconnect and the unlink webhook are not mounted");
+        return;
+    }
+    cfg.route(&paths.disconnect_path, web::post().to(disconnect::<S, L>));
+    if config.has_admin_key() {
+        cfg.route(
+            &paths.unlink_callback_path,
             web::get().to(unlink_webhook::<S, L>),
         )
         .route(
-            paths.unlink_callback_path(),
+            &paths.unlink_callback_path,
             web::post().to(unlink_webhook::<S, L>),
         );
+    } else {
+        tracing::debug!("no admin key: the unlink webhook is not mounted");
+    }
 }
 
 fn see_other(location: &str) -> HttpResponse {
@@ -119,7 +130,7 @@ where
     L: KakaoLinkStore<IdOf<S>>,
 {
     match end_local_session(&req, &body, &session, &auth, "logout").await {
-        Ok(()) => see_other(auth.config().logout_redirect_url()),
+        Ok(()) => see_other(&auth.config().paths().logout_redirect_url),
         Err(refusal) => refusal,
     }
 }
@@ -140,7 +151,11 @@ where
         return refusal;
     }
     let config = auth.config();
-    let back = format!("{}{}", config.app_origin(), config.logout_redirect_url());
+    let back = format!(
+        "{}{}",
+        config.app_origin(),
+        &config.paths().logout_redirect_url
+    );
     see_other(auth.client().kakao_logout_url(&back).as_str())
 }
 
@@ -166,7 +181,10 @@ where
         return crate::middleware::login_redirect(&req);
     };
     let failed = |reason: LoginFailure| {
-        see_other(&super::failure_location(config.login_error_url(), reason))
+        see_other(&super::failure_location(
+            &config.paths().login_error_url,
+            reason,
+        ))
     };
     let link = match auth.links().kakao_link(&user).await {
         Ok(link) => link,
@@ -176,7 +194,7 @@ where
         }
     };
     let Some(link) = link else {
-        tracing::error!(%user, "disconnect: no Kakao link stored for the user (is a KakaoLinkStore configured?)");
+        tracing::warn!(%user, "disconnect: no Kakao link stored for the user");
         return failed(LoginFailure::Internal);
     };
     let unlinked = match &config.admin_key {
@@ -216,7 +234,7 @@ where
     }
     session.purge();
     crate::metrics::session_ended("disconnect");
-    see_other(config.logout_redirect_url())
+    see_other(&config.paths().logout_redirect_url)
 }
 
 /// The webhook's parameters (query for GET, form body for POST).
@@ -242,6 +260,7 @@ where
 {
     let config = auth.config();
     let Some(admin_key) = &config.admin_key else {
+        // Not mounted without an admin key; reached only through an app's own mounting.
         return HttpResponse::NotFound().finish();
     };
     let presented = req

@@ -8,12 +8,12 @@ use oauth2::CsrfToken;
 use serde::Deserialize;
 
 use crate::auth::KakaoAuth;
-use crate::client::AuthorizeRequest;
 use crate::error::LoginError;
 use crate::identity::logged_in;
-use crate::login_options::{clean_login_hint, Prompt};
+use crate::kakao::client::AuthorizeRequest;
+use crate::kakao::login_options::{clean_login_hint, Prompt};
+use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::next_url::sanitize_next;
-use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::pending::{self, PendingLogin};
 use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
 
@@ -81,8 +81,8 @@ pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
         return HttpResponse::InternalServerError().finish();
     };
     let location = match BeginQuery::of(&req).next() {
-        Some(next) => crate::next_url::login_url_with_next(config.begin_path(), &next),
-        None => config.begin_path().to_owned(),
+        Some(next) => crate::next_url::login_url_with_next(&config.paths().begin_path, &next),
+        None => config.paths().begin_path.clone(),
     };
     redirect(StatusCode::FOUND, &location)
 }
@@ -173,14 +173,14 @@ where
         Err(error @ pending::SealError::TooLarge(_)) => {
             tracing::warn!(%error, "login refused: next or login_hint too long");
             return failure_redirect(
-                config.login_error_url(),
+                &config.paths().login_error_url,
                 crate::error::LoginFailure::InvalidRequest,
             );
         }
         Err(error) => {
             tracing::error!(%error, "could not seal the pending login");
             return failure_redirect(
-                config.login_error_url(),
+                &config.paths().login_error_url,
                 crate::error::LoginFailure::Internal,
             );
         }
@@ -198,7 +198,7 @@ where
     if let Err(error) = response.add_cookie(&cookie) {
         tracing::error!(%error, "could not set the pending-login cookie");
         return failure_redirect(
-            config.login_error_url(),
+            &config.paths().login_error_url,
             crate::error::LoginFailure::Internal,
         );
     }
@@ -294,7 +294,7 @@ where
                         %error,
                         "Kakao login failed"
                     );
-                    failure_redirect(config.login_error_url(), failure)
+                    failure_redirect(&config.paths().login_error_url, failure)
                 }
             }
         }
@@ -389,7 +389,7 @@ where
         .next
         .as_deref()
         .and_then(sanitize_next)
-        .unwrap_or_else(|| config.login_redirect_url().to_owned());
+        .unwrap_or_else(|| config.paths().login_redirect_url.clone());
     Ok(next)
 }
 

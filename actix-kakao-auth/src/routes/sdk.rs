@@ -14,7 +14,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::KakaoAuth;
 use crate::csrf::{provenance, Provenance};
-use crate::sdk::SdkTokens;
+use crate::kakao::sdk::SdkTokens;
 use crate::store::{AuthUser, IdOf, KakaoLinkStore, KakaoUserStore};
 
 /// Largest accepted body.
@@ -64,7 +64,7 @@ where
     let client = config.client_addr(&req);
     let per_minute = config.login.sdk_attempts_per_minute;
     let guards = config.guard_store();
-    match crate::sdk::over_attempt_limit(guards, client, per_minute).await {
+    match crate::kakao::sdk::over_attempt_limit(guards, client, per_minute).await {
         Ok(false) => {}
         Ok(true) => {
             tracing::warn!(%client, "SDK sign-in: refused attempts over the limit");
@@ -97,7 +97,7 @@ where
             // The client's own failures count against its address; ours and Kakao's do not.
             if matches!(status, 400 | 401) {
                 if let Err(error) =
-                    crate::sdk::count_refused_attempt(guards, client, per_minute).await
+                    crate::kakao::sdk::count_refused_attempt(guards, client, per_minute).await
                 {
                     tracing::error!(%error, "SDK sign-in: the refused attempt could not be counted");
                 }

@@ -6,8 +6,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use actix_kakao_auth::client::KakaoClient;
-use actix_kakao_auth::{KakaoApiError, KakaoAuthConfig};
+use actix_kakao_auth::error::KakaoApiError;
+use actix_kakao_auth::kakao::client::KakaoClient;
+use actix_kakao_auth::KakaoAuthConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use actix_kakao_auth::login_options::Prompt;
-use actix_kakao_auth::KakaoApiError;
+use actix_kakao_auth::error::KakaoApiError;
+use actix_kakao_auth::kakao::login_options::Prompt;
 use actix_web::http::header;
 use actix_web::{test, web, App};
 use kakao_emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 
-use crate::rig::{app, begin, call, location, log_in, rig_with, visit, whoami, Jar, LocalUser};
+use crate::rig::{app, begin, call, location, log_in, rig_with, visit, whoami, Jar, MemoryStore};
 use actix_kakao_auth::CurrentUser;
 
 const KAKAOTALK_UA: &str = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 KAKAOTALK 10.4.3";
@@ -197,7 +197,7 @@ async fn an_auto_login_kakao_refuses_falls_back_once_and_never_loops() {
 }
 
 /// The access token of the first login the rig's store was handed.
-fn first_access_token(rig: &crate::rig::Rig) -> actix_kakao_auth::secret::AccessToken {
+fn first_access_token(rig: &crate::rig::Rig) -> actix_kakao_auth::kakao::secret::AccessToken {
     rig.auth.store().logins.lock().unwrap()[0]
         .tokens
         .as_ref()
@@ -289,9 +289,10 @@ async fn revocable_terms_can_be_withdrawn_and_required_ones_cannot() {
             .configure(rig.auth.routes())
             .route(
                 "/whoami",
-                web::get().to(|u: CurrentUser<LocalUser>| async move { u.id.to_string() }),
+                web::get().to(|u: CurrentUser<MemoryStore>| async move { u.id.to_string() }),
             )
-            .wrap(rig.auth.middleware(rig.sessions.clone())),
+            .wrap(rig.auth.identity())
+            .wrap(rig.auth.session_middleware(rig.sessions.clone()).build()),
     )
     .await;
     let mut jar = Jar::default();

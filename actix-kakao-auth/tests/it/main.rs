@@ -1,5 +1,5 @@
 //! The integration tests of `actix-kakao-auth`, as one test binary: one module per subject
-//! (the Kakao client, OpenID Connect, token refresh, sessions).
+//! (the Kakao client, OpenID Connect, token refresh, sessions, the app-facing surface).
 #![allow(clippy::unwrap_used)]
 
 mod client_limits;
@@ -10,3 +10,4 @@ mod refresh;
 mod rig;
 mod sdk;
 mod sessions;
+mod surface;

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_kakao_auth::client::KakaoClient;
-use actix_kakao_auth::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
-use actix_kakao_auth::{KakaoApiError, KakaoAuthConfig, KakaoAuthConfigBuilder};
+use actix_kakao_auth::error::KakaoApiError;
+use actix_kakao_auth::kakao::client::KakaoClient;
+use actix_kakao_auth::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
+use actix_kakao_auth::{KakaoAuthConfig, KakaoAuthConfigBuilder};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};

@@ -141,7 +141,11 @@ async fn on_https_pending_cookies_are_host_prefixed_and_every_cookie_is_secure()
     let app = test::init_service(
         App::new()
             .configure(auth.routes())
-            .wrap(auth.middleware(actix_session::storage::CookieSessionStore::default())),
+            .wrap(auth.identity())
+            .wrap(
+                auth.session_middleware(actix_session::storage::CookieSessionStore::default())
+                    .build(),
+            ),
     )
     .await;
     let mut jar = Jar::default();
@@ -220,7 +224,12 @@ async fn a_login_finishes_on_an_instance_whose_clock_is_behind() {
         let finished_on = test::init_service(
             App::new()
                 .configure(other.routes())
-                .wrap(other.middleware(actix_session::storage::CookieSessionStore::default())),
+                .wrap(other.identity())
+                .wrap(
+                    other
+                        .session_middleware(actix_session::storage::CookieSessionStore::default())
+                        .build(),
+                ),
         )
         .await;
         let mut jar = Jar::default();

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_kakao_auth::kakao::tokens::TokenError;
 use actix_kakao_auth::store::{
     AuthUser, KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore,
 };
-use actix_kakao_auth::tokens::TokenError;
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
 use kakao_emulator::{KakaoEmulator, UserChoice};
 
@@ -109,6 +109,7 @@ fn auth(
 ) -> KakaoAuth<MemoryStore, MemoryStore> {
     let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
     let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
+        .session_secret("s".repeat(64))
         .auth_base_url(base.clone())
         .api_base_url(base)
         .token_refresh_margin(margin)
@@ -121,7 +122,7 @@ fn auth(
 async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore>) -> String {
     let start = auth
         .client()
-        .start_authorization(&actix_kakao_auth::client::AuthorizeRequest::default());
+        .start_authorization(&actix_kakao_auth::kakao::client::AuthorizeRequest::default());
     let code = kakao
         .approve_for_code(&start.url, UserChoice::Fixture(1001))
         .await
@@ -268,6 +269,7 @@ fn two_instances(
     let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
     [a, b].map(|guards| {
         let config = KakaoAuthConfig::builder(kakao.client_id(), REDIRECT)
+            .session_secret("s".repeat(64))
             .auth_base_url(base.clone())
             .api_base_url(base.clone())
             .token_refresh_margin(Duration::from_secs(6 * 3600 - 10))

@@ -68,6 +68,13 @@ impl KakaoUserStore for MemoryStore {
     async fn get_user(&self, id: &i64) -> Result<Option<LocalUser>, std::io::Error> {
         Ok(self.users.lock().unwrap().get(id).cloned())
     }
+
+    async fn end_all_sessions(&self, id: &i64) -> Result<bool, std::io::Error> {
+        if let Some(user) = self.users.lock().unwrap().get_mut(id) {
+            user.epoch += 1;
+        }
+        Ok(true)
+    }
 }
 
 /// `CookieSessionStore`, counting what the session middleware writes.
@@ -201,12 +208,13 @@ macro_rules! app {
                 .route(
                     "/whoami",
                     ::actix_web::web::get().to(
-                        |user: ::actix_kakao_auth::CurrentUser<$crate::rig::LocalUser>| async move {
+                        |user: ::actix_kakao_auth::CurrentUser<$crate::rig::MemoryStore>| async move {
                             format!("{} {}", user.id, user.csrf_token())
                         },
                     ),
                 )
-                .wrap($rig.auth.middleware($rig.sessions.clone())),
+                .wrap($rig.auth.identity())
+                .wrap($rig.auth.session_middleware($rig.sessions.clone()).build()),
         )
         .await
     };

@@ -111,8 +111,8 @@ async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
         (401, Some("invalid_token"))
     );
 
-    // Without an app id every access token is refused.
-    let no_app_id = rig_with(|k| k, |c| c).await;
+    // With SDK audiences but without an app id, every access token is refused.
+    let no_app_id = rig_with(|k| k, |c| c.sdk_audiences(["native-app-key"])).await;
     let app = app!(no_app_id);
     let tokens = mint(&no_app_id, SdkClient::NativeApp, 1001);
     let (status, body) = json_of(post!(
@@ -125,6 +125,19 @@ async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
         (status, body["error"].as_str()),
         (401, Some("access_token_not_accepted"))
     );
+    assert!(!jar.0.contains_key("sessionid"));
+
+    // With neither, SDK sign-in is not configured and its route is not mounted.
+    let unconfigured = rig_with(|k| k, |c| c).await;
+    let app = app!(unconfigured);
+    let tokens = mint(&unconfigured, SdkClient::NativeApp, 1001);
+    let (status, _) = json_of(post!(
+        app,
+        &mut jar,
+        [("access_token", tokens.access_token.as_str())]
+    ))
+    .await;
+    assert_eq!(status, 404);
     assert!(!jar.0.contains_key("sessionid"));
 }
 

@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{test, web, App};
 
 use crate::rig::{
-    app, begin, call, consent, location, log_in, rig, visit, whoami, Jar, LocalUser, ORIGIN,
+    app, begin, call, consent, location, log_in, rig, visit, whoami, Jar, MemoryStore, ORIGIN,
 };
 use actix_kakao_auth::CurrentUser;
 
@@ -248,7 +248,7 @@ async fn an_app_can_bring_its_own_session_middleware() {
             .service(
                 web::resource("/members/")
                     .wrap(actix_kakao_auth::LoginRequired)
-                    .to(|user: CurrentUser<LocalUser>| async move { user.id.to_string() }),
+                    .to(|user: CurrentUser<MemoryStore>| async move { user.id.to_string() }),
             )
             .wrap(rig.auth.identity())
             .wrap(session),

@@ -232,7 +232,7 @@ async fn sdk_sign_in(app: &demo_app::app::RunningApp, browser: &Browser, user: i
 }
 
 async fn token_is_valid(app: &demo_app::app::RunningApp, token: &str) -> bool {
-    let token = actix_kakao_auth::secret::AccessToken::new(token.to_owned());
+    let token = actix_kakao_auth::kakao::secret::AccessToken::new(token.to_owned());
     app.auth.client().access_token_info(&token).await.is_ok()
 }
 

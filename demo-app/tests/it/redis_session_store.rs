@@ -5,7 +5,7 @@ use crate::common;
 
 use std::collections::HashMap;
 
-use actix_kakao_auth::identity::SESSION_USER_KEY;
+use actix_kakao_auth::session::SESSION_USER_KEY;
 use actix_session::storage::{SessionKey, SessionStore};
 use actix_web::cookie::time::Duration;
 use demo_app::redis_session_store::RedisSessionStore;

@@ -20,7 +20,7 @@ use url::Url;
 
 use super::clock::TimeFn;
 use super::error::{echo, IdTokenError};
-use crate::client::KakaoClient;
+use crate::kakao::client::KakaoClient;
 
 /// Smallest and largest accepted RSA modulus, in bits.
 const MODULUS_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
@@ -404,9 +404,9 @@ mod tests {
 
         use chrono::{DateTime, Utc};
 
-        use crate::client::KakaoClient;
         use crate::error::KakaoApiError;
-        use crate::oidc::{IdTokenError, IdTokenVerifier};
+        use crate::kakao::client::KakaoClient;
+        use crate::kakao::oidc::{IdTokenError, IdTokenVerifier};
         use crate::KakaoAuthConfig;
         use kakao_emulator::{Endpoint, Fault, KakaoEmulator};
 
@@ -431,6 +431,7 @@ mod tests {
                     .expect("emulator");
                 let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
                 let config = KakaoAuthConfig::builder(kakao.client_id(), CALLBACK)
+                    .session_secret("s".repeat(64))
                     .auth_base_url(base.clone())
                     .api_base_url(base)
                     .scopes(["openid"])

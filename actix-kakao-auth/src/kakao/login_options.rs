@@ -2,8 +2,9 @@
 //! the begin URL that carries them, for apps that build their own login links.
 //!
 //! ```
-//! use actix_kakao_auth::login_options::{LoginOptions, Prompt};
-//! # let config = actix_kakao_auth::KakaoAuthConfig::builder("key", "http://127.0.0.1:8000/cb/").build().unwrap();
+//! use actix_kakao_auth::kakao::login_options::{LoginOptions, Prompt};
+//! # let config = actix_kakao_auth::KakaoAuthConfig::builder("key", "http://127.0.0.1:8000/cb/")
+//! #     .session_secret("s".repeat(64)).build().unwrap();
 //! // "다른 계정으로 로그인 · Use another Kakao account"
 //! let url = LoginOptions::default()
 //!     .prompt(Prompt::SelectAccount)
@@ -109,7 +110,7 @@ impl LoginOptions {
             query.append_pair("next", next);
         }
         let query = query.finish();
-        let path = config.begin_path();
+        let path = &config.paths().begin_path;
         if query.is_empty() {
             path.to_owned()
         } else {
@@ -133,6 +134,7 @@ mod tests {
 
     fn config() -> KakaoAuthConfig {
         KakaoAuthConfig::builder("key", "http://127.0.0.1:8000/cb/")
+            .session_secret("s".repeat(64))
             .build()
             .expect("valid")
     }

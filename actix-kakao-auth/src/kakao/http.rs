@@ -4,7 +4,7 @@
 //! OAuth client that follows redirects can be steered at internal hosts), uses rustls, has
 //! a connect and a total timeout, and stops reading a body past the size limit. Tests, or
 //! an app with its own HTTP stack, plug in another transport with
-//! [`KakaoClient::with_transport`](crate::client::KakaoClient::with_transport); whatever
+//! [`KakaoClient::with_transport`](crate::kakao::client::KakaoClient::with_transport); whatever
 //! the transport, the client refuses bodies over the limit and maps every answer to the
 //! same typed errors.
 //!

@@ -7,7 +7,7 @@
 //! `/v2/user/me`, [`IdTokenClaims::check_subject`] ties `sub` to the user id.
 //!
 //! The keys come from [`KakaoAuthConfig::jwks_url`](crate::KakaoAuthConfig::jwks_url) through
-//! the crate's one HTTP client ([`KakaoClient::fetch_jwks`](crate::client::KakaoClient::fetch_jwks):
+//! the crate's one HTTP client ([`KakaoClient::fetch_jwks`](crate::kakao::client::KakaoClient::fetch_jwks):
 //! no redirects, size limit). They are cached for
 //! [`jwks_cache_ttl`](crate::KakaoAuthConfig::jwks_cache_ttl); a `kid` missing from the cache
 //! causes one re-fetch, at most once per

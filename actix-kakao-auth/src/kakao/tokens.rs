@@ -9,7 +9,7 @@ use sha2::Digest;
 
 use crate::auth::KakaoAuth;
 use crate::error::KakaoApiError;
-use crate::secret::AccessToken;
+use crate::kakao::secret::AccessToken;
 use crate::store::{IdOf, KakaoLinkStore, KakaoTokens, KakaoUserStore};
 
 /// Why no valid access token could be had.

@@ -11,8 +11,8 @@ use super::clock::TimeFn;
 use super::error::IdTokenError;
 use super::jwks::{JwkSet, JwksCache, JwksSource};
 use super::jws;
-use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
+use crate::kakao::client::KakaoClient;
 
 /// Verifies Kakao id_tokens for one app. Build one per application (the
 /// [`KakaoAuth`](crate::KakaoAuth) login does so when `openid` is configured) and share

@@ -19,18 +19,16 @@ use url::Url;
 
 use crate::config::ClientSettings;
 use crate::error::KakaoApiError;
-use crate::http::{too_large, HttpTransport, KakaoRequest, KakaoResponse, ReqwestTransport};
-use crate::profile::KakaoUserInfo;
-use crate::secret::{AccessToken, RefreshToken};
-use crate::store::KakaoTokens;
-use crate::wire::{
+use crate::kakao::http::{too_large, HttpTransport, KakaoRequest, KakaoResponse, ReqwestTransport};
+use crate::kakao::profile::KakaoUserInfo;
+use crate::kakao::secret::{AccessToken, RefreshToken};
+use crate::kakao::wire::{
     kapi_error, token_error, tokens_from_response, KapiIdBody, RevokedTermsBody, ScopesBody,
     ServiceTermsBody,
 };
-pub use crate::wire::{
-    AccessTokenInfo, ConsentScope, KakaoExtraTokenFields, KakaoTokenErrorResponse,
-    KakaoTokenResponse, ServiceTerm,
-};
+pub use crate::kakao::wire::{AccessTokenInfo, ConsentScope, ServiceTerm};
+pub(crate) use crate::kakao::wire::{KakaoTokenErrorResponse, KakaoTokenResponse};
+use crate::store::KakaoTokens;
 
 type OAuthClient = oauth2::Client<
     KakaoTokenErrorResponse,
@@ -324,7 +322,7 @@ pub enum KapiAuth<'a> {
     /// `Authorization: KakaoAK {admin key}` with `target_id_type=user_id&target_id=…`.
     Admin {
         /// The admin key.
-        key: &'a crate::secret::AdminKey,
+        key: &'a crate::kakao::secret::AdminKey,
         /// The Kakao user id.
         target_id: i64,
     },
@@ -483,6 +481,7 @@ mod tests {
     #[test]
     fn the_user_info_url_keeps_the_base_prefix_and_asks_for_https_images() {
         let config = crate::KakaoAuthConfig::builder("abc", "http://127.0.0.1:8000/cb/")
+            .session_secret("s".repeat(64))
             .api_base_url("http://127.0.0.1:9/kapi/")
             .build()
             .expect("valid");
@@ -542,6 +541,7 @@ mod tests {
 
     fn client(fake: &Arc<FakeKakao>) -> KakaoClient {
         let config = crate::KakaoAuthConfig::builder("client", "http://127.0.0.1:8000/cb/")
+            .session_secret("s".repeat(64))
             .auth_base_url("http://127.0.0.1:9")
             .api_base_url("http://127.0.0.1:9")
             .max_response_bytes(1024)
@@ -704,7 +704,7 @@ mod tests {
             .expect("unlinked");
         assert_eq!(id, 9_007_199_254_740_993);
         fake.answer("/v1/user/logout", 200, r#"{"id":7}"#);
-        let key = crate::secret::AdminKey::new("admin");
+        let key = crate::kakao::secret::AdminKey::new("admin");
         client(&fake)
             .logout_user(KapiAuth::Admin {
                 key: &key,

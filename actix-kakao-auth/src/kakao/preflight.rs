@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use http::Method;
 
-use crate::client::KakaoClient;
 use crate::config::KakaoAuthConfig;
-use crate::oidc::JwkSet;
+use crate::kakao::client::KakaoClient;
+use crate::kakao::oidc::JwkSet;
 
 /// One check of [`KakaoAuth::preflight`](crate::KakaoAuth::preflight).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ async fn bounded(
     }
 }
 
-fn unreachable(check: Check, error: &crate::KakaoApiError) -> CheckResult {
+fn unreachable(check: Check, error: &crate::error::KakaoApiError) -> CheckResult {
     CheckResult::fail(
         check,
         None,

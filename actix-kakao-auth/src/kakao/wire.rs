@@ -7,7 +7,7 @@ use oauth2::{ExtraTokenFields, RequestTokenError, StandardTokenResponse, TokenRe
 use serde::{Deserialize, Serialize};
 
 use crate::error::KakaoApiError;
-use crate::secret::IdToken;
+use crate::kakao::secret::IdToken;
 use crate::store::KakaoTokens;
 
 /// Kakao's token answer beyond RFC 6749: the id_token and the refresh token's lifetime.

@@ -45,9 +45,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::KakaoApiError;
 use crate::guard_store::{GuardStore, GuardStoreError};
-use crate::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
-use crate::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
-use crate::secret::AccessToken;
+use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
+use crate::kakao::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
+use crate::kakao::secret::AccessToken;
 
 /// What an app posts to sign in (form or JSON): `access_token`, or `id_token` with an
 /// optional `nonce` and an optional `access_token` alongside.
@@ -58,7 +58,7 @@ pub struct SdkTokens {
     pub access_token: Option<AccessToken>,
     /// An OpenID Connect id_token the SDK obtained.
     #[serde(default)]
-    pub id_token: Option<crate::secret::IdToken>,
+    pub id_token: Option<crate::kakao::secret::IdToken>,
     /// The nonce the app sent at its SDK login, if any.
     #[serde(default)]
     pub nonce: Option<String>,
@@ -168,7 +168,7 @@ pub(crate) struct CheckedAccessToken {
 
 /// Checks the posted tokens (no store call, no session): see the module docs.
 pub(crate) async fn verify(
-    client: &crate::client::KakaoClient,
+    client: &crate::kakao::client::KakaoClient,
     verifier: &IdTokenVerifier,
     app_id: Option<i64>,
     audiences: &[String],
@@ -209,7 +209,7 @@ pub(crate) async fn verify(
 
 /// The user of an access token issued to this app.
 async fn verified_access_token(
-    client: &crate::client::KakaoClient,
+    client: &crate::kakao::client::KakaoClient,
     app_id: Option<i64>,
     token: &AccessToken,
 ) -> Result<VerifiedSdkUser, SdkSignInError> {
