@@ -10,6 +10,7 @@
 //! `http://127.0.0.1:8000/accounts/oauth/complete/kakao/` as its redirect URI.
 
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::sync::{Mutex, PoisonError};
 
 use actix_kakao_auth::actix_session::storage::CookieSessionStore;
@@ -18,12 +19,13 @@ use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 use actix_kakao_auth::{
     CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder, LoginRequired,
 };
+use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use kakao_emulator::KakaoEmulator;
 
 /// A local user: an id of our own and the Kakao nickname.
 #[derive(Debug, Clone)]
-struct User {
+pub(crate) struct User {
     id: u64,
     nickname: String,
 }
@@ -38,7 +40,7 @@ impl AuthUser for User {
 
 /// Users in memory, keyed by Kakao id (one lock makes find-or-create atomic).
 #[derive(Default)]
-struct MemoryStore {
+pub(crate) struct MemoryStore {
     users: Mutex<HashMap<i64, User>>,
 }
 
@@ -79,41 +81,19 @@ async fn members(user: CurrentUser<MemoryStore>) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(format!(
             "<p>안녕하세요, {nickname}!</p>\
-         <form method=post action=/logout/>\
-         <input type=hidden name=csrf_token value=\"{}\"><button>Log out</button></form>",
+         <form method=\"post\" action=\"/logout/\">\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\"><button>Log out</button></form>",
             user.csrf_token()
         ))
 }
 
-#[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init();
-    let redirect_uri = "http://127.0.0.1:8000/accounts/oauth/complete/kakao/";
-    // With KAKAO_CLIENT_ID: the real Kakao. Without: the emulator, on a free local port.
-    let (config, emulator) = if std::env::var("KAKAO_CLIENT_ID").is_ok() {
-        (KakaoAuthConfigBuilder::from_env()?.build()?, None)
-    } else {
-        let kakao = KakaoEmulator::builder()
-            .redirect_uri(redirect_uri)
-            .start()
-            .await?;
-        let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
-        let config = KakaoAuthConfig::builder(kakao.client_id(), redirect_uri)
-            .auth_base_url(base.clone())
-            .api_base_url(base)
-            .paths(RoutePaths {
-                login_redirect_url: "/members/".into(),
-                ..RoutePaths::default()
-            })
-            // A fixed secret is fine for a throwaway local run; never in production.
-            .session_secret("minimal-example-secret-".repeat(3))
-            .build()?;
-        println!("Kakao emulator at {}", kakao.base_url());
-        (config, Some(kakao))
-    };
-    let auth = KakaoAuth::new(config, MemoryStore::default())?;
-    println!("open http://127.0.0.1:8000/members/");
-    HttpServer::new(move || {
+/// The app: the crate's routes, one protected page, the identity check inside a cookie
+/// session middleware.
+pub(crate) fn server(
+    auth: KakaoAuth<MemoryStore>,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
         App::new()
             .configure(auth.routes())
             .service(web::resource("/members/").wrap(LoginRequired).to(members))
@@ -131,11 +111,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .build(),
             )
     })
-    .bind("127.0.0.1:8000")?
-    .run()
-    .await?;
-    if let Some(kakao) = emulator {
-        kakao.stop().await;
-    }
+    .listen(listener)?
+    .run())
+}
+
+/// The emulator's settings when no `KAKAO_CLIENT_ID` is set.
+pub(crate) async fn emulated(
+    redirect_uri: &str,
+) -> Result<(KakaoAuthConfigBuilder, KakaoEmulator), Box<dyn std::error::Error>> {
+    let kakao = KakaoEmulator::builder()
+        .redirect_uri(redirect_uri)
+        .start()
+        .await?;
+    let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+    let config = KakaoAuthConfig::builder(kakao.client_id(), redirect_uri)
+        .auth_base_url(base.clone())
+        .api_base_url(base)
+        // A fixed secret is fine for a throwaway local run; never in production.
+        .session_secret("minimal-example-secret-".repeat(3));
+    Ok((config, kakao))
+}
+
+/// Logins land on the members page.
+pub(crate) fn landing_on_members(config: KakaoAuthConfigBuilder) -> KakaoAuthConfigBuilder {
+    config.paths(RoutePaths {
+        login_redirect_url: "/members/".into(),
+        ..RoutePaths::default()
+    })
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    let redirect_uri = "http://127.0.0.1:8000/accounts/oauth/complete/kakao/";
+    // With KAKAO_CLIENT_ID: the real Kakao. Without: the emulator, on a free local port.
+    let (config, _emulator) = if std::env::var("KAKAO_CLIENT_ID").is_ok() {
+        (KakaoAuthConfigBuilder::from_env()?, None)
+    } else {
+        let (config, kakao) = emulated(redirect_uri).await?;
+        println!("Kakao emulator at {}", kakao.base_url());
+        (config, Some(kakao))
+    };
+    let auth = KakaoAuth::new(landing_on_members(config).build()?, MemoryStore::default())?;
+    println!("open http://127.0.0.1:8000/members/");
+    server(auth, TcpListener::bind("127.0.0.1:8000")?)?.await?;
     Ok(())
 }

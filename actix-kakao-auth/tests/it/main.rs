@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod client_limits;
+mod examples;
 mod korean_login;
 mod oidc;
 mod pending_cookies;
