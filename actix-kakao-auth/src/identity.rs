@@ -151,12 +151,10 @@ pub(crate) fn store_of<S: KakaoUserStore>(req: &HttpRequest) -> Result<Arc<S>, M
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
-/// The identity middleware: needs an `actix-session` `SessionMiddleware` around it.
-///
-/// [`KakaoAuth::middleware`](crate::KakaoAuth::middleware) builds both; use
-/// [`KakaoAuth::identity`](crate::KakaoAuth::identity) alone when the app wraps its own
-/// `SessionMiddleware` (see [`KakaoAuth::session_middleware`](crate::KakaoAuth::session_middleware)
-/// for the settings it needs).
+/// The identity middleware, built by [`KakaoAuth::identity`](crate::KakaoAuth::identity):
+/// needs the app's `SessionMiddleware` around it (see
+/// [`KakaoAuth::session_middleware`](crate::KakaoAuth::session_middleware) for the
+/// recommended settings). Requests served without one are anonymous.
 pub struct KakaoIdentity<S> {
     store: Arc<S>,
     config: Arc<KakaoAuthConfig>,

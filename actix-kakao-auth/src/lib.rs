@@ -4,9 +4,9 @@
 //! and one `.configure()` give any app a login flow and a session identity.
 //!
 //! ```no_run
+//! use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 //! use actix_kakao_auth::{CurrentUser, KakaoAuth, KakaoAuthConfigBuilder, LoginRequired};
 //! # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
-//! # use actix_session::storage::CookieSessionStore;
 //! # use actix_web::{web, App, HttpServer};
 //! # struct MyStore;
 //! # #[derive(Clone)] struct MyUser { id: i64, nickname: String }
@@ -21,23 +21,27 @@
 //! #         Ok(Some(MyUser { id: *id, nickname: "n".into() }))
 //! #     }
 //! # }
-//! # async fn downloads(user: CurrentUser<MyUser>) -> String { user.nickname.clone() }
+//! # async fn downloads(user: CurrentUser<MyStore>) -> String { user.nickname.clone() }
 //! # #[actix_web::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let my_session_store = || CookieSessionStore::default();
 //! let auth = KakaoAuth::new(KakaoAuthConfigBuilder::from_env()?.build()?, MyStore)?;
 //! HttpServer::new(move || App::new()
-//!     .wrap(auth.middleware(my_session_store()))
 //!     .configure(auth.routes())
-//!     .service(web::resource("/download-list/").wrap(LoginRequired).to(downloads)))
+//!     .service(web::resource("/download-list/").wrap(LoginRequired).to(downloads))
+//!     .wrap(auth.identity())
+//!     .wrap(auth.session_middleware(CookieSessionStore::default()).build()))
 //! .bind("127.0.0.1:8000")?.run().await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! The app's side is [`KakaoUserStore`](store::KakaoUserStore): `find_or_create` (map a
-//! Kakao login to a local user, atomically) and `get_user` (by the app's own id type).
-//! Handlers receive the app's user type through [`CurrentUser<U>`](CurrentUser).
+//! The app's side is [`KakaoUserStore`]: `find_or_create` (map a Kakao login to a local
+//! user, atomically) and `get_user` (by the app's own id type). Handlers receive the
+//! store's user through [`CurrentUser<Store>`](CurrentUser), and log users in or out
+//! themselves through [`AuthSession<Store>`](AuthSession). The app owns its
+//! `SessionMiddleware` (see [`session`]); `actix-session` is re-exported as
+//! [`actix_session`] so the versions match. `examples/existing_users.rs` is a complete app
+//! with its own SQLite `users` table.
 //!
 //! ## What happens
 //! 1. `GET /login/?next=/download-list/` redirects to the begin route, keeping a safe `next`.
@@ -49,7 +53,7 @@
 //! 4. The sealed cookie for that state is opened and cleared, its state compared in
 //!    constant time and its age checked; the code is exchanged (`client_secret_post`,
 //!    `code_verifier`, exact `redirect_uri`). With `openid`, the `id_token` is verified
-//!    now, before anything is stored (see [`oidc`]).
+//!    now, before anything is stored (see [`kakao::oidc`]).
 //! 5. `/v2/user/me` describes the user (with `openid`, its id must equal the token's `sub`).
 //! 6. Your store maps the Kakao id to a local user, creating user and link atomically.
 //! 7. The session id is renewed, the user's id, a digest of their session auth hash and
@@ -67,10 +71,14 @@
 //! own. Anonymous visitors who only begin logins cost the server nothing it keeps, and
 //! any instance with the same `SESSION_SECRET` can finish a login another one began.
 //!
+//! ## Routes
+//! [`KakaoAuth::routes`] mounts the login routes, `POST` logout and Kakao logout and a
+//! bilingual error page always; SDK sign-in, disconnect and the unlink webhook only when
+//! configured. Paths: [`config::RoutePaths`].
+//!
 //! ## Sessions
 //! Any `actix-session` store works; [`KakaoAuth::session_middleware`] gives the
-//! settings the login needs, for an app that brings its own `SessionMiddleware` (a cookie
-//! domain, say) and wraps [`KakaoAuth::identity`] inside it.
+//! recommended settings, and [`session`] says which stores keep an ended session ended.
 //!
 //! Ended sessions stay ended:
 //! * **One session** (logout): purged from the store. A request that loaded it before
@@ -93,7 +101,7 @@
 //! `POST` logout, Kakao logout and disconnect need proof of origin: `Sec-Fetch-Site:
 //! same-origin` or an `Origin` equal to the app's; or, when a client sends neither
 //! header, the session's token ([`CurrentUser::csrf_token`]) in the form field
-//! [`identity::CSRF_FIELD`]. Anything else is refused with 403 and changes nothing.
+//! [`session::CSRF_FIELD`]. Anything else is refused with 403 and changes nothing.
 //!
 //! ## Offline development
 //! The separate crate [`kakao-emulator`](https://docs.rs/kakao-emulator) is a faithful fake
@@ -106,6 +114,17 @@
 //! attempt counts, the SDK replay guard and token-refresh locks live in a
 //! [`guard_store::GuardStore`]: the default is per process; give every instance the same
 //! shared one ([`KakaoAuthConfigBuilder::guard_store`]).
+//!
+//! ## Metrics
+//! Through the [`metrics`](https://docs.rs/metrics) facade (a no-op without a recorder):
+//!
+//! | name | kind | labels | what |
+//! | --- | --- | --- | --- |
+//! | `kakao_logins_total` | counter | `outcome`: `success` or a [`LoginFailure`] code (web), or an SDK sign-in reason; `via`: `web` or `sdk` | completed and failed logins |
+//! | `kakao_api_request_duration_seconds` | histogram | `endpoint`: the Kakao path (`/oauth/token`, `/v2/user/me`, …) | time of each call to Kakao, failures included |
+//! | `kakao_sessions_ended_total` | counter | `cause`: `logout`, `everywhere`, `disconnect`, `webhook`, `user_gone` | sessions ended on purpose, and sessions refused because their user is gone or their hash changed |
+//! | `kakao_jwks_refreshes_total` | counter | `outcome`: `success`, `failure` | JWKS fetches |
+//! | `kakao_token_refreshes_total` | counter | `outcome`: `success`, `relogin_required`, `failure` | access-token refreshes |
 //!
 //! ## Feature flags
 //! * `testing`: `testing::store_acceptance_suite` and `testing::guard_store_acceptance_suite`,

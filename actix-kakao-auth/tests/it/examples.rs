@@ -288,3 +288,100 @@ async fn the_existing_users_example_logs_in_keeps_other_users_and_logs_out() {
     handle.stop(true).await;
     kakao.stop().await;
 }
+
+/// The `// ANCHOR: name` … `// ANCHOR_END: name` regions of a source file, dedented.
+fn anchored_regions(source: &str) -> Vec<String> {
+    let mut regions = Vec::new();
+    let mut open: Option<(String, Vec<&str>)> = None;
+    for line in source.lines() {
+        let trimmed = line.trim_start();
+        if let Some(name) = trimmed.strip_prefix("// ANCHOR: ") {
+            open = Some((name.to_owned(), Vec::new()));
+        } else if let Some(name) = trimmed.strip_prefix("// ANCHOR_END: ") {
+            let (started, lines) = open.take().expect("ANCHOR_END without ANCHOR");
+            assert_eq!(started, name, "anchors must not interleave");
+            let indent = lines
+                .iter()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.len() - l.trim_start().len())
+                .min()
+                .unwrap_or(0);
+            let region: Vec<&str> = lines
+                .iter()
+                .map(|l| l.get(indent..).unwrap_or(""))
+                .collect();
+            regions.push(region.join("\n"));
+        } else if let Some((_, lines)) = open.as_mut() {
+            lines.push(line);
+        }
+    }
+    assert!(open.is_none(), "an ANCHOR is never closed");
+    regions
+}
+
+/// The bodies of the fenced blocks of `markdown` whose info string starts with `rust`, with
+/// that info string.
+fn rust_blocks(markdown: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in markdown.lines() {
+        match current.as_mut() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    if info.starts_with("rust") {
+                        current = Some((info.to_owned(), Vec::new()));
+                    }
+                }
+            }
+            Some((_, lines)) => {
+                if line.starts_with("```") {
+                    let (info, lines) = current.take().unwrap();
+                    blocks.push((info, lines.join("\n")));
+                } else {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    blocks
+}
+
+#[test]
+fn every_rust_block_of_the_readmes_is_code_of_an_example() {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let regions: Vec<String> = ["examples/existing_users.rs", "examples/minimal.rs"]
+        .iter()
+        .flat_map(|file| anchored_regions(&std::fs::read_to_string(manifest.join(file)).unwrap()))
+        .collect();
+    assert!(regions.len() >= 6, "{} regions", regions.len());
+    for (readme, at_least) in [("../README.md", 6), ("README.md", 2)] {
+        let text = std::fs::read_to_string(manifest.join(readme)).unwrap();
+        let blocks = rust_blocks(&text);
+        assert!(
+            blocks.len() >= at_least,
+            "{readme}: {} rust blocks",
+            blocks.len()
+        );
+        for (info, body) in blocks {
+            assert_eq!(
+                info, "rust",
+                "{readme}: no ignored or untested blocks:\n{body}"
+            );
+            assert!(
+                regions.contains(&body),
+                "{readme}: this block is not an ANCHOR region of an example:\n{body}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_readme_check_notices_a_block_that_drifted() {
+    let source = "fn a() {}\n// ANCHOR: x\n    let y = 1;\n// ANCHOR_END: x\n";
+    let regions = anchored_regions(source);
+    assert_eq!(regions, ["let y = 1;"]);
+    let markdown = "text\n```rust\nlet y = 2;\n```\n```toml\n[x]\n```\n";
+    let blocks = rust_blocks(markdown);
+    assert_eq!(blocks, [("rust".to_owned(), "let y = 2;".to_owned())]);
+    assert!(!regions.contains(&blocks[0].1));
+}
