@@ -152,12 +152,12 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// Where to send a logged-in user after a kapi call answered `-402`
     /// ([`KakaoApiError::InsufficientScope`]): the begin route asking for the missing
     /// consent items that the app allows
-    /// ([`additional_consent_scopes`](crate::KakaoAuthConfigBuilder::additional_consent_scopes)),
+    /// ([`additional_consent_scopes`](crate::config::LoginDefaults::additional_consent_scopes)),
     /// then back to `next`. `None` for any other error, or when none of the missing items
     /// is allowed.
     ///
     /// ```no_run
-    /// # async fn page(auth: actix_kakao_auth::KakaoAuth<impl actix_kakao_auth::store::KakaoUserStore>, token: actix_kakao_auth::secret::AccessToken) -> actix_web::HttpResponse {
+    /// # async fn page(auth: actix_kakao_auth::KakaoAuth<impl actix_kakao_auth::store::KakaoUserStore>, token: actix_kakao_auth::kakao::secret::AccessToken) -> actix_web::HttpResponse {
     /// match auth.client().user_info(&token).await {
     ///     Ok(_user) => actix_web::HttpResponse::Ok().finish(),
     ///     Err(error) => match auth.additional_consent_url(&error, Some("/friends/")) {

@@ -183,7 +183,8 @@ impl<S: KakaoUserStore> FromRequest for CurrentUser<S> {
 /// 500 when the route is not wrapped in the identity middleware of store `S`.
 ///
 /// ```no_run
-/// use actix_kakao_auth::{AuthSession, AuthSessionError};
+/// use actix_kakao_auth::session::AuthSessionError;
+/// use actix_kakao_auth::AuthSession;
 /// use actix_web::HttpResponse;
 /// # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
 /// # #[derive(Clone)] struct User { id: i64 }

@@ -9,15 +9,8 @@
 /// Longest `next` accepted.
 pub const MAX_NEXT_LEN: usize = 2048;
 
-/// Returns `next` when it is a safe local path, else `None`.
-///
-/// ```
-/// use actix_kakao_auth::next_url::sanitize_next;
-/// assert_eq!(sanitize_next("/download-list/?page=2").as_deref(), Some("/download-list/?page=2"));
-/// assert_eq!(sanitize_next("//evil.example/"), None);
-/// assert_eq!(sanitize_next("https://evil.example/"), None);
-/// assert_eq!(sanitize_next("/\\evil.example"), None);
-/// ```
+/// Returns `next` when it is a safe local path, else `None`: `/download-list/?page=2`
+/// passes; `//evil.example/`, `https://evil.example/` and `/\evil.example` do not.
 pub fn sanitize_next(next: &str) -> Option<String> {
     if next.is_empty() || next.len() > MAX_NEXT_LEN || !next.starts_with('/') {
         return None;
@@ -51,6 +44,17 @@ pub fn login_url_with_next(login_url: &str, next: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_local_paths_pass() {
+        assert_eq!(
+            sanitize_next("/download-list/?page=2").as_deref(),
+            Some("/download-list/?page=2")
+        );
+        assert_eq!(sanitize_next("//evil.example/"), None);
+        assert_eq!(sanitize_next("https://evil.example/"), None);
+        assert_eq!(sanitize_next("/\\evil.example"), None);
+    }
 
     #[test]
     fn local_paths_pass() {

@@ -258,7 +258,10 @@ mod tests {
     fn config(secret: char) -> KakaoAuthConfig {
         KakaoAuthConfig::builder("client", "https://app.example/cb/")
             .session_secret(secret.to_string().repeat(64))
-            .login_flow_ttl(Duration::from_secs(600))
+            .session(crate::config::SessionOptions {
+                login_flow_ttl: Duration::from_secs(600),
+                ..crate::config::SessionOptions::default()
+            })
             .build()
             .expect("valid")
     }

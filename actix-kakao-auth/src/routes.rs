@@ -18,8 +18,8 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// [`serve_error_page(false)`](crate::KakaoAuthConfigBuilder::serve_error_page)) the
     /// login error page. Mounted only when configured: SDK sign-in (an
     /// [`app_id`](crate::KakaoAuthConfigBuilder::app_id),
-    /// [`sdk_audiences`](crate::KakaoAuthConfigBuilder::sdk_audiences) or
-    /// [`sdk_sign_in(true)`](crate::KakaoAuthConfigBuilder::sdk_sign_in)), disconnect (a
+    /// [SDK audiences](crate::config::SdkOptions::audiences) or
+    /// [`SdkOptions::mount`](crate::config::SdkOptions::mount)), disconnect (a
     /// link store) and the unlink webhook (a link store and an
     /// [`admin_key`](crate::KakaoAuthConfigBuilder::admin_key)). Paths:
     /// [`RoutePaths`](crate::config::RoutePaths).

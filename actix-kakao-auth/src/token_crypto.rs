@@ -14,7 +14,7 @@
 //! contexts existed were sealed with the key id alone; they open with an empty context.
 //!
 //! ```
-//! use actix_kakao_auth::token_crypto::{TokenCipher, TokenCryptoError};
+//! use actix_kakao_auth::store::{TokenCipher, TokenCryptoError};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let cipher = TokenCipher::from_secret("a secret of at least thirty-two characters!!")?;
 //! let sealed = cipher.seal("access-token-value", b"kakao:1001")?;

@@ -319,20 +319,31 @@ pub(crate) fn kakao_config(
     client_id: String,
     emulator: Option<&KakaoEmulator>,
 ) -> Result<KakaoAuthConfigBuilder, actix_kakao_auth::ConfigError> {
+    use actix_kakao_auth::config::{HttpOptions, LoginDefaults, RoutePaths, SdkOptions};
     let mut builder = KakaoAuthConfig::builder(client_id, config.redirect_uri())
         .scopes(config.kakao_scope.clone())
         .trusted_proxies(config.trusted_proxies.clone())
-        .sdk_attempts_per_minute(config.sdk_attempts_per_minute)
-        // Additional consent (추가 항목 동의) may ask for these items, and only these.
-        .additional_consent_scopes(["profile_nickname", "profile_image", "account_email"])
-        .paths(actix_kakao_auth::config::RoutePaths {
-            login_redirect_url: "/download-list/".into(),
-            ..actix_kakao_auth::config::RoutePaths::default()
+        .login(LoginDefaults {
+            service_terms: config.kakao_service_terms.clone(),
+            // Additional consent (추가 항목 동의) may ask for these items, and only these.
+            additional_consent_scopes: ["profile_nickname", "profile_image", "account_email"]
+                .map(String::from)
+                .to_vec(),
+            ..LoginDefaults::default()
         })
-        // The contract's own error page and SDK route (refusing access tokens without
-        // KAKAO_APP_ID, accepting id_tokens for the REST key).
+        // The contract's SDK route is always there: it refuses access tokens without
+        // KAKAO_APP_ID and accepts id_tokens issued for the REST key.
+        .sdk(SdkOptions {
+            mount: Some(true),
+            audiences: config.kakao_sdk_audiences.clone(),
+            attempts_per_minute: config.sdk_attempts_per_minute,
+        })
+        .paths(RoutePaths {
+            login_redirect_url: "/download-list/".into(),
+            ..RoutePaths::default()
+        })
+        // The demo serves its own error page (in its own layout) at /login/error/.
         .serve_error_page(false)
-        .sdk_sign_in(true)
         .session_secret(config.session_secret_or_random());
     let emulator_url = emulator.map(|e| e.base_url().as_str().trim_end_matches('/').to_owned());
     if let Some(url) = config
@@ -349,7 +360,10 @@ pub(crate) fn kakao_config(
         builder = builder.client_secret(secret.clone());
     }
     if let Some(timeout) = config.kakao_timeout {
-        builder = builder.request_timeout(timeout);
+        builder = builder.http(HttpOptions {
+            request_timeout: timeout,
+            ..HttpOptions::default()
+        });
     }
     if let Some(margin) = config.kakao_token_refresh_margin {
         builder = builder.token_refresh_margin(margin);
@@ -359,12 +373,6 @@ pub(crate) fn kakao_config(
     }
     if let Some(app_id) = config.kakao_app_id {
         builder = builder.app_id(app_id);
-    }
-    if !config.kakao_sdk_audiences.is_empty() {
-        builder = builder.sdk_audiences(config.kakao_sdk_audiences.clone());
-    }
-    if !config.kakao_service_terms.is_empty() {
-        builder = builder.service_terms(config.kakao_service_terms.clone());
     }
     Ok(builder)
 }

@@ -18,8 +18,8 @@ impl KakaoAuthConfigBuilder {
     /// | `KAKAO_AUTH_URL`, `KAKAO_API_URL` | [`auth_base_url`](Self::auth_base_url), [`api_base_url`](Self::api_base_url) |
     /// | `KAKAO_ADMIN_KEY` | [`admin_key`](Self::admin_key) |
     /// | `KAKAO_APP_ID` | [`app_id`](Self::app_id) |
-    /// | `KAKAO_SDK_AUDIENCES` | [`sdk_audiences`](Self::sdk_audiences) |
-    /// | `KAKAO_SERVICE_TERMS` | [`service_terms`](Self::service_terms) |
+    /// | `KAKAO_SDK_AUDIENCES` | [`SdkOptions::audiences`](super::SdkOptions::audiences) |
+    /// | `KAKAO_SERVICE_TERMS` | [`LoginDefaults::service_terms`](super::LoginDefaults::service_terms) |
     ///
     /// A bad value is refused naming its variable.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -60,10 +60,10 @@ impl KakaoAuthConfigBuilder {
             builder.session_secret = Some(secret);
         }
         if let Some(audiences) = get("KAKAO_SDK_AUDIENCES") {
-            builder.sdk_audiences = split_scopes(&audiences);
+            builder.sdk.audiences = split_scopes(&audiences);
         }
         if let Some(terms) = get("KAKAO_SERVICE_TERMS") {
-            builder.service_terms = split_scopes(&terms);
+            builder.login.service_terms = split_scopes(&terms);
         }
         builder.admin_key = get("KAKAO_ADMIN_KEY");
         if let Some(app_id) = get("KAKAO_APP_ID") {

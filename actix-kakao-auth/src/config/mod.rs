@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod login;
 mod oidc;
+mod options;
 mod paths;
 mod session;
 mod settings;
@@ -20,6 +21,7 @@ mod urls;
 pub use builder::{split_scopes, KakaoAuthConfigBuilder, DEFAULT_API_URL, DEFAULT_AUTH_URL};
 pub use client::ClientSettings;
 pub use error::ConfigError;
+pub use options::{HttpOptions, LoginDefaults, OidcOptions, SdkOptions, SessionOptions};
 pub use paths::RoutePaths;
 pub use session::{session_key_from_secret, MIN_SESSION_SECRET_LEN};
 pub use settings::KakaoAuthConfig;
@@ -170,11 +172,14 @@ mod tests {
             "http://127.0.0.1:9999/.well-known/jwks.json"
         );
         let custom = builder()
-            .oidc_issuer("https://issuer.example")
-            .jwks_url("not a url")
+            .oidc(OidcOptions {
+                issuer: Some("https://issuer.example".into()),
+                jwks_url: Some("not a url".into()),
+                ..OidcOptions::default()
+            })
             .build()
             .expect_err("bad jwks url");
-        assert!(custom.to_string().starts_with("jwks_url"), "{custom}");
+        assert!(custom.to_string().starts_with("oidc.jwks_url"), "{custom}");
     }
 
     fn builder() -> KakaoAuthConfigBuilder {
@@ -244,8 +249,11 @@ mod tests {
             "KAKAO_API_URL",
         );
         refused(
-            builder().jwks_url("http://kauth.example/.well-known/jwks.json"),
-            "jwks_url",
+            builder().oidc(OidcOptions {
+                jwks_url: Some("http://kauth.example/.well-known/jwks.json".into()),
+                ..OidcOptions::default()
+            }),
+            "oidc.jwks_url",
         );
         refused(
             builder().auth_base_url("http://10.0.0.1:9/"),
@@ -277,7 +285,10 @@ mod tests {
             let config = builder()
                 .auth_base_url(url)
                 .api_base_url(url)
-                .jwks_url(format!("{}/jwks", url.trim_end_matches('/')))
+                .oidc(OidcOptions {
+                    jwks_url: Some(format!("{}/jwks", url.trim_end_matches('/'))),
+                    ..OidcOptions::default()
+                })
                 .build()
                 .unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(config.auth_base_url().scheme(), "http");
@@ -290,7 +301,10 @@ mod tests {
             .insecure_allow_http_kakao(true)
             .auth_base_url("http://kauth.example")
             .api_base_url("http://kapi.example")
-            .jwks_url("http://keys.example/jwks.json")
+            .oidc(OidcOptions {
+                jwks_url: Some("http://keys.example/jwks.json".into()),
+                ..OidcOptions::default()
+            })
             .build()
             .expect("allowed");
         assert_eq!(config.api_base_url().as_str(), "http://kapi.example/");
@@ -309,7 +323,10 @@ mod tests {
             Duration::from_secs(3600)
         );
         let config = builder()
-            .jwks_stale_if_error(Duration::from_secs(5))
+            .oidc(OidcOptions {
+                jwks_stale_if_error: Duration::from_secs(5),
+                ..OidcOptions::default()
+            })
             .build()
             .expect("valid");
         assert_eq!(config.jwks_stale_if_error(), Duration::from_secs(5));

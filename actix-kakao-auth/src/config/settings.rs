@@ -172,7 +172,7 @@ impl KakaoAuthConfig {
     }
 
     /// True when the SDK sign-in route is mounted (see
-    /// [`KakaoAuthConfigBuilder::sdk_sign_in`](super::KakaoAuthConfigBuilder::sdk_sign_in)).
+    /// [`KakaoAuthConfigBuilder::sdk_sign_in`](crate::config::SdkOptions::mount)).
     pub fn sdk_sign_in_configured(&self) -> bool {
         self.sdk_sign_in
     }

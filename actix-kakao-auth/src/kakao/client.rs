@@ -544,7 +544,10 @@ mod tests {
             .session_secret("s".repeat(64))
             .auth_base_url("http://127.0.0.1:9")
             .api_base_url("http://127.0.0.1:9")
-            .max_response_bytes(1024)
+            .http(crate::config::HttpOptions {
+                max_response_bytes: 1024,
+                ..crate::config::HttpOptions::default()
+            })
             .build()
             .expect("valid");
         KakaoClient::with_transport(

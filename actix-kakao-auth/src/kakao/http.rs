@@ -9,8 +9,8 @@
 //! same typed errors.
 //!
 //! ```
-//! use actix_kakao_auth::http::{HttpTransport, KakaoRequest, KakaoResponse};
-//! use actix_kakao_auth::KakaoApiError;
+//! use actix_kakao_auth::kakao::http::{HttpTransport, KakaoRequest, KakaoResponse};
+//! use actix_kakao_auth::error::KakaoApiError;
 //! use futures_util::future::BoxFuture;
 //!
 //! /// Answers every request with Kakao's "service under maintenance".

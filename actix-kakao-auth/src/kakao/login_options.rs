@@ -21,7 +21,7 @@ pub const MAX_LOGIN_HINT_LEN: usize = 254;
 
 /// The `prompt` values an app may ask Kakao for. (`none`, KakaoTalk auto-login, is the
 /// library's own decision, see
-/// [`kakaotalk_auto_login`](crate::KakaoAuthConfigBuilder::kakaotalk_auto_login).)
+/// [`kakaotalk_auto_login`](crate::config::LoginDefaults::kakaotalk_auto_login).)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prompt {
     /// Ask for the Kakao Account login again, even when the browser is logged in.

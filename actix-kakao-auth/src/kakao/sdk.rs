@@ -9,10 +9,10 @@
 //!   id must be the token's.
 //! * **id_token**: verified like the web flow's (RS256 through the JWKS, `iss`,
 //!   `exp`/`iat` with leeway, `nonce` when one is posted) with `aud` equal to the REST API
-//!   key or one of [`sdk_audiences`](crate::KakaoAuthConfigBuilder::sdk_audiences) (the
+//!   key or one of [`sdk_audiences`](crate::config::SdkOptions::audiences) (the
 //!   native app key, the JavaScript key). The user is `sub`; with an access token posted
 //!   alongside, `/v2/user/me` describes them (and must agree), else the id_token's claims.
-//! * **Kakao Sync**: with [`service_terms`](crate::KakaoAuthConfigBuilder::service_terms)
+//! * **Kakao Sync**: with [`service_terms`](crate::config::LoginDefaults::service_terms)
 //!   configured, the same gate as the web callback: an access token is required (an
 //!   id_token alone cannot show the terms), a required term not agreed is
 //!   `terms_required`, and the agreed terms reach the store's ledger.
@@ -27,7 +27,7 @@
 //!   over TLS.
 //! * **Attempts**: each client address ([`crate::client_addr`]: the TCP peer, or what a
 //!   trusted proxy reports) may make
-//!   [`sdk_attempts_per_minute`](crate::KakaoAuthConfigBuilder::sdk_attempts_per_minute)
+//!   [`sdk_attempts_per_minute`](crate::config::SdkOptions::attempts_per_minute)
 //!   *refused* attempts a minute (default 20; IPv6 addresses count per /64); once over,
 //!   its attempts answer 429 before any call to Kakao until the minute has passed. A
 //!   successful sign-in never counts. The counts live in the guard store, so instances

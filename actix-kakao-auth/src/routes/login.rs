@@ -51,7 +51,7 @@ const MAX_EXTRA_SCOPES: usize = 16;
 
 /// Additional consent (추가 항목 동의 받기): a logged-in user may ask for more scopes with
 /// `?scope=account_email,gender`. Only the allowlisted ones
-/// ([`additional_consent_scopes`](crate::KakaoAuthConfigBuilder::additional_consent_scopes))
+/// ([`additional_consent_scopes`](crate::config::LoginDefaults::additional_consent_scopes))
 /// are passed on; an anonymous request gets the configured scopes only.
 fn additional_scopes(
     req: &HttpRequest,

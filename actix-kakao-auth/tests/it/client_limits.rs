@@ -34,7 +34,10 @@ fn client(base: &str, limit: usize) -> KakaoClient {
     let config = KakaoAuthConfig::builder("client", "http://127.0.0.1:9/cb/")
         .auth_base_url(base)
         .api_base_url(base)
-        .max_response_bytes(limit)
+        .http(actix_kakao_auth::config::HttpOptions {
+            max_response_bytes: limit,
+            ..Default::default()
+        })
         .session_secret("s".repeat(64))
         .build()
         .unwrap();

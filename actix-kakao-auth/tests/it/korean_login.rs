@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_kakao_auth::config::LoginDefaults;
 use actix_kakao_auth::error::KakaoApiError;
 use actix_kakao_auth::kakao::login_options::Prompt;
 use actix_web::http::header;
@@ -76,8 +77,11 @@ async fn the_builder_defaults_apply_when_the_request_names_none() {
     let rig = rig_with(
         |k| k,
         |c| {
-            c.default_prompt(Prompt::SelectAccount)
-                .default_login_hint("muzi@kakao.example")
+            c.login(LoginDefaults {
+                prompt: Some(Prompt::SelectAccount),
+                login_hint: Some("muzi@kakao.example".into()),
+                ..LoginDefaults::default()
+            })
         },
     )
     .await;
@@ -102,7 +106,16 @@ async fn the_kakaotalk_in_app_browser_asks_for_auto_login_unless_a_prompt_was_na
     let authorize = begin_with(&app, &mut jar, "", "Firefox").await;
     assert!(!params(&authorize).contains_key("prompt"));
 
-    let off = rig_with(|k| k, |c| c.kakaotalk_auto_login(false)).await;
+    let off = rig_with(
+        |k| k,
+        |c| {
+            c.login(LoginDefaults {
+                kakaotalk_auto_login: false,
+                ..LoginDefaults::default()
+            })
+        },
+    )
+    .await;
     let app = app!(off);
     let authorize = begin_with(&app, &mut jar, "", KAKAOTALK_UA).await;
     assert!(!params(&authorize).contains_key("prompt"));
@@ -210,7 +223,12 @@ fn first_access_token(rig: &crate::rig::Rig) -> actix_kakao_auth::kakao::secret:
 async fn terms_rig() -> crate::rig::Rig {
     rig_with(
         |k| k.service_term("tos", true).service_term("marketing", false),
-        |c| c.service_terms(["tos", "marketing"]),
+        |c| {
+            c.login(LoginDefaults {
+                service_terms: vec!["tos".into(), "marketing".into()],
+                ..LoginDefaults::default()
+            })
+        },
     )
     .await
 }
@@ -312,7 +330,16 @@ async fn revocable_terms_can_be_withdrawn_and_required_ones_cannot() {
 
 #[actix_web::test]
 async fn a_minus_402_becomes_an_additional_consent_redirect_for_allowlisted_scopes_only() {
-    let rig = rig_with(|k| k, |c| c.additional_consent_scopes(["account_email"])).await;
+    let rig = rig_with(
+        |k| k,
+        |c| {
+            c.login(LoginDefaults {
+                additional_consent_scopes: vec!["account_email".into()],
+                ..LoginDefaults::default()
+            })
+        },
+    )
+    .await;
     let app = app!(rig);
     let mut jar = Jar::default();
     log_in(&app, &mut jar, &rig.kakao, 1001).await;

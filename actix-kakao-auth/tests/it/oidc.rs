@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_kakao_auth::config::OidcOptions;
 use actix_kakao_auth::error::KakaoApiError;
 use actix_kakao_auth::kakao::client::KakaoClient;
 use actix_kakao_auth::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
@@ -249,7 +250,12 @@ async fn a_nonce_from_another_login_is_rejected() {
 #[actix_web::test]
 async fn a_token_for_another_issuer_configuration_is_rejected() {
     let kakao = emulator().await;
-    let verifier = verifier_for(config(&kakao, |b| b.oidc_issuer("https://kauth.kakao.com")));
+    let verifier = verifier_for(config(&kakao, |b| {
+        b.oidc(OidcOptions {
+            issuer: Some("https://kauth.kakao.com".into()),
+            ..OidcOptions::default()
+        })
+    }));
     let token = kakao.mint_id_token(USER, &SCOPES, Some(NONCE)).unwrap();
     let result = verifier.verify(&token, NONCE).await;
     assert!(
@@ -316,7 +322,13 @@ async fn refetches_for_unknown_kids_are_rate_limited() {
 
 #[actix_web::test]
 async fn the_jwks_is_cached_for_its_ttl() {
-    let s = Setup::with(|b| b.jwks_cache_ttl(Duration::from_secs(600))).await;
+    let s = Setup::with(|b| {
+        b.oidc(OidcOptions {
+            jwks_cache_ttl: Duration::from_secs(600),
+            ..OidcOptions::default()
+        })
+    })
+    .await;
     let token = s.mint(None);
     s.verify(&token).await.unwrap();
     s.advance(599);
@@ -405,7 +417,13 @@ async fn the_clock_is_injectable_and_the_leeway_applies_to_exp_and_iat() {
 
 #[actix_web::test]
 async fn the_leeway_is_configurable() {
-    let s = Setup::with(|b| b.id_token_leeway(Duration::ZERO)).await;
+    let s = Setup::with(|b| {
+        b.oidc(OidcOptions {
+            leeway: Duration::ZERO,
+            ..OidcOptions::default()
+        })
+    })
+    .await;
     let token = s.mint(None);
     let (iat, exp) = (
         part(&token, 1)["iat"].as_i64().unwrap(),
@@ -451,7 +469,13 @@ async fn a_jwks_outage_fails_cleanly_backs_off_and_recovers() {
 
 #[actix_web::test]
 async fn a_refused_garbage_or_oversized_jwks_is_an_invalid_token_not_an_outage() {
-    let s = Setup::with(|b| b.max_response_bytes(4096)).await;
+    let s = Setup::with(|b| {
+        b.http(actix_kakao_auth::config::HttpOptions {
+            max_response_bytes: 4096,
+            ..Default::default()
+        })
+    })
+    .await;
     let token = s.mint(None);
     let cases = [
         (

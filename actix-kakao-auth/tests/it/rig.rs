@@ -169,7 +169,16 @@ pub(crate) struct Rig {
 }
 
 pub(crate) async fn rig(flow_ttl: Duration) -> Rig {
-    rig_with(|kakao| kakao, |config| config.login_flow_ttl(flow_ttl)).await
+    rig_with(
+        |kakao| kakao,
+        |config| {
+            config.session(actix_kakao_auth::config::SessionOptions {
+                login_flow_ttl: flow_ttl,
+                ..Default::default()
+            })
+        },
+    )
+    .await
 }
 
 /// A rig whose emulator and configuration `kakao` and `config` adjust.

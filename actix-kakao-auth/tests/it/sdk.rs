@@ -3,6 +3,7 @@
 //! app's never do, and bad, expired, replayed or malformed input gets a 4xx, no row and no
 //! session.
 
+use actix_kakao_auth::config::{LoginDefaults, SdkOptions};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
 use actix_web::test;
@@ -13,13 +14,26 @@ use crate::rig::{app, call, log_in, rig_with, whoami, Jar, Rig};
 
 const ROUTE: &str = "/accounts/oauth/token/kakao/";
 
+/// SDK settings with this attempt limit.
+fn attempts(per_minute: u32) -> SdkOptions {
+    SdkOptions {
+        attempts_per_minute: per_minute,
+        ..SdkOptions::default()
+    }
+}
+
 /// A rig whose app id is the emulator's and that accepts the emulator's SDK keys.
 async fn sdk_rig() -> Rig {
     rig_with(
         |k| k,
         |c| {
-            c.app_id(100_001)
-                .sdk_audiences(["emulator-native-app-key", "emulator-javascript-key"])
+            c.app_id(100_001).sdk(SdkOptions {
+                audiences: vec![
+                    "emulator-native-app-key".into(),
+                    "emulator-javascript-key".into(),
+                ],
+                ..SdkOptions::default()
+            })
         },
     )
     .await
@@ -112,7 +126,16 @@ async fn unknown_revoked_and_unconfigured_access_tokens_are_refused() {
     );
 
     // With SDK audiences but without an app id, every access token is refused.
-    let no_app_id = rig_with(|k| k, |c| c.sdk_audiences(["native-app-key"])).await;
+    let no_app_id = rig_with(
+        |k| k,
+        |c| {
+            c.sdk(SdkOptions {
+                audiences: vec!["native-app-key".into()],
+                ..SdkOptions::default()
+            })
+        },
+    )
+    .await;
     let app = app!(no_app_id);
     let tokens = mint(&no_app_id, SdkClient::NativeApp, 1001);
     let (status, body) = json_of(post!(
@@ -308,7 +331,7 @@ async fn malformed_oversized_and_cross_site_requests_are_refused_before_any_toke
 
 #[actix_web::test]
 async fn attempts_beyond_the_limit_get_429() {
-    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(3)).await;
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk(attempts(3))).await;
     let app = app!(rig);
     let mut jar = Jar::default();
     for _ in 0..3 {
@@ -379,7 +402,7 @@ async fn successful_sign_ins_never_count_against_the_limit() {
 
 #[actix_web::test]
 async fn over_the_limit_no_call_reaches_kakao_and_a_good_token_waits_too() {
-    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(2)).await;
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk(attempts(2))).await;
     let app = app!(rig);
     let mut jar = Jar::default();
     for _ in 0..2 {
@@ -409,7 +432,7 @@ async fn over_the_limit_no_call_reaches_kakao_and_a_good_token_waits_too() {
 
 #[actix_web::test]
 async fn without_trusted_proxies_forwarding_headers_are_ignored() {
-    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk_attempts_per_minute(3)).await;
+    let rig = rig_with(|k| k, |c| c.app_id(100_001).sdk(attempts(3))).await;
     let app = app!(rig);
     let mut jar = Jar::default();
     // Each attempt claims another client; all come from one peer, which is what counts.
@@ -433,7 +456,7 @@ async fn behind_trusted_proxies_the_forwarded_client_is_limited_not_the_proxy() 
         |k| k,
         |c| {
             c.app_id(100_001)
-                .sdk_attempts_per_minute(3)
+                .sdk(attempts(3))
                 .trusted_proxies("10.0.0.0/8".parse().unwrap())
         },
     )
@@ -502,8 +525,14 @@ async fn terms_rig() -> Rig {
         },
         |c| {
             c.app_id(100_001)
-                .sdk_audiences(["emulator-native-app-key"])
-                .service_terms(["terms_a", "terms_b"])
+                .sdk(SdkOptions {
+                    audiences: vec!["emulator-native-app-key".into()],
+                    ..SdkOptions::default()
+                })
+                .login(LoginDefaults {
+                    service_terms: vec!["terms_a".into(), "terms_b".into()],
+                    ..LoginDefaults::default()
+                })
         },
     )
     .await

@@ -435,9 +435,12 @@ mod tests {
                     .auth_base_url(base.clone())
                     .api_base_url(base)
                     .scopes(["openid"])
-                    .jwks_cache_ttl(Duration::from_secs(TTL.unsigned_abs()))
-                    .jwks_min_refetch_interval(Duration::from_secs(30))
-                    .jwks_stale_if_error(grace)
+                    .oidc(crate::config::OidcOptions {
+                        jwks_cache_ttl: Duration::from_secs(TTL.unsigned_abs()),
+                        jwks_min_refetch_interval: Duration::from_secs(30),
+                        jwks_stale_if_error: grace,
+                        ..crate::config::OidcOptions::default()
+                    })
                     .build()
                     .expect("config");
                 let client = KakaoClient::new(Arc::clone(config.client())).expect("client");
