@@ -31,6 +31,20 @@ fn expiry(now: NaiveDateTime, ttl: Duration) -> NaiveDateTime {
     now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::MAX / 2)
 }
 
+/// The row of `key` when it has expired by `now`.
+type ExpiredRow = diesel::dsl::Filter<
+    diesel::dsl::Filter<auth_guards::table, diesel::dsl::Eq<auth_guards::key, String>>,
+    diesel::dsl::LtEq<auth_guards::expires_at, NaiveDateTime>,
+>;
+
+/// The row of `key` if it has expired: deleted before the key is written again, so an
+/// old counter or marker never outlives its window.
+fn expired_row(key: String, now: NaiveDateTime) -> ExpiredRow {
+    auth_guards::table
+        .filter(auth_guards::key.eq(key))
+        .filter(auth_guards::expires_at.le(now))
+}
+
 /// Guards in the `auth_guards` table. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DbGuardStore {
@@ -92,13 +106,9 @@ impl DbGuardStore {
         let count: i64 = db_run!(
             &self.db,
             transaction | conn | {
-                diesel::delete(
-                    auth_guards::table
-                        .filter(auth_guards::key.eq(key.clone()))
-                        .filter(auth_guards::expires_at.le(now)),
-                )
-                .execute(conn)
-                .await?;
+                diesel::delete(expired_row(key.clone(), now))
+                    .execute(conn)
+                    .await?;
                 diesel::insert_into(auth_guards::table)
                     .values((
                         auth_guards::key.eq(key.clone()),
@@ -128,13 +138,9 @@ impl DbGuardStore {
         let inserted: usize = db_run!(
             &self.db,
             transaction | conn | {
-                diesel::delete(
-                    auth_guards::table
-                        .filter(auth_guards::key.eq(key.clone()))
-                        .filter(auth_guards::expires_at.le(now)),
-                )
-                .execute(conn)
-                .await?;
+                diesel::delete(expired_row(key.clone(), now))
+                    .execute(conn)
+                    .await?;
                 diesel::insert_into(auth_guards::table)
                     .values((
                         auth_guards::key.eq(key.clone()),
