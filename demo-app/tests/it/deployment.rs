@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
-
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::common::instance::Instance;
 
 use common::{PgSchema, TempSqlite};
 use demo_app::config::DemoConfig;
@@ -63,49 +61,6 @@ async fn the_redis_guard_store_passes_the_acceptance_suite() {
 }
 
 /// One demo-app process.
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    async fn start(env: &[(&str, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_demo-app"))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        while !client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            assert!(Instant::now() < deadline, "{base} did not become healthy");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { child, base }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Posts `form` to the SDK route of `instance`, as a native app (no cookie, no origin).
 async fn sdk_post(instance: &Instance, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()

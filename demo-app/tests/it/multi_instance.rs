@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
-
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use crate::common::instance::Instance;
 
 use demo_app::db::Db;
 use demo_app::redis_session_store::RedisSessionStore;
@@ -17,69 +15,6 @@ use url::Url;
 
 /// The public URL both instances answer for (what a load balancer would serve).
 const PUBLIC_URL: &str = "http://demo.localhost:8000";
-
-struct Instance {
-    child: Child,
-    base: String,
-}
-
-impl Instance {
-    async fn start(env: &[(String, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_demo-app"))
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = reqwest::Client::new();
-        loop {
-            if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-                if r.status() == 200 {
-                    break;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "instance at {base} did not become healthy"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Self { child, base }
-    }
-
-    /// `url` (on the public URL) as sent to this instance.
-    fn at(&self, url: &Url) -> String {
-        match url.query() {
-            Some(q) => format!("{}{}?{q}", self.base, url.path()),
-            None => format!("{}{}", self.base, url.path()),
-        }
-    }
-
-    fn path(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One login: begin on `first`, consent at the emulator, callback on `second`.
 async fn login_across(

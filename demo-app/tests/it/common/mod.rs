@@ -2,6 +2,7 @@
 //! raw SQL helpers.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod instance;
 pub mod store_checks;
 
 use std::io::Write as _;
