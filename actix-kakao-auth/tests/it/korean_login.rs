@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use actix_kakao_auth::config::LoginDefaults;
 use actix_kakao_auth::error::KakaoApiError;
 use actix_kakao_auth::kakao::login_options::Prompt;
-use actix_web::http::header;
 use actix_web::{test, web, App};
 use kakao_emulator::{ConsentDecision, Endpoint, Fault, UserChoice};
 
-use crate::rig::{app, begin, call, location, log_in, rig_with, visit, whoami, Jar, MemoryStore};
+use crate::rig::{
+    app, begin, begin_location, call, location, log_in, rig_with, visit, whoami, Jar, MemoryStore,
+};
 use actix_kakao_auth::CurrentUser;
 
 const KAKAOTALK_UA: &str = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/120 Mobile Safari/537.36 KAKAOTALK 10.4.3";
@@ -32,16 +33,8 @@ where
     >,
     B: actix_web::body::MessageBody,
 {
-    let response = call(
-        app,
-        jar,
-        test::TestRequest::get()
-            .uri(&format!("/accounts/oauth/login/kakao/{query}"))
-            .insert_header((header::USER_AGENT, user_agent)),
-    )
-    .await;
-    assert_eq!(response.status(), 302, "{query}");
-    url::Url::parse(&location(&response)).unwrap()
+    let location = begin_location(app, jar, query, Some(user_agent)).await;
+    url::Url::parse(&location).unwrap_or_else(|e| panic!("{query}: {e}: {location:?}"))
 }
 
 #[actix_web::test]

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::test;
 use actix_web::App;
 
-use crate::rig::{app, call, consent, location, rig, visit, whoami, Jar, CALLBACK};
+use crate::rig::{app, begin_location, call, consent, location, rig, visit, whoami, Jar, CALLBACK};
 
 /// Begins a login with `?next=…` and returns the response's `Location`.
 async fn begin_with_next<S, B>(app: &S, jar: &mut Jar, next: &str) -> String
@@ -19,8 +19,7 @@ where
     >,
     B: actix_web::body::MessageBody,
 {
-    let uri = format!("/accounts/oauth/login/kakao/?next={next}");
-    location(&call(app, jar, test::TestRequest::get().uri(&uri)).await)
+    begin_location(app, jar, &format!("?next={next}"), None).await
 }
 
 fn pending_bytes(jar: &Jar) -> usize {

@@ -264,6 +264,25 @@ where
     url::Url::parse(&location(&response)).unwrap()
 }
 
+/// GETs the begin route with `query` (`""` or `?next=…&prompt=…`), as `user_agent` when
+/// given; returns the `Location` it answers with.
+pub(crate) async fn begin_location<S, B>(
+    app: &S,
+    jar: &mut Jar,
+    query: &str,
+    user_agent: Option<&str>,
+) -> String
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut request = test::TestRequest::get().uri(&format!("/accounts/oauth/login/kakao/{query}"));
+    if let Some(agent) = user_agent {
+        request = request.insert_header((header::USER_AGENT, agent));
+    }
+    location(&call(app, jar, request).await)
+}
+
 pub(crate) fn path_and_query(url: &url::Url) -> String {
     format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }
