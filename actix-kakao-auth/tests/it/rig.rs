@@ -181,6 +181,17 @@ pub(crate) async fn rig(flow_ttl: Duration) -> Rig {
     .await
 }
 
+/// The rig's configuration against `kakao`: its client id, the callback at [`CALLBACK`],
+/// the emulator's URLs and a fixed session secret (so a "restarted" instance built from it
+/// again can finish logins the first one began).
+pub(crate) fn config_for(kakao: &KakaoEmulator) -> KakaoAuthConfigBuilder {
+    let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
+    KakaoAuthConfig::builder(kakao.client_id(), CALLBACK)
+        .auth_base_url(base.clone())
+        .api_base_url(base)
+        .session_secret("s".repeat(64))
+}
+
 /// A rig whose emulator and configuration `kakao` and `config` adjust.
 pub(crate) async fn rig_with(
     kakao: impl FnOnce(EmulatorBuilder) -> EmulatorBuilder,
@@ -190,15 +201,7 @@ pub(crate) async fn rig_with(
         .start()
         .await
         .unwrap();
-    let base = kakao.base_url().as_str().trim_end_matches('/').to_owned();
-    let config = config(
-        KakaoAuthConfig::builder(kakao.client_id(), CALLBACK)
-            .auth_base_url(base.clone())
-            .api_base_url(base)
-            .session_secret("s".repeat(64)),
-    )
-    .build()
-    .unwrap();
+    let config = config(config_for(&kakao)).build().unwrap();
     let auth = KakaoAuth::new(config, MemoryStore::default()).unwrap();
     Rig {
         kakao,

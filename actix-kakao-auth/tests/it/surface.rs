@@ -9,14 +9,14 @@ use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::actix_session::SessionMiddleware;
 use actix_kakao_auth::session::AuthSessionError;
 use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoTokens};
-use actix_kakao_auth::{AuthSession, CurrentUser, KakaoAuth, KakaoAuthConfig};
+use actix_kakao_auth::{AuthSession, CurrentUser, KakaoAuth};
 use actix_web::cookie::Key;
 use actix_web::http::header;
 use actix_web::{test, web, App, HttpResponse};
 
 use crate::rig::{
-    app, begin, call, consent, location, log_in, rig, rig_with, visit, whoami, Jar, MemoryStore,
-    CALLBACK, ORIGIN,
+    app, begin, call, config_for, consent, location, log_in, rig, rig_with, visit, whoami, Jar,
+    MemoryStore, ORIGIN,
 };
 
 async fn body_of(
@@ -152,16 +152,7 @@ async fn routes_that_are_not_configured_are_not_mounted() {
 
     // With a link store, disconnect is mounted; the webhook still needs an admin key.
     let config = |admin: bool| {
-        let base = rig
-            .kakao
-            .base_url()
-            .as_str()
-            .trim_end_matches('/')
-            .to_owned();
-        let builder = KakaoAuthConfig::builder(rig.kakao.client_id(), CALLBACK)
-            .auth_base_url(base.clone())
-            .api_base_url(base)
-            .session_secret("s".repeat(64));
+        let builder = config_for(&rig.kakao);
         let builder = if admin {
             builder.admin_key("admin-key")
         } else {
@@ -226,18 +217,7 @@ async fn an_app_owned_session_middleware_logs_in_across_a_restart() {
     drop(before);
 
     // "Restarted": a new KakaoAuth from the same settings, a new app.
-    let base = rig
-        .kakao
-        .base_url()
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
-    let config = KakaoAuthConfig::builder(rig.kakao.client_id(), CALLBACK)
-        .auth_base_url(base.clone())
-        .api_base_url(base)
-        .session_secret("s".repeat(64))
-        .build()
-        .unwrap();
+    let config = config_for(&rig.kakao).build().unwrap();
     let restarted = KakaoAuth::new(config, store).unwrap();
     let after = test::init_service(
         App::new()
