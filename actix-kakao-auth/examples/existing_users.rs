@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::session::CSRF_FIELD;
-use actix_kakao_auth::store::KakaoLogin;
+use actix_kakao_auth::store::SocialLogin;
 use actix_kakao_auth::{AuthUser, CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
-use actix_kakao_auth::{KakaoUserStore, LoginRequired};
+use actix_kakao_auth::{LoginRequired, UserStore};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use diesel::connection::SimpleConnection;
@@ -29,18 +29,22 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, Connection, SqliteConnection};
 
 // ANCHOR: schema
-/// The app's own table, and the link table Kakao login adds next to it. On PostgreSQL
-/// the same with `BIGSERIAL`/`BIGINT` and `TIMESTAMPTZ NOT NULL DEFAULT now()`.
+/// The app's own table, and the link table the login adds next to it: one row per
+/// provider account (`kakao` and its member number as text). On PostgreSQL the same
+/// with `BIGSERIAL`/`BIGINT` and `TIMESTAMPTZ NOT NULL DEFAULT now()`.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT    NOT NULL UNIQUE,
     session_epoch BIGINT  NOT NULL DEFAULT 0   -- bumped to end every session of the user
 );
-CREATE TABLE IF NOT EXISTS kakao_links (
-    kakao_id  BIGINT  PRIMARY KEY,                                   -- one link per Kakao account
-    user_id   INTEGER NOT NULL UNIQUE REFERENCES users (id) ON DELETE CASCADE,
-    linked_at TEXT    NOT NULL DEFAULT CURRENT_TIMESTAMP
+CREATE TABLE IF NOT EXISTS social_links (
+    provider  TEXT    NOT NULL,                 -- 'kakao'
+    uid       TEXT    NOT NULL,                 -- the account's id there, as text
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    linked_at TEXT    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (provider, uid),                -- one local user per provider account
+    UNIQUE (user_id, provider)                  -- one account per provider and user
 );";
 // ANCHOR_END: schema
 
@@ -111,26 +115,28 @@ impl Users {
 }
 
 // ANCHOR: store
-impl KakaoUserStore for Users {
+impl UserStore for Users {
     type User = User;
     type Error = StoreError;
 
-    /// The user linked to this Kakao account, or a new user and its link, in one
-    /// `BEGIN IMMEDIATE` transaction: concurrent first logins of one Kakao account wait
-    /// for each other, and the second finds the first one's link (on PostgreSQL:
-    /// `INSERT … ON CONFLICT (kakao_id) DO NOTHING`, then read the winner's row). An
-    /// existing user is never matched by name or email: a taken username gets a suffix.
-    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, StoreError> {
-        let kakao_id = login.user.id;
-        let wanted = login.user.nickname().unwrap_or("kakao").to_owned();
+    /// The user linked to this provider account, or a new user and its link, in one
+    /// `BEGIN IMMEDIATE` transaction: concurrent first logins of one account wait for
+    /// each other, and the second finds the first one's link (on PostgreSQL:
+    /// `INSERT … ON CONFLICT (provider, uid) DO NOTHING`, then read the winner's row).
+    /// An existing user is never matched by name or email: a taken username gets a
+    /// suffix.
+    async fn find_or_create(&self, login: &SocialLogin) -> Result<User, StoreError> {
+        let (provider, uid) = (login.provider().as_str(), login.uid());
+        let wanted = login.user.nickname().unwrap_or("user").to_owned();
         self.run(move |db| {
             db.immediate_transaction(|db| {
                 let linked = sql_query(
                     "SELECT users.id, users.username, users.session_epoch FROM users \
-                     JOIN kakao_links ON kakao_links.user_id = users.id \
-                     WHERE kakao_links.kakao_id = ?",
+                     JOIN social_links ON social_links.user_id = users.id \
+                     WHERE social_links.provider = ? AND social_links.uid = ?",
                 )
-                .bind::<BigInt, _>(kakao_id)
+                .bind::<Text, _>(provider)
+                .bind::<Text, _>(&uid)
                 .get_result::<User>(db)
                 .optional()?;
                 if let Some(user) = linked {
@@ -142,8 +148,9 @@ impl KakaoUserStore for Users {
                 )
                 .bind::<Text, _>(free_username(db, &wanted)?)
                 .get_result::<User>(db)?;
-                sql_query("INSERT INTO kakao_links (kakao_id, user_id) VALUES (?, ?)")
-                    .bind::<BigInt, _>(kakao_id)
+                sql_query("INSERT INTO social_links (provider, uid, user_id) VALUES (?, ?, ?)")
+                    .bind::<Text, _>(provider)
+                    .bind::<Text, _>(&uid)
                     .bind::<BigInt, _>(user.id)
                     .execute(db)?;
                 Ok(user)

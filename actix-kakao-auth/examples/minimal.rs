@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 
 use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::config::RoutePaths;
-use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+use actix_kakao_auth::store::{AuthUser, Provider, SocialLogin, UserStore};
 use actix_kakao_auth::{
     CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder, LoginRequired,
 };
@@ -38,20 +38,22 @@ impl AuthUser for User {
     }
 }
 
-/// Users in memory, keyed by Kakao id (one lock makes find-or-create atomic).
+/// Users in memory, keyed by provider and account id (one lock makes find-or-create
+/// atomic).
 #[derive(Default)]
 pub(crate) struct MemoryStore {
-    users: Mutex<HashMap<i64, User>>,
+    users: Mutex<HashMap<(Provider, String), User>>,
 }
 
-impl KakaoUserStore for MemoryStore {
+impl UserStore for MemoryStore {
     type User = User;
     type Error = std::convert::Infallible;
 
-    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, Self::Error> {
+    async fn find_or_create(&self, login: &SocialLogin) -> Result<User, Self::Error> {
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         let next_id = users.len() as u64 + 1;
-        let user = users.entry(login.user.id).or_insert_with(|| User {
+        let key = (login.provider(), login.uid());
+        let user = users.entry(key).or_insert_with(|| User {
             id: next_id,
             nickname: login.user.nickname().unwrap_or("Kakao user").to_owned(),
         });

@@ -14,7 +14,7 @@ use crate::identity::KakaoIdentity;
 use crate::kakao::client::KakaoClient;
 use crate::kakao::login_options::LoginOptions;
 use crate::kakao::oidc::IdTokenVerifier;
-use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore, NoLinkStore};
+use crate::store::{IdOf, LinkStore, NoLinkStore, UserStore};
 
 /// Kakao login for one application: configuration, the Kakao client, the app's user
 /// store and (optionally) its link store.
@@ -61,7 +61,7 @@ impl<S, L> std::fmt::Debug for KakaoAuth<S, L> {
     }
 }
 
-impl<S: KakaoUserStore> KakaoAuth<S> {
+impl<S: UserStore> KakaoAuth<S> {
     /// Builds the login from a configuration and the app's user store, without a link
     /// store: no token refresh, revocation, disconnect or unlink webhook (see
     /// [`with_links`](Self::with_links)).
@@ -70,8 +70,8 @@ impl<S: KakaoUserStore> KakaoAuth<S> {
     }
 }
 
-impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
-    /// Builds the login with a [`KakaoLinkStore`] that keeps each user's Kakao tokens.
+impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
+    /// Builds the login with a [`LinkStore`] that keeps each user's Kakao tokens.
     pub fn with_links(config: KakaoAuthConfig, store: S, links: L) -> Result<Self, KakaoApiError> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(config.client()))?;
@@ -157,7 +157,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// is allowed.
     ///
     /// ```no_run
-    /// # async fn page(auth: actix_kakao_auth::KakaoAuth<impl actix_kakao_auth::store::KakaoUserStore>, token: actix_kakao_auth::kakao::secret::AccessToken) -> actix_web::HttpResponse {
+    /// # async fn page(auth: actix_kakao_auth::KakaoAuth<impl actix_kakao_auth::store::UserStore>, token: actix_kakao_auth::kakao::secret::AccessToken) -> actix_web::HttpResponse {
     /// match auth.client().user_info(&token).await {
     ///     Ok(_user) => actix_web::HttpResponse::Ok().finish(),
     ///     Err(error) => match auth.additional_consent_url(&error, Some("/friends/")) {
@@ -230,9 +230,9 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             }
         };
         let kakao_id = verified.user.id;
-        let login = crate::store::KakaoLogin {
-            user: verified.user,
-            tokens: verified.access.map(|access| crate::store::KakaoTokens {
+        let login = crate::store::SocialLogin {
+            user: crate::store::ProviderUser::Kakao(verified.user),
+            tokens: verified.access.map(|access| crate::store::Tokens {
                 access_token: access.token,
                 expires_at: access.expires_at,
                 refresh_token: None,

@@ -1,7 +1,7 @@
 //! The extractors: [`CurrentUser<S>`] (the logged-in user, the store's own type) and
 //! [`AuthSession<S>`] (the login of this request, with `log_in` / `log_out`).
 //!
-//! Both are typed by the app's [`KakaoUserStore`], not by its user type, so the user a
+//! Both are typed by the app's [`UserStore`], not by its user type, so the user a
 //! handler receives is the one that store returns: a type that is not a store does not
 //! compile, and a store other than the one [`KakaoAuth::identity`](crate::KakaoAuth::identity)
 //! was built with is an error at the first request, never a silent "anonymous".
@@ -23,26 +23,26 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 
 use crate::identity::{logged_in, store_of, user_of, Misconfigured};
-use crate::store::{AuthUser, KakaoUserStore};
+use crate::store::{AuthUser, UserStore};
 
 /// The logged-in user, as the app's store `S` returned it for this request.
 ///
 /// The identity middleware fetched it with
-/// [`get_user`](crate::store::KakaoUserStore::get_user) and checked its session auth
+/// [`get_user`](crate::store::UserStore::get_user) and checked its session auth
 /// hash, so a handler never sees a user that is gone. It dereferences to `S::User`. As a
 /// handler argument it rejects anonymous requests with a redirect to the login URL
 /// (keeping `?next=`); use `Option<CurrentUser<S>>` where login is optional.
 ///
 /// ```no_run
 /// use actix_kakao_auth::CurrentUser;
-/// # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+/// # use actix_kakao_auth::store::{AuthUser, SocialLogin, UserStore};
 /// # #[derive(Clone)] struct User { id: i64, nickname: String }
 /// # impl AuthUser for User { type Id = i64; fn id(&self) -> i64 { self.id } }
 /// # struct Users;
-/// # impl KakaoUserStore for Users {
+/// # impl UserStore for Users {
 /// #     type User = User;
 /// #     type Error = std::io::Error;
-/// #     async fn find_or_create(&self, _: &KakaoLogin) -> Result<User, std::io::Error> { unimplemented!() }
+/// #     async fn find_or_create(&self, _: &SocialLogin) -> Result<User, std::io::Error> { unimplemented!() }
 /// #     async fn get_user(&self, _: &i64) -> Result<Option<User>, std::io::Error> { Ok(None) }
 /// # }
 /// async fn profile(user: CurrentUser<Users>) -> String {
@@ -52,12 +52,12 @@ use crate::store::{AuthUser, KakaoUserStore};
 ///     if user.is_some() { "welcome back" } else { "hello" }
 /// }
 /// ```
-pub struct CurrentUser<S: KakaoUserStore> {
+pub struct CurrentUser<S: UserStore> {
     user: S::User,
     csrf_token: String,
 }
 
-impl<S: KakaoUserStore> Clone for CurrentUser<S> {
+impl<S: UserStore> Clone for CurrentUser<S> {
     fn clone(&self) -> Self {
         Self {
             user: self.user.clone(),
@@ -66,7 +66,7 @@ impl<S: KakaoUserStore> Clone for CurrentUser<S> {
     }
 }
 
-impl<S: KakaoUserStore> std::fmt::Debug for CurrentUser<S> {
+impl<S: UserStore> std::fmt::Debug for CurrentUser<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CurrentUser")
             .field("id", &self.user.id())
@@ -74,7 +74,7 @@ impl<S: KakaoUserStore> std::fmt::Debug for CurrentUser<S> {
     }
 }
 
-impl<S: KakaoUserStore> CurrentUser<S> {
+impl<S: UserStore> CurrentUser<S> {
     /// The user.
     pub fn user(&self) -> &S::User {
         &self.user
@@ -94,7 +94,7 @@ impl<S: KakaoUserStore> CurrentUser<S> {
     }
 }
 
-impl<S: KakaoUserStore> std::ops::Deref for CurrentUser<S> {
+impl<S: UserStore> std::ops::Deref for CurrentUser<S> {
     type Target = S::User;
 
     fn deref(&self) -> &S::User {
@@ -147,7 +147,7 @@ fn report(misconfigured: Misconfigured, extractor: &str) {
     }
 }
 
-impl<S: KakaoUserStore> FromRequest for CurrentUser<S> {
+impl<S: UserStore> FromRequest for CurrentUser<S> {
     type Error = NotLoggedIn;
     type Future = Ready<Result<Self, NotLoggedIn>>;
 
@@ -186,14 +186,14 @@ impl<S: KakaoUserStore> FromRequest for CurrentUser<S> {
 /// use actix_kakao_auth::session::AuthSessionError;
 /// use actix_kakao_auth::AuthSession;
 /// use actix_web::HttpResponse;
-/// # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+/// # use actix_kakao_auth::store::{AuthUser, SocialLogin, UserStore};
 /// # #[derive(Clone)] struct User { id: i64 }
 /// # impl AuthUser for User { type Id = i64; fn id(&self) -> i64 { self.id } }
 /// # struct Users;
-/// # impl KakaoUserStore for Users {
+/// # impl UserStore for Users {
 /// #     type User = User;
 /// #     type Error = std::io::Error;
-/// #     async fn find_or_create(&self, _: &KakaoLogin) -> Result<User, std::io::Error> { unimplemented!() }
+/// #     async fn find_or_create(&self, _: &SocialLogin) -> Result<User, std::io::Error> { unimplemented!() }
 /// #     async fn get_user(&self, _: &i64) -> Result<Option<User>, std::io::Error> { Ok(None) }
 /// # }
 /// async fn sign_out_everywhere(mut auth: AuthSession<Users>) -> Result<HttpResponse, AuthSessionError> {
@@ -201,14 +201,14 @@ impl<S: KakaoUserStore> FromRequest for CurrentUser<S> {
 ///     Ok(HttpResponse::SeeOther().insert_header(("Location", "/")).finish())
 /// }
 /// ```
-pub struct AuthSession<S: KakaoUserStore> {
+pub struct AuthSession<S: UserStore> {
     user: Option<S::User>,
     csrf_token: Option<String>,
     session: Session,
     store: Arc<S>,
 }
 
-impl<S: KakaoUserStore> std::fmt::Debug for AuthSession<S> {
+impl<S: UserStore> std::fmt::Debug for AuthSession<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthSession")
             .field("user", &self.user.as_ref().map(AuthUser::id))
@@ -228,8 +228,10 @@ pub enum AuthSessionError {
     #[error("nobody is logged in")]
     NotLoggedIn,
     /// The store does not implement
-    /// [`end_all_sessions`](crate::store::KakaoUserStore::end_all_sessions).
-    #[error("the user store cannot end every session of a user (implement KakaoUserStore::end_all_sessions)")]
+    /// [`end_all_sessions`](crate::store::UserStore::end_all_sessions).
+    #[error(
+        "the user store cannot end every session of a user (implement UserStore::end_all_sessions)"
+    )]
     Unsupported,
     /// The user store failed.
     #[error("the user store failed: {0}")]
@@ -257,7 +259,7 @@ impl ResponseError for AuthSessionError {
     }
 }
 
-impl<S: KakaoUserStore> AuthSession<S> {
+impl<S: UserStore> AuthSession<S> {
     /// The logged-in user, checked against the store for this request; after
     /// [`log_in`](Self::log_in) the user just logged in, after
     /// [`log_out`](Self::log_out) `None`.
@@ -273,7 +275,7 @@ impl<S: KakaoUserStore> AuthSession<S> {
 
     /// Logs `user` in: renews the session id, keeps the user's id and a digest of their
     /// session auth hash, and a fresh CSRF token. The user must be one the store's
-    /// [`get_user`](KakaoUserStore::get_user) finds, or the next request is anonymous.
+    /// [`get_user`](UserStore::get_user) finds, or the next request is anonymous.
     pub fn log_in(&mut self, user: S::User) -> Result<(), AuthSessionError> {
         let csrf = crate::identity::log_in(&self.session, &user)?;
         self.user = Some(user);
@@ -293,7 +295,7 @@ impl<S: KakaoUserStore> AuthSession<S> {
     }
 
     /// Ends every session of the logged-in user, on every instance (through the store's
-    /// [`end_all_sessions`](KakaoUserStore::end_all_sessions)), this one included.
+    /// [`end_all_sessions`](UserStore::end_all_sessions)), this one included.
     pub async fn log_out_everywhere(&mut self) -> Result<(), AuthSessionError> {
         let user = self.user.as_ref().ok_or(AuthSessionError::NotLoggedIn)?;
         let ended = self
@@ -328,7 +330,7 @@ impl ResponseError for IdentityMissing {
     }
 }
 
-impl<S: KakaoUserStore> FromRequest for AuthSession<S> {
+impl<S: UserStore> FromRequest for AuthSession<S> {
     type Error = IdentityMissing;
     type Future = Ready<Result<Self, IdentityMissing>>;
 

@@ -9,7 +9,7 @@ use crate::kakao::client::{KakaoClient, KakaoTokenResponse};
 use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier, JwkSet};
 use crate::kakao::profile::KakaoUserInfo;
 use crate::kakao::wire::tokens_from_response;
-use crate::store::KakaoTokens;
+use crate::store::Tokens;
 use crate::KakaoAuthConfig;
 
 pub use crate::next_url::sanitize_next;
@@ -29,7 +29,7 @@ pub fn callback_query(query: &str) -> Option<(Option<String>, Option<String>, Op
 }
 
 /// The token-response parser and the expiry arithmetic that follows it.
-pub fn token_response(body: &[u8]) -> Option<KakaoTokens> {
+pub fn token_response(body: &[u8]) -> Option<Tokens> {
     serde_json::from_slice::<KakaoTokenResponse>(body)
         .ok()
         .map(|response| tokens_from_response(&response))

@@ -4,7 +4,7 @@
 //! At login the session gets one entry, [`SESSION_USER_KEY`]: the user's id, the SHA-256
 //! of their [`session_auth_hash`](crate::store::AuthUser::session_auth_hash) and a random
 //! CSRF token. On every request [`KakaoIdentity`] reads it, asks the store for the user
-//! ([`get_user`](crate::store::KakaoUserStore::get_user)) and compares the hash in
+//! ([`get_user`](crate::store::UserStore::get_user)) and compares the hash in
 //! constant time. A user who is gone, or whose hash changed, is treated as anonymous and
 //! the entry is removed: ending every session of a user is one change to that user, and
 //! it works with cookie-only sessions too.
@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::KakaoAuthConfig;
-use crate::store::{AuthUser, IdOf, KakaoUserStore};
+use crate::store::{AuthUser, IdOf, UserStore};
 
 /// The session entry that holds the logged-in user (JSON: `id`, `hash`, `csrf`).
 ///
@@ -140,7 +140,7 @@ pub(crate) enum Misconfigured {
 }
 
 /// The store of the [`KakaoIdentity`] serving this request, when it is an `S`.
-pub(crate) fn store_of<S: KakaoUserStore>(req: &HttpRequest) -> Result<Arc<S>, Misconfigured> {
+pub(crate) fn store_of<S: UserStore>(req: &HttpRequest) -> Result<Arc<S>, Misconfigured> {
     let context = req
         .extensions()
         .get::<AuthContext>()
@@ -185,7 +185,7 @@ impl<Svc, B, S> Transform<Svc, ServiceRequest> for KakaoIdentity<S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
-    S: KakaoUserStore,
+    S: UserStore,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
@@ -234,7 +234,7 @@ impl<Svc, B, S> Service<ServiceRequest> for KakaoIdentityService<Svc, S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: 'static,
-    S: KakaoUserStore,
+    S: UserStore,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;

@@ -6,15 +6,15 @@
 //! ```no_run
 //! use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 //! use actix_kakao_auth::{CurrentUser, KakaoAuth, KakaoAuthConfigBuilder, LoginRequired};
-//! # use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+//! # use actix_kakao_auth::store::{AuthUser, SocialLogin, UserStore};
 //! # use actix_web::{web, App, HttpServer};
 //! # struct MyStore;
 //! # #[derive(Clone)] struct MyUser { id: i64, nickname: String }
 //! # impl AuthUser for MyUser { type Id = i64; fn id(&self) -> i64 { self.id } }
-//! # impl KakaoUserStore for MyStore {
+//! # impl UserStore for MyStore {
 //! #     type User = MyUser;
 //! #     type Error = std::io::Error;
-//! #     async fn find_or_create(&self, login: &KakaoLogin) -> Result<MyUser, std::io::Error> {
+//! #     async fn find_or_create(&self, login: &SocialLogin) -> Result<MyUser, std::io::Error> {
 //! #         Ok(MyUser { id: 1, nickname: "n".into() })
 //! #     }
 //! #     async fn get_user(&self, id: &i64) -> Result<Option<MyUser>, std::io::Error> {
@@ -35,7 +35,7 @@
 //! # }
 //! ```
 //!
-//! The app's side is [`KakaoUserStore`]: `find_or_create` (map a Kakao login to a local
+//! The app's side is [`UserStore`]: `find_or_create` (map a Kakao login to a local
 //! user, atomically) and `get_user` (by the app's own id type). Handlers receive the
 //! store's user through [`CurrentUser<Store>`](CurrentUser), and log users in or out
 //! themselves through [`AuthSession<Store>`](AuthSession). The app owns its
@@ -88,7 +88,7 @@
 //!   completes and its cookie is useless.
 //! * **Every session of a user** (disconnect, the unlink webhook, "log out
 //!   everywhere"): on every request the identity middleware asks the store for the user
-//!   ([`get_user`](store::KakaoUserStore::get_user)) and compares the user's
+//!   ([`get_user`](store::UserStore::get_user)) and compares the user's
 //!   [`session_auth_hash`](store::AuthUser::session_auth_hash) with the one stored at
 //!   login. A deleted user, or a changed hash, makes the session anonymous at once, on
 //!   every instance, also for cookie-only sessions. The bound is the store's own
@@ -159,7 +159,7 @@ pub use config::{ConfigError, KakaoAuthConfig, KakaoAuthConfigBuilder};
 pub use error::LoginFailure;
 pub use extract::{AuthSession, CurrentUser};
 pub use middleware::LoginRequired;
-pub use store::{AuthUser, KakaoLinkStore, KakaoUserStore};
+pub use store::{AuthUser, LinkStore, UserStore};
 
 #[cfg(feature = "testing")]
 pub mod testing;

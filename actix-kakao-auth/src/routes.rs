@@ -4,14 +4,14 @@
 use actix_web::web;
 
 use crate::auth::KakaoAuth;
-use crate::store::{IdOf, KakaoLinkStore, KakaoUserStore};
+use crate::store::{IdOf, LinkStore, UserStore};
 
 mod account;
 mod error_page;
 pub(crate) mod login;
 mod sdk;
 
-impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
+impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// The routes, for `App::configure`. Mounted always: the login page redirect
     /// (`/login/`), the begin route, the callback (the redirect URI's path), `POST`
     /// logout and Kakao logout, and (unless
@@ -37,8 +37,8 @@ fn failure_location(error_url: &str, failure: crate::error::LoginFailure) -> Str
 
 fn register<S, L>(cfg: &mut web::ServiceConfig, auth: KakaoAuth<S, L>)
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config().clone();
     let paths = config.paths();

@@ -5,8 +5,8 @@
 //! identity middleware inside it:
 //!
 //! ```no_run
-//! # use actix_kakao_auth::{actix_session, KakaoAuth, store::KakaoUserStore};
-//! # fn app<S: KakaoUserStore>(auth: KakaoAuth<S>) {
+//! # use actix_kakao_auth::{actix_session, KakaoAuth, store::UserStore};
+//! # fn app<S: UserStore>(auth: KakaoAuth<S>) {
 //! use actix_session::storage::CookieSessionStore;
 //! let app = actix_web::App::new()
 //!     .configure(auth.routes())

@@ -1,13 +1,18 @@
 //! The seam between the library and the application: a small, typed user store, and an
-//! optional link store for Kakao's tokens.
+//! optional link store for the providers' tokens.
 //!
 //! The library does everything else (state, PKCE, token exchange, sessions, CSRF). The
-//! app answers two questions through [`KakaoUserStore`]: "who is this Kakao user here"
-//! ([`find_or_create`](KakaoUserStore::find_or_create), creating user and link atomically
-//! on first login) and "does this user still exist"
-//! ([`get_user`](KakaoUserStore::get_user), asked on every request that carries a
+//! app answers two questions through [`UserStore`]: "who is this provider account
+//! here" ([`find_or_create`](UserStore::find_or_create), creating user and link
+//! atomically on first login) and "does this user still exist"
+//! ([`get_user`](UserStore::get_user), asked on every request that carries a
 //! session, so a deleted user's session reaches nothing). Token refresh, revocation at
-//! logout, disconnect and the unlink webhook need [`KakaoLinkStore`] as well.
+//! logout, disconnect and the unlink webhook need [`LinkStore`] as well.
+//!
+//! A login reaches the store as a [`SocialLogin`]: which [`Provider`], the account's
+//! id there as opaque text ([`SocialLogin::uid`]), what the provider said about the user
+//! ([`ProviderUser`]) and the tokens. Accounts are linked only through their own
+//! `(provider, uid)` link rows, never by email, nickname or username.
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
@@ -21,9 +26,103 @@ pub use crate::token_crypto::{SealedToken, TokenCipher, TokenCryptoError, MIN_TO
 use crate::kakao::profile::KakaoUserInfo;
 use crate::kakao::secret::{AccessToken, IdToken, RefreshToken};
 
-/// Tokens Kakao issued at login, with their absolute expiry times.
+/// A login provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Provider {
+    /// Kakao Login (카카오 로그인).
+    Kakao,
+}
+
+impl Provider {
+    /// Every provider.
+    pub const ALL: [Provider; 1] = [Self::Kakao];
+
+    /// The provider's name in link rows and URLs: `kakao`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kakao => "kakao",
+        }
+    }
+
+    /// The provider named `name` (`kakao`), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a provider said about the user at login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", content = "user", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ProviderUser {
+    /// Kakao's `/v2/user/me`.
+    Kakao(KakaoUserInfo),
+}
+
+impl ProviderUser {
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::Kakao(_) => Provider::Kakao,
+        }
+    }
+
+    /// The account's id at the provider, as text (`uid` of the link row): Kakao's member
+    /// number in decimal.
+    pub fn uid(&self) -> String {
+        match self {
+            Self::Kakao(user) => user.uid(),
+        }
+    }
+
+    /// The nickname, when the user shared one.
+    pub fn nickname(&self) -> Option<&str> {
+        match self {
+            Self::Kakao(user) => user.nickname(),
+        }
+    }
+
+    /// The profile picture's URL, when the user shared one.
+    pub fn profile_image_url(&self) -> Option<&str> {
+        match self {
+            Self::Kakao(user) => user.profile_image_url(),
+        }
+    }
+
+    /// An email address the provider reports as valid **and** verified; `None` otherwise.
+    /// Never a key for linking accounts.
+    pub fn verified_email(&self) -> Option<&str> {
+        match self {
+            Self::Kakao(user) => user.verified_email(),
+        }
+    }
+
+    /// When the user linked the app, as the provider reported it (RFC 3339).
+    pub fn connected_at(&self) -> Option<&str> {
+        match self {
+            Self::Kakao(user) => user.connected_at.as_deref(),
+        }
+    }
+
+    /// Kakao's description of the user, for a Kakao login.
+    pub fn as_kakao(&self) -> Option<&KakaoUserInfo> {
+        match self {
+            Self::Kakao(user) => Some(user),
+        }
+    }
+}
+
+/// Tokens a provider issued at login, with their absolute expiry times.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KakaoTokens {
+pub struct Tokens {
     /// The bearer token for kapi calls.
     pub access_token: AccessToken,
     /// When `access_token` (and any id_token) expires.
@@ -38,14 +137,14 @@ pub struct KakaoTokens {
     pub id_token: Option<IdToken>,
 }
 
-/// Everything known about a completed Kakao login, handed to the store.
+/// Everything known about a completed login, handed to the store.
 #[derive(Debug, Clone)]
-pub struct KakaoLogin {
-    /// The user as `/v2/user/me` described them.
-    pub user: KakaoUserInfo,
+pub struct SocialLogin {
+    /// The user as the provider described them.
+    pub user: ProviderUser,
     /// The tokens from the token endpoint; `None` for a sign-in with a token a Kakao SDK
     /// obtained (those tokens belong to the app that holds them, and are not kept here).
-    pub tokens: Option<KakaoTokens>,
+    pub tokens: Option<Tokens>,
     /// Kakao Sync: the service terms the user has agreed to, with when (the consent
     /// ledger, as Kakao reports it at this login); `None` when no service terms are
     /// configured.
@@ -62,8 +161,23 @@ pub struct AgreedTerm {
     pub agreed_at: Option<String>,
 }
 
-impl KakaoLogin {
-    /// The Kakao id as decimal text (`uid` in `social_auth_usersocialauth`).
+impl SocialLogin {
+    /// A login through `provider` of `user` (tokens and terms empty; set the fields).
+    pub fn new(user: ProviderUser) -> Self {
+        Self {
+            user,
+            tokens: None,
+            service_terms: None,
+        }
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        self.user.provider()
+    }
+
+    /// The account's id at the provider, as text (`uid` in
+    /// `social_auth_usersocialauth`).
     pub fn uid(&self) -> String {
         self.user.uid()
     }
@@ -104,7 +218,7 @@ pub trait AuthUser: Clone + Send + Sync + 'static {
 }
 
 /// The id type of a store's users.
-pub type IdOf<S> = <<S as KakaoUserStore>::User as AuthUser>::Id;
+pub type IdOf<S> = <<S as UserStore>::User as AuthUser>::Id;
 
 /// Maps Kakao identities to the application's users.
 ///
@@ -128,7 +242,7 @@ pub type IdOf<S> = <<S as KakaoUserStore>::User as AuthUser>::Id;
 /// `get_user` runs on every request with a logged-in session: make it cheap (a primary
 /// key lookup, or a short-lived cache). A cache's lifetime bounds how long another
 /// instance may still serve a deleted user (see the [crate docs](crate#sessions)).
-pub trait KakaoUserStore: Send + Sync + 'static {
+pub trait UserStore: Send + Sync + 'static {
     /// The application's user.
     type User: AuthUser;
     /// The store's failure (database down, constraint trouble, …).
@@ -138,7 +252,7 @@ pub trait KakaoUserStore: Send + Sync + 'static {
     /// atomically when there is none.
     fn find_or_create(
         &self,
-        login: &KakaoLogin,
+        login: &SocialLogin,
     ) -> impl Future<Output = Result<Self::User, Self::Error>> + Send;
 
     /// The user with this id, or `None` when there is none (any more).
@@ -165,7 +279,7 @@ pub trait KakaoUserStore: Send + Sync + 'static {
 /// [`KakaoAuth::access_token_for`](crate::KakaoAuth::access_token_for) (refresh), token
 /// revocation at logout, disconnect and Kakao's unlink webhook. Give it with
 /// [`KakaoAuth::with_links`](crate::KakaoAuth::with_links).
-pub trait KakaoLinkStore<Id: UserId>: Send + Sync + 'static {
+pub trait LinkStore<Id: UserId>: Send + Sync + 'static {
     /// The store's failure.
     type Error: std::error::Error + Send + Sync + 'static;
 
@@ -173,71 +287,87 @@ pub trait KakaoLinkStore<Id: UserId>: Send + Sync + 'static {
     /// mounted only when it does. Only [`NoLinkStore`] says no. Default: true.
     const KEEPS_LINKS: bool = true;
 
-    /// The Kakao link of local user `user` and its stored tokens.
-    fn kakao_link(
+    /// The link of local user `user` to `provider`, with its stored tokens.
+    fn link(
         &self,
         user: &Id,
-    ) -> impl Future<Output = Result<Option<KakaoLink>, Self::Error>> + Send;
+        provider: Provider,
+    ) -> impl Future<Output = Result<Option<Link>, Self::Error>> + Send;
 
-    /// Stores tokens after a refresh. `tokens.refresh_token` is the one to keep (the
-    /// library carries the old one over when Kakao did not rotate it).
+    /// Stores tokens of the user's `provider` link after a refresh.
+    /// `tokens.refresh_token` is the one to keep (the library carries the old one over
+    /// when the provider did not rotate it).
     fn update_tokens(
         &self,
         user: &Id,
-        tokens: &KakaoTokens,
+        provider: Provider,
+        tokens: &Tokens,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
-    /// The local user linked to Kakao id `kakao_id` (for Kakao's unlink webhook).
-    fn user_for_kakao_id(
+    /// The local user linked to the `provider` account `uid` (for unlink webhooks).
+    fn user_for(
         &self,
-        kakao_id: i64,
+        provider: Provider,
+        uid: &str,
     ) -> impl Future<Output = Result<Option<Id>, Self::Error>> + Send;
 
-    /// Removes the Kakao link of `user` (after a disconnect, and for the unlink
+    /// Removes the `provider` link of `user` (after a disconnect, and for an unlink
     /// webhook). Returns false when there was nothing to remove.
     ///
-    /// Every other session of the user must end with it: either the user is deleted
-    /// (the demo does this: it has no other login method), or the user's
+    /// When it was the user's last way in, every other session of the user must end with
+    /// it: either the user is deleted (the demo does this), or the user's
     /// [`session_auth_hash`](AuthUser::session_auth_hash) changes.
-    fn remove_kakao_link(
+    fn remove_link(
         &self,
         user: &Id,
+        provider: Provider,
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }
 
-/// The link store of an app that keeps no Kakao tokens: nothing is found, nothing stored.
+/// The link store of an app that keeps no tokens: nothing is found, nothing stored.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoLinkStore;
 
-impl<Id: UserId> KakaoLinkStore<Id> for NoLinkStore {
+impl<Id: UserId> LinkStore<Id> for NoLinkStore {
     type Error = std::convert::Infallible;
 
     const KEEPS_LINKS: bool = false;
 
-    async fn kakao_link(&self, _: &Id) -> Result<Option<KakaoLink>, Self::Error> {
+    async fn link(&self, _: &Id, _: Provider) -> Result<Option<Link>, Self::Error> {
         Ok(None)
     }
 
-    async fn update_tokens(&self, _: &Id, _: &KakaoTokens) -> Result<(), Self::Error> {
+    async fn update_tokens(&self, _: &Id, _: Provider, _: &Tokens) -> Result<(), Self::Error> {
         Ok(())
     }
 
-    async fn user_for_kakao_id(&self, _: i64) -> Result<Option<Id>, Self::Error> {
+    async fn user_for(&self, _: Provider, _: &str) -> Result<Option<Id>, Self::Error> {
         Ok(None)
     }
 
-    async fn remove_kakao_link(&self, _: &Id) -> Result<bool, Self::Error> {
+    async fn remove_link(&self, _: &Id, _: Provider) -> Result<bool, Self::Error> {
         Ok(false)
     }
 }
 
-/// A local user's Kakao link as the link store keeps it.
+/// A local user's link to one provider account, as the link store keeps it.
 #[derive(Debug, Clone)]
-pub struct KakaoLink {
-    /// The Kakao id.
-    pub kakao_id: i64,
+pub struct Link {
+    /// The provider.
+    pub provider: Provider,
+    /// The account's id there, as text.
+    pub uid: String,
     /// The stored tokens, when the store keeps them.
-    pub tokens: Option<KakaoTokens>,
+    pub tokens: Option<Tokens>,
+}
+
+impl Link {
+    /// The Kakao member number of a Kakao link.
+    pub fn kakao_id(&self) -> Option<i64> {
+        (self.provider == Provider::Kakao)
+            .then(|| self.uid.parse().ok())
+            .flatten()
+    }
 }
 
 #[cfg(test)]
@@ -245,8 +375,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn provider_names_round_trip_and_unknown_names_are_none() {
+        for provider in Provider::ALL {
+            assert_eq!(Provider::from_name(provider.as_str()), Some(provider));
+            assert_eq!(provider.to_string(), provider.as_str());
+        }
+        assert_eq!(Provider::from_name("Kakao"), None);
+        assert_eq!(Provider::from_name("google"), None);
+    }
+
+    #[test]
+    fn a_link_has_a_kakao_id_only_when_it_is_a_numeric_kakao_link() {
+        let link = |uid: &str| Link {
+            provider: Provider::Kakao,
+            uid: uid.to_owned(),
+            tokens: None,
+        };
+        assert_eq!(
+            link("9007199254740993").kakao_id(),
+            Some(9_007_199_254_740_993)
+        );
+        assert_eq!(link("not-a-number").kakao_id(), None);
+    }
+
+    #[test]
     fn tokens_debug_output_hides_the_token_values() {
-        let tokens = KakaoTokens {
+        let tokens = Tokens {
             access_token: AccessToken::new("at-secret".into()),
             expires_at: Utc::now(),
             refresh_token: Some(RefreshToken::new("rt-secret".into())),

@@ -1,15 +1,15 @@
-//! The acceptance suite every [`KakaoUserStore`] must pass (feature `testing`).
+//! The acceptance suite every [`UserStore`] must pass (feature `testing`).
 //!
 //! Run it from your store's tests, once per backend:
 //!
 //! ```no_run
 //! # struct MyStore;
-//! # impl actix_kakao_auth::store::KakaoUserStore for MyStore {
+//! # impl actix_kakao_auth::store::UserStore for MyStore {
 //! #     type User = MyUser;
 //! #     type Error = std::io::Error;
 //! #     async fn find_or_create(
 //! #         &self,
-//! #         _: &actix_kakao_auth::store::KakaoLogin,
+//! #         _: &actix_kakao_auth::store::SocialLogin,
 //! #     ) -> Result<MyUser, std::io::Error> { Ok(MyUser) }
 //! #     async fn get_user(&self, _: &i64) -> Result<Option<MyUser>, std::io::Error> { Ok(Some(MyUser)) }
 //! # }
@@ -45,7 +45,7 @@ use rand::Rng as _;
 
 use crate::kakao::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
 use crate::kakao::secret::{AccessToken, RefreshToken};
-use crate::store::{AuthUser, IdOf, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::store::{AuthUser, IdOf, ProviderUser, SocialLogin, Tokens, UserStore};
 
 /// A broken rule: which one, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub const CONCURRENT_LOGINS: usize = 20;
 /// A login as Kakao would report it: a profile with `nickname`, a valid and verified
 /// `email` when given, a profile image, `connected_at`, and tokens that expire in
 /// six hours (access) and two months (refresh).
-pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> KakaoLogin {
+pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> SocialLogin {
     let now = Utc::now();
     let user = KakaoUserInfo {
         id: kakao_id,
@@ -92,9 +92,9 @@ pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> Kakao
         }),
         properties: None,
     };
-    KakaoLogin {
-        user,
-        tokens: Some(KakaoTokens {
+    SocialLogin {
+        user: ProviderUser::Kakao(user),
+        tokens: Some(Tokens {
             access_token: AccessToken::new(format!("test-access-{kakao_id}")),
             expires_at: now + Duration::hours(6),
             refresh_token: Some(RefreshToken::new(format!("test-refresh-{kakao_id}"))),
@@ -117,7 +117,7 @@ pub async fn store_acceptance_suite<S, F, Fut>(make_store: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
-    S: KakaoUserStore,
+    S: UserStore,
 {
     let mut violations = Vec::new();
     macro_rules! run {
@@ -147,7 +147,7 @@ where
     );
     assert!(
         violations.is_empty(),
-        "KakaoUserStore acceptance suite: {} rule(s) violated:\n  {}",
+        "UserStore acceptance suite: {} rule(s) violated:\n  {}",
         violations.len(),
         violations.join("\n  ")
     );
@@ -162,9 +162,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Logs `login` in, turning a store error into a violation of `rule`.
-async fn login<S: KakaoUserStore>(
+async fn login<S: UserStore>(
     store: &S,
-    login: &KakaoLogin,
+    login: &SocialLogin,
     rule: &'static str,
 ) -> Result<IdOf<S>, Violation> {
     store
@@ -190,7 +190,7 @@ fn ensure(ok: bool, rule: &'static str, detail: impl FnOnce() -> String) -> Chec
 }
 
 /// A first login succeeds, and `get_user` finds the new user.
-pub async fn check_first_login_creates_a_user<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_first_login_creates_a_user<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "first_login_creates_a_user";
     let id = random_kakao_id();
     let user = login(store, &sample_login(id, "어피치", None), RULE).await?;
@@ -205,7 +205,7 @@ pub async fn check_first_login_creates_a_user<S: KakaoUserStore>(store: &S) -> C
 
 /// `get_user` returns the very user `find_or_create` returned (same id), for a new and
 /// a returning login.
-pub async fn check_get_user_finds_every_created_user<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_get_user_finds_every_created_user<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "get_user_finds_every_created_user";
     for kakao_id in [random_kakao_id(), random_kakao_id()] {
         let created = login(store, &sample_login(kakao_id, "프로도", None), RULE).await?;
@@ -226,9 +226,7 @@ pub async fn check_get_user_finds_every_created_user<S: KakaoUserStore>(store: &
 
 /// A second login of the same Kakao id (with changed profile and tokens) maps to the
 /// same user.
-pub async fn check_returning_login_maps_to_the_same_user<S: KakaoUserStore>(
-    store: &S,
-) -> CheckResult {
+pub async fn check_returning_login_maps_to_the_same_user<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "returning_login_maps_to_the_same_user";
     let id = random_kakao_id();
     let first = login(
@@ -244,7 +242,7 @@ pub async fn check_returning_login_maps_to_the_same_user<S: KakaoUserStore>(
 }
 
 /// Two Kakao ids give two different users.
-pub async fn check_two_kakao_ids_are_two_users<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_two_kakao_ids_are_two_users<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "two_kakao_ids_are_two_users";
     let (a, b) = (random_kakao_id(), random_kakao_id());
     let user_a = login(store, &sample_login(a, "muzi", None), RULE).await?;
@@ -256,10 +254,10 @@ pub async fn check_two_kakao_ids_are_two_users<S: KakaoUserStore>(store: &S) -> 
 
 /// [`CONCURRENT_LOGINS`] first logins of one Kakao id, run concurrently, all succeed
 /// and all return the same user.
-pub async fn check_concurrent_first_logins_agree<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_concurrent_first_logins_agree<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "concurrent_first_logins_agree";
     let id = random_kakao_id();
-    let logins: Vec<KakaoLogin> = (0..CONCURRENT_LOGINS)
+    let logins: Vec<SocialLogin> = (0..CONCURRENT_LOGINS)
         .map(|i| sample_login(id, &format!("racer {i}"), None))
         .collect();
     let results = join_all(logins.iter().map(|l| login(store, l, RULE))).await;
@@ -277,7 +275,7 @@ pub async fn check_concurrent_first_logins_agree<S: KakaoUserStore>(store: &S) -
 
 /// A new Kakao id never gets an existing user whose email, nickname or username-like
 /// name it shares (CVE-2025-61783), and the existing mapping does not change.
-pub async fn check_no_matching_by_email_nickname_or_username<S: KakaoUserStore>(
+pub async fn check_no_matching_by_email_nickname_or_username<S: UserStore>(
     store: &S,
 ) -> CheckResult {
     const RULE: &str = "no_matching_by_email_nickname_or_username";
@@ -310,7 +308,7 @@ pub async fn check_no_matching_by_email_nickname_or_username<S: KakaoUserStore>(
 
 /// Ids above 2^53 are kept exactly: 2^53 and 2^53 + 1 (equal as `f64`) are two users,
 /// and so are a random large id and its successor; each maps back to its own user.
-pub async fn check_ids_above_2_pow_53_round_trip<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_ids_above_2_pow_53_round_trip<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "ids_above_2_pow_53_round_trip";
     // A multiple of 1024 below 2^62: as f64, `n + 1` rounds to `n`.
     let n = rand::thread_rng().gen_range((1_i64 << 43)..(1_i64 << 52)) << 10;
@@ -330,12 +328,13 @@ pub async fn check_ids_above_2_pow_53_round_trip<S: KakaoUserStore>(store: &S) -
 
 /// Odd input (a NUL byte, 10 000 characters, SQL, extreme ids, no profile at all) may
 /// make the store return an error, but never panic; the store keeps working after.
-pub async fn check_store_errors_never_panic<S: KakaoUserStore>(store: &S) -> CheckResult {
+pub async fn check_store_errors_never_panic<S: UserStore>(store: &S) -> CheckResult {
     const RULE: &str = "store_errors_never_panic";
     let base = random_kakao_id();
     let long = "가".repeat(10_000);
     let mut bare = sample_login(base + 4, "bare", None);
-    bare.user.kakao_account = None;
+    let ProviderUser::Kakao(user) = &mut bare.user;
+    user.kakao_account = None;
     let odd = [
         sample_login(base, "nul\0byte", Some("nul\0@example.com")),
         sample_login(base + 1, &long, None),

@@ -9,7 +9,7 @@
 //! into another row does not open there either.
 
 use actix_kakao_auth::kakao::secret::{AccessToken, IdToken, RefreshToken};
-use actix_kakao_auth::store::{AgreedTerm, KakaoLogin, KakaoTokens};
+use actix_kakao_auth::store::{AgreedTerm, SocialLogin, Tokens};
 use actix_kakao_auth::store::{SealedToken, TokenCipher, TokenCryptoError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,7 @@ pub fn token_context(uid: &str) -> Vec<u8> {
 impl LinkData {
     /// The document for a fresh login, its tokens sealed for the login's uid.
     pub fn try_from_login(
-        login: &KakaoLogin,
+        login: &SocialLogin,
         cipher: &TokenCipher,
     ) -> Result<Self, TokenCryptoError> {
         let uid = login.uid();
@@ -68,11 +68,11 @@ impl LinkData {
         Ok(data)
     }
 
-    fn without_tokens(login: &KakaoLogin, uid: String) -> Self {
+    fn without_tokens(login: &SocialLogin, uid: String) -> Self {
         Self {
             id: uid,
             nickname: login.user.nickname().map(str::to_owned),
-            connected_at: login.user.connected_at.clone(),
+            connected_at: login.user.connected_at().map(str::to_owned),
             service_terms: login.service_terms.clone(),
             token_type: "bearer".to_owned(),
             ..Self::default()
@@ -94,7 +94,7 @@ impl LinkData {
     pub fn set_tokens_for(
         &mut self,
         uid: &str,
-        tokens: &KakaoTokens,
+        tokens: &Tokens,
         cipher: &TokenCipher,
     ) -> Result<(), TokenCryptoError> {
         let context = token_context(uid);
@@ -146,14 +146,14 @@ impl LinkData {
     /// The stored tokens of the link of Kakao user `uid` (the row's uid), opened; `None`
     /// when none are stored or they do not open (sealed with a key that is no longer
     /// configured, or for another link).
-    pub fn tokens_for(&self, uid: &str, cipher: &TokenCipher) -> Option<KakaoTokens> {
+    pub fn tokens_for(&self, uid: &str, cipher: &TokenCipher) -> Option<Tokens> {
         let context = token_context(uid);
         let access = cipher.open(self.access_token.as_ref()?, &context).ok()?;
         let refresh = match &self.refresh_token {
             Some(sealed) => Some(RefreshToken::new(cipher.open(sealed, &context).ok()?)),
             None => None,
         };
-        Some(KakaoTokens {
+        Some(Tokens {
             access_token: AccessToken::new(access),
             expires_at: self.expires_at?,
             refresh_token: refresh,

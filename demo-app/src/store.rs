@@ -1,4 +1,4 @@
-//! [`DieselUserStore`]: the demo's [`KakaoUserStore`], on SQLite or PostgreSQL.
+//! [`DieselUserStore`]: the demo's [`UserStore`], on SQLite or PostgreSQL.
 //!
 //! A Kakao login maps to a local user only through `social_auth_usersocialauth`
 //! (`provider = 'kakao'`, `uid` = the Kakao id). A user is never found by username,
@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
+use actix_kakao_auth::store::{Link, LinkStore, Provider, SocialLogin, Tokens, UserStore};
 use actix_kakao_auth::store::{TokenCipher, TokenCryptoError};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -89,7 +89,7 @@ struct LoginRecord {
 }
 
 impl LoginRecord {
-    fn new(login: &KakaoLogin, cipher: &TokenCipher) -> Result<Self, TokenCryptoError> {
+    fn new(login: &SocialLogin, cipher: &TokenCipher) -> Result<Self, TokenCryptoError> {
         Ok(Self {
             uid: login.uid(),
             nickname: login.user.nickname().map(str::to_owned),
@@ -156,7 +156,7 @@ impl DieselUserStore {
     }
 
     /// The stored Kakao tokens of user `user_id`, opened.
-    pub async fn tokens_of(&self, user_id: i64) -> Result<Option<KakaoTokens>, StoreError> {
+    pub async fn tokens_of(&self, user_id: i64) -> Result<Option<Tokens>, StoreError> {
         Ok(self
             .link_by_user(user_id)
             .await?
@@ -350,7 +350,7 @@ impl DieselUserStore {
     }
 }
 
-impl KakaoUserStore for DieselUserStore {
+impl UserStore for DieselUserStore {
     type User = User;
     type Error = StoreError;
 
@@ -361,7 +361,7 @@ impl KakaoUserStore for DieselUserStore {
     ///
     /// The work runs in a task of its own, so a caller that goes away (a dropped HTTP
     /// request) never leaves a transaction half-done on a pooled connection.
-    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, StoreError> {
+    async fn find_or_create(&self, login: &SocialLogin) -> Result<User, StoreError> {
         let store = self.clone();
         let record = LoginRecord::new(login, &self.cipher)?;
         let ticket = self.users.ticket();
@@ -376,21 +376,34 @@ impl KakaoUserStore for DieselUserStore {
     }
 }
 
-impl KakaoLinkStore<i64> for DieselUserStore {
+/// The demo links Kakao accounts only: another provider has no link here.
+impl LinkStore<i64> for DieselUserStore {
     type Error = StoreError;
 
-    async fn kakao_link(&self, user_id: &i64) -> Result<Option<KakaoLink>, StoreError> {
+    async fn link(&self, user_id: &i64, provider: Provider) -> Result<Option<Link>, StoreError> {
+        if provider != Provider::Kakao {
+            return Ok(None);
+        }
         let Some(link) = self.link_by_user(*user_id).await? else {
             return Ok(None);
         };
-        let Ok(kakao_id) = link.uid.parse::<i64>() else {
-            return Ok(None);
-        };
         let tokens = LinkData::parse(&link.extra_data).tokens_for(&link.uid, &self.cipher);
-        Ok(Some(KakaoLink { kakao_id, tokens }))
+        Ok(Some(Link {
+            provider,
+            uid: link.uid,
+            tokens,
+        }))
     }
 
-    async fn update_tokens(&self, user_id: &i64, tokens: &KakaoTokens) -> Result<(), StoreError> {
+    async fn update_tokens(
+        &self,
+        user_id: &i64,
+        provider: Provider,
+        tokens: &Tokens,
+    ) -> Result<(), StoreError> {
+        if provider != Provider::Kakao {
+            return Ok(());
+        }
         let Some(link) = self.link_by_user(*user_id).await? else {
             return Ok(());
         };
@@ -413,15 +426,21 @@ impl KakaoLinkStore<i64> for DieselUserStore {
         Ok(())
     }
 
-    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<i64>, StoreError> {
-        self.user_id_by_uid(&kakao_id.to_string()).await
+    async fn user_for(&self, provider: Provider, uid: &str) -> Result<Option<i64>, StoreError> {
+        if provider != Provider::Kakao {
+            return Ok(None);
+        }
+        self.user_id_by_uid(uid).await
     }
 
     /// The demo has no other login method: a user without a Kakao link is deleted, with
     /// every session row of theirs (and their Redis sessions). Any session left
     /// anywhere (a cookie-only one, another instance's cache) is refused from then on,
     /// because the identity check no longer finds the user.
-    async fn remove_kakao_link(&self, user_id: &i64) -> Result<bool, StoreError> {
+    async fn remove_link(&self, user_id: &i64, provider: Provider) -> Result<bool, StoreError> {
+        if provider != Provider::Kakao {
+            return Ok(false);
+        }
         let deleted = self.delete_user(*user_id).await?;
         if let Some(sessions) = &self.sessions {
             sessions

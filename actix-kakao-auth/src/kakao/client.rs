@@ -28,7 +28,7 @@ use crate::kakao::wire::{
 };
 pub use crate::kakao::wire::{AccessTokenInfo, ConsentScope, ServiceTerm};
 pub(crate) use crate::kakao::wire::{KakaoTokenErrorResponse, KakaoTokenResponse};
-use crate::store::KakaoTokens;
+use crate::store::Tokens;
 
 type OAuthClient = oauth2::Client<
     KakaoTokenErrorResponse,
@@ -169,7 +169,7 @@ impl KakaoClient {
         &self,
         code: &str,
         pkce_verifier: &str,
-    ) -> Result<KakaoTokens, KakaoApiError> {
+    ) -> Result<Tokens, KakaoApiError> {
         let send = |request| self.send(request);
         let response = self
             .oauth
@@ -335,7 +335,7 @@ impl KakaoClient {
     pub async fn refresh_tokens(
         &self,
         refresh_token: &RefreshToken,
-    ) -> Result<KakaoTokens, KakaoApiError> {
+    ) -> Result<Tokens, KakaoApiError> {
         let send = |request| self.send(request);
         let response = self
             .oauth

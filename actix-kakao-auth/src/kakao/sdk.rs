@@ -17,7 +17,7 @@
 //!   id_token alone cannot show the terms), a required term not agreed is
 //!   `terms_required`, and the agreed terms reach the store's ledger.
 //! * **Tokens kept**: a posted access token reaches the store sealed like the web
-//!   flow's ([`KakaoLogin::tokens`](crate::store::KakaoLogin::tokens), without a refresh
+//!   flow's ([`SocialLogin::tokens`](crate::store::SocialLogin::tokens), without a refresh
 //!   token), so logout revokes it and disconnect can use it.
 //! * **Replay**: an id_token carrying a `jti` or a `nonce` signs in once until it
 //!   expires, across every instance that shares the

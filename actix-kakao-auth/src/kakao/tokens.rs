@@ -10,7 +10,7 @@ use sha2::Digest;
 use crate::auth::KakaoAuth;
 use crate::error::KakaoApiError;
 use crate::kakao::secret::AccessToken;
-use crate::store::{IdOf, KakaoLinkStore, KakaoTokens, KakaoUserStore};
+use crate::store::{IdOf, LinkStore, Tokens, UserStore};
 
 /// Why no valid access token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -48,15 +48,15 @@ enum Refresh {
     /// Someone else refreshed: here is the fresh access token.
     Done(AccessToken),
     /// This caller holds the lock (as `owner`) and must refresh `tokens`.
-    Mine { tokens: KakaoTokens, owner: String },
+    Mine { tokens: Tokens, owner: String },
 }
 
-fn is_fresh(tokens: &KakaoTokens, margin: std::time::Duration) -> bool {
+fn is_fresh(tokens: &Tokens, margin: std::time::Duration) -> bool {
     let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::MAX);
     tokens.expires_at > Utc::now() + margin
 }
 
-impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
+impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// A valid access token for local user `user`.
     ///
     /// When the stored token expires within the configured refresh margin (default
@@ -65,7 +65,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// user wait for a single refresh, also on other instances when they share the
     /// [`guard_store`](crate::KakaoAuthConfigBuilder::guard_store): Kakao may rotate the
     /// refresh token, and a rotated one spent twice would force the user to log in again.
-    /// Needs a [`KakaoLinkStore`] (see
+    /// Needs a [`LinkStore`] (see
     /// [`KakaoAuth::with_links`]).
     pub async fn access_token_for(&self, user: &IdOf<S>) -> Result<AccessToken, TokenError> {
         let user_id = user.to_string();
@@ -146,7 +146,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         &self,
         user: &IdOf<S>,
         user_id: &str,
-        tokens: KakaoTokens,
+        tokens: Tokens,
     ) -> Result<AccessToken, TokenError> {
         if tokens
             .refresh_token_expires_at
@@ -185,7 +185,7 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
             fresh.scopes = tokens.scopes.clone();
         }
         self.links()
-            .update_tokens(user, &fresh)
+            .update_tokens(user, crate::store::Provider::Kakao, &fresh)
             .await
             .map_err(|e| TokenError::Store(Box::new(e)))?;
         crate::metrics::token_refresh("success");
@@ -193,10 +193,10 @@ impl<S: KakaoUserStore, L: KakaoLinkStore<IdOf<S>>> KakaoAuth<S, L> {
         Ok(fresh.access_token)
     }
 
-    async fn stored_tokens(&self, user: &IdOf<S>) -> Result<Option<KakaoTokens>, TokenError> {
+    async fn stored_tokens(&self, user: &IdOf<S>) -> Result<Option<Tokens>, TokenError> {
         let link = self
             .links()
-            .kakao_link(user)
+            .link(user, crate::store::Provider::Kakao)
             .await
             .map_err(|e| TokenError::Store(Box::new(e)))?;
         Ok(link.and_then(|l| l.tokens))

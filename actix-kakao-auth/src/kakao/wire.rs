@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::KakaoApiError;
 use crate::kakao::secret::IdToken;
-use crate::store::KakaoTokens;
+use crate::store::Tokens;
 
 /// Kakao's token answer beyond RFC 6749: the id_token and the refresh token's lifetime.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ pub(crate) struct RevokedTerm {
 }
 
 /// Converts Kakao's token answer to absolute expiry times.
-pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens {
+pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> Tokens {
     let now = Utc::now();
     let expires_in = response
         .expires_in()
@@ -204,7 +204,7 @@ pub(crate) fn tokens_from_response(response: &KakaoTokenResponse) -> KakaoTokens
         .extra_fields()
         .refresh_token_expires_in
         .map(|s| after(now, std::time::Duration::from_secs(s)));
-    KakaoTokens {
+    Tokens {
         access_token: response.access_token().clone(),
         expires_at: after(now, expires_in),
         refresh_token: response.refresh_token().cloned(),

@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::auth::KakaoAuth;
 use crate::error::{KakaoApiError, LoginFailure};
 use crate::kakao::client::KapiAuth;
-use crate::store::{AuthUser, IdOf, KakaoLinkStore, KakaoUserStore};
+use crate::store::{AuthUser, IdOf, LinkStore, Provider, UserStore};
 
 /// How long logout waits for Kakao to revoke a token before giving up on it.
 const REVOKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,8 +25,8 @@ const WEBHOOK_BUDGET: Duration = Duration::from_millis(2500);
 /// only with a link store and an admin key (without them they could only fail).
 pub(super) fn register<S, L>(cfg: &mut web::ServiceConfig, config: &crate::KakaoAuthConfig)
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let paths = config.paths();
     cfg.route(&paths.logout_path, web::post().to(logout::<S, L>))
@@ -61,7 +61,7 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// The id of the request's logged-in user (checked by the identity middleware).
-fn current_user<S: KakaoUserStore>(req: &HttpRequest) -> Option<IdOf<S>> {
+fn current_user<S: UserStore>(req: &HttpRequest) -> Option<IdOf<S>> {
     crate::identity::user_of::<S::User>(req).map(|user| user.id())
 }
 
@@ -70,10 +70,10 @@ fn current_user<S: KakaoUserStore>(req: &HttpRequest) -> Option<IdOf<S>> {
 /// gets at most [`REVOKE_TIMEOUT`].
 async fn revoke_token_best_effort<S, L>(auth: &KakaoAuth<S, L>, user: &IdOf<S>)
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
-    let link = match auth.links().kakao_link(user).await {
+    let link = match auth.links().link(user, Provider::Kakao).await {
         Ok(Some(link)) => link,
         Ok(None) => return,
         Err(error) => {
@@ -105,8 +105,8 @@ async fn end_local_session<S, L>(
     action: &str,
 ) -> Result<(), HttpResponse>
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     crate::csrf::check(req, body, &auth.config().app_origin(), action)
         .map_err(crate::csrf::Refused::response)?;
@@ -126,8 +126,8 @@ async fn logout<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     match end_local_session(&req, &body, &session, &auth, "logout").await {
         Ok(()) => see_other(&auth.config().paths().logout_redirect_url),
@@ -144,8 +144,8 @@ async fn logout_with_kakao<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     if let Err(refusal) = end_local_session(&req, &body, &session, &auth, "Kakao logout").await {
         return refusal;
@@ -162,7 +162,7 @@ where
 /// `POST /accounts/oauth/disconnect/kakao/`: unlinks the user at Kakao (with the admin
 /// key when configured, else the user's token, refreshed if needed), removes the link
 /// (which ends the user's other sessions, see
-/// [`remove_kakao_link`](KakaoLinkStore::remove_kakao_link)) and this session.
+/// [`remove_kakao_link`](LinkStore::remove_kakao_link)) and this session.
 async fn disconnect<S, L>(
     req: HttpRequest,
     body: web::Bytes,
@@ -170,8 +170,8 @@ async fn disconnect<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
     if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
@@ -186,7 +186,7 @@ where
             reason,
         ))
     };
-    let link = match auth.links().kakao_link(&user).await {
+    let link = match auth.links().link(&user, Provider::Kakao).await {
         Ok(link) => link,
         Err(error) => {
             tracing::error!(%error, "disconnect: link store failed");
@@ -197,16 +197,13 @@ where
         tracing::warn!(%user, "disconnect: no Kakao link stored for the user");
         return failed(LoginFailure::Internal);
     };
-    let unlinked = match &config.admin_key {
-        Some(key) => {
+    let unlinked = match (&config.admin_key, link.kakao_id()) {
+        (Some(key), Some(target_id)) => {
             auth.client()
-                .unlink_user(KapiAuth::Admin {
-                    key,
-                    target_id: link.kakao_id,
-                })
+                .unlink_user(KapiAuth::Admin { key, target_id })
                 .await
         }
-        None => match auth.access_token_for(&user).await {
+        _ => match auth.access_token_for(&user).await {
             Ok(token) => auth.client().unlink_user(KapiAuth::Bearer(&token)).await,
             Err(error) => {
                 tracing::warn!(%error, "disconnect: no usable Kakao token");
@@ -228,7 +225,7 @@ where
             return failed(reason);
         }
     }
-    if let Err(error) = auth.links().remove_kakao_link(&user).await {
+    if let Err(error) = auth.links().remove_link(&user, Provider::Kakao).await {
         tracing::error!(%error, "disconnect: unlinked at Kakao but the local cleanup failed");
         return failed(LoginFailure::Internal);
     }
@@ -255,8 +252,8 @@ async fn unlink_webhook<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
     let Some(admin_key) = &config.admin_key else {
@@ -301,8 +298,9 @@ where
     tracing::info!(kakao_id, referrer_type, "Kakao unlink webhook received");
     let auth = auth.into_inner();
     let work = actix_web::rt::spawn(async move {
-        match auth.links().user_for_kakao_id(kakao_id).await {
-            Ok(Some(user)) => match auth.links().remove_kakao_link(&user).await {
+        let uid = kakao_id.to_string();
+        match auth.links().user_for(Provider::Kakao, &uid).await {
+            Ok(Some(user)) => match auth.links().remove_link(&user, Provider::Kakao).await {
                 Ok(_) => {
                     crate::metrics::session_ended("webhook");
                     tracing::info!(kakao_id, %user, "unlinked user removed")

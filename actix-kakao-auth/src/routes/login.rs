@@ -15,7 +15,7 @@ use crate::kakao::login_options::{clean_login_hint, Prompt};
 use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::next_url::sanitize_next;
 use crate::pending::{self, PendingLogin};
-use crate::store::{IdOf, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore};
+use crate::store::{IdOf, LinkStore, SocialLogin, Tokens, UserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -133,8 +133,8 @@ fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart
 /// server and the session is not touched.
 pub(super) async fn begin<S, L>(req: HttpRequest, auth: web::Data<KakaoAuth<S, L>>) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let start = login_start(&req, auth.config());
     start_login(&req, &auth, start)
@@ -144,8 +144,8 @@ where
 /// the removals of older pending logins that make room for it).
 fn start_login<S, L>(req: &HttpRequest, auth: &KakaoAuth<S, L>, start: LoginStart) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
     let nonce = config
@@ -239,8 +239,8 @@ pub(super) async fn callback<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
     let query = parse_callback_query(req.query_string());
@@ -326,8 +326,8 @@ async fn complete_login<S, L>(
     pending: Option<PendingLogin>,
 ) -> Result<String, LoginError>
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
     if let Some(error) = query.error {
@@ -367,8 +367,8 @@ where
             crate::auth::TermsCheck::Kakao(error) => LoginError::ServiceTerms(error),
             crate::auth::TermsCheck::Missing(missing) => LoginError::TermsRequired { missing },
         })?;
-    let login = KakaoLogin {
-        user,
+    let login = SocialLogin {
+        user: crate::store::ProviderUser::Kakao(user),
         tokens: Some(tokens),
         service_terms,
     };
@@ -381,7 +381,8 @@ where
     crate::identity::log_in(session, &local_user)
         .map_err(|e| LoginError::Session(e.to_string()))?;
     tracing::info!(
-        kakao_id = login.user.id,
+        provider = %login.provider(),
+        uid = %login.uid(),
         user = %crate::store::AuthUser::id(&local_user),
         "Kakao login succeeded"
     );
@@ -397,7 +398,7 @@ where
 /// without a nonce (begun before `openid` was configured) cannot be verified and fails.
 async fn verify_id_token(
     verifier: &IdTokenVerifier,
-    tokens: &KakaoTokens,
+    tokens: &Tokens,
     nonce: Option<&str>,
 ) -> Result<IdTokenClaims, LoginError> {
     let id_token = tokens

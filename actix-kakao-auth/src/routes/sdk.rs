@@ -15,7 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::auth::KakaoAuth;
 use crate::csrf::{provenance, Provenance};
 use crate::kakao::sdk::SdkTokens;
-use crate::store::{AuthUser, IdOf, KakaoLinkStore, KakaoUserStore};
+use crate::store::{AuthUser, IdOf, LinkStore, UserStore};
 
 /// Largest accepted body.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
@@ -53,8 +53,8 @@ pub(super) async fn sign_in<S, L>(
     auth: web::Data<KakaoAuth<S, L>>,
 ) -> HttpResponse
 where
-    S: KakaoUserStore,
-    L: KakaoLinkStore<IdOf<S>>,
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
 {
     if provenance(&req, &auth.config().app_origin()) == Provenance::CrossSite {
         tracing::warn!("SDK sign-in from another site refused");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_kakao_auth::kakao::tokens::TokenError;
 use actix_kakao_auth::store::{
-    AuthUser, KakaoLink, KakaoLinkStore, KakaoLogin, KakaoTokens, KakaoUserStore,
+    AuthUser, Link, LinkStore, Provider, ProviderUser, SocialLogin, Tokens, UserStore,
 };
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig};
 use kakao_emulator::{KakaoEmulator, UserChoice};
@@ -17,7 +17,7 @@ const REDIRECT: &str = "http://127.0.0.1:9/accounts/oauth/complete/kakao/";
 
 #[derive(Clone, Default)]
 struct MemoryStore {
-    tokens: Arc<Mutex<HashMap<String, KakaoTokens>>>,
+    tokens: Arc<Mutex<HashMap<String, Tokens>>>,
 }
 
 #[derive(Clone)]
@@ -30,11 +30,11 @@ impl AuthUser for User {
     }
 }
 
-impl KakaoUserStore for MemoryStore {
+impl UserStore for MemoryStore {
     type User = User;
     type Error = std::io::Error;
 
-    async fn find_or_create(&self, login: &KakaoLogin) -> Result<User, std::io::Error> {
+    async fn find_or_create(&self, login: &SocialLogin) -> Result<User, std::io::Error> {
         if let Some(tokens) = &login.tokens {
             self.tokens
                 .lock()
@@ -54,13 +54,18 @@ impl KakaoUserStore for MemoryStore {
     }
 }
 
-impl KakaoLinkStore<String> for MemoryStore {
+impl LinkStore<String> for MemoryStore {
     type Error = std::io::Error;
 
-    async fn kakao_link(&self, user_id: &String) -> Result<Option<KakaoLink>, std::io::Error> {
+    async fn link(
+        &self,
+        user_id: &String,
+        provider: Provider,
+    ) -> Result<Option<Link>, std::io::Error> {
         let tokens = self.tokens.lock().unwrap().get(user_id).cloned();
-        Ok(tokens.map(|tokens| KakaoLink {
-            kakao_id: user_id.parse().unwrap(),
+        Ok(tokens.map(|tokens| Link {
+            provider,
+            uid: user_id.clone(),
             tokens: Some(tokens),
         }))
     }
@@ -68,7 +73,8 @@ impl KakaoLinkStore<String> for MemoryStore {
     async fn update_tokens(
         &self,
         user_id: &String,
-        tokens: &KakaoTokens,
+        _: Provider,
+        tokens: &Tokens,
     ) -> Result<(), std::io::Error> {
         self.tokens
             .lock()
@@ -77,18 +83,18 @@ impl KakaoLinkStore<String> for MemoryStore {
         Ok(())
     }
 
-    async fn user_for_kakao_id(&self, kakao_id: i64) -> Result<Option<String>, std::io::Error> {
-        let id = kakao_id.to_string();
+    async fn user_for(&self, _: Provider, uid: &str) -> Result<Option<String>, std::io::Error> {
+        let id = uid.to_owned();
         Ok(self.tokens.lock().unwrap().contains_key(&id).then_some(id))
     }
 
-    async fn remove_kakao_link(&self, user_id: &String) -> Result<bool, std::io::Error> {
+    async fn remove_link(&self, user_id: &String, _: Provider) -> Result<bool, std::io::Error> {
         Ok(self.tokens.lock().unwrap().remove(user_id).is_some())
     }
 }
 
 impl MemoryStore {
-    fn get(&self, user: &str) -> KakaoTokens {
+    fn get(&self, user: &str) -> Tokens {
         self.tokens.lock().unwrap()[user].clone()
     }
 }
@@ -134,8 +140,8 @@ async fn log_in(kakao: &KakaoEmulator, auth: &KakaoAuth<MemoryStore, MemoryStore
         .unwrap();
     let user = auth.client().user_info(&tokens.access_token).await.unwrap();
     auth.store()
-        .find_or_create(&KakaoLogin {
-            user,
+        .find_or_create(&SocialLogin {
+            user: ProviderUser::Kakao(user),
             tokens: Some(tokens),
             service_terms: None,
         })

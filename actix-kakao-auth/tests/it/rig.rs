@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_kakao_auth::store::{AuthUser, KakaoLogin, KakaoUserStore};
+use actix_kakao_auth::store::{AuthUser, SocialLogin, UserStore};
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use actix_session::storage::{
     CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
@@ -25,7 +25,7 @@ pub(crate) const ORIGIN: &str = "http://app.test";
 #[derive(Default, Clone)]
 pub(crate) struct MemoryStore {
     pub(crate) users: Arc<Mutex<HashMap<i64, LocalUser>>>,
-    pub(crate) logins: Arc<Mutex<Vec<KakaoLogin>>>,
+    pub(crate) logins: Arc<Mutex<Vec<SocialLogin>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -45,20 +45,21 @@ impl AuthUser for LocalUser {
     }
 }
 
-impl KakaoUserStore for MemoryStore {
+impl UserStore for MemoryStore {
     type User = LocalUser;
     type Error = std::io::Error;
 
-    async fn find_or_create(&self, login: &KakaoLogin) -> Result<LocalUser, std::io::Error> {
+    async fn find_or_create(&self, login: &SocialLogin) -> Result<LocalUser, std::io::Error> {
         self.logins.lock().unwrap().push(login.clone());
         let mut users = self.users.lock().unwrap();
-        if let Some(user) = users.values().find(|u| u.kakao_id == login.user.id) {
+        let kakao_id: i64 = login.uid().parse().unwrap();
+        if let Some(user) = users.values().find(|u| u.kakao_id == kakao_id) {
             return Ok(user.clone());
         }
         let id = 100 + users.len() as i64;
         let user = LocalUser {
             id,
-            kakao_id: login.user.id,
+            kakao_id,
             epoch: 0,
         };
         users.insert(id, user.clone());

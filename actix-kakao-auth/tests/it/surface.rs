@@ -8,7 +8,7 @@ use std::time::Duration;
 use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::actix_session::SessionMiddleware;
 use actix_kakao_auth::session::AuthSessionError;
-use actix_kakao_auth::store::{KakaoLink, KakaoLinkStore, KakaoTokens};
+use actix_kakao_auth::store::{Link, LinkStore, Provider, Tokens};
 use actix_kakao_auth::{AuthSession, CurrentUser, KakaoAuth};
 use actix_web::cookie::Key;
 use actix_web::http::header;
@@ -105,18 +105,18 @@ async fn an_app_with_its_own_error_page_keeps_it() {
 /// A link store that keeps nothing but says it does: enough to get its routes mounted.
 struct EmptyLinks;
 
-impl KakaoLinkStore<i64> for EmptyLinks {
+impl LinkStore<i64> for EmptyLinks {
     type Error = std::io::Error;
-    async fn kakao_link(&self, _: &i64) -> Result<Option<KakaoLink>, std::io::Error> {
+    async fn link(&self, _: &i64, _: Provider) -> Result<Option<Link>, std::io::Error> {
         Ok(None)
     }
-    async fn update_tokens(&self, _: &i64, _: &KakaoTokens) -> Result<(), std::io::Error> {
+    async fn update_tokens(&self, _: &i64, _: Provider, _: &Tokens) -> Result<(), std::io::Error> {
         Ok(())
     }
-    async fn user_for_kakao_id(&self, _: i64) -> Result<Option<i64>, std::io::Error> {
+    async fn user_for(&self, _: Provider, _: &str) -> Result<Option<i64>, std::io::Error> {
         Ok(None)
     }
-    async fn remove_kakao_link(&self, _: &i64) -> Result<bool, std::io::Error> {
+    async fn remove_link(&self, _: &i64, _: Provider) -> Result<bool, std::io::Error> {
         Ok(false)
     }
 }
@@ -370,12 +370,12 @@ async fn log_out_everywhere_ends_every_session_of_the_user() {
 #[derive(Clone, Default)]
 struct OtherStore(MemoryStore);
 
-impl actix_kakao_auth::KakaoUserStore for OtherStore {
+impl actix_kakao_auth::UserStore for OtherStore {
     type User = crate::rig::LocalUser;
     type Error = std::io::Error;
     async fn find_or_create(
         &self,
-        login: &actix_kakao_auth::store::KakaoLogin,
+        login: &actix_kakao_auth::store::SocialLogin,
     ) -> Result<Self::User, std::io::Error> {
         self.0.find_or_create(login).await
     }

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use actix_kakao_auth::store::KakaoUserStore;
+use actix_kakao_auth::store::UserStore;
 use actix_kakao_auth::testing::{random_kakao_id, sample_login};
 use common::{postgres_url, store_checks, PgSchema};
 use demo_app::db::{Db, DbError};

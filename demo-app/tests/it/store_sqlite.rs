@@ -72,7 +72,7 @@ async fn a_broken_database_gives_errors_not_panics() {
 async fn migrations_run_twice_are_idempotent_and_keep_rows() {
     let tmp = TempSqlite::new();
     let store = DieselUserStore::new(tmp.connect().await);
-    use actix_kakao_auth::store::KakaoUserStore;
+    use actix_kakao_auth::store::UserStore;
     let login = actix_kakao_auth::testing::sample_login(7, "again", None);
     let user = store.find_or_create(&login).await.unwrap();
     let reopened = DieselUserStore::new(tmp.connect().await);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_kakao_auth::session::SESSION_USER_KEY;
-use actix_kakao_auth::store::{AuthUser, KakaoUserStore};
+use actix_kakao_auth::store::{AuthUser, UserStore};
 use actix_kakao_auth::testing::{random_kakao_id, sample_login, CONCURRENT_LOGINS};
 use actix_session::storage::SessionStore;
 use demo_app::db::Db;
