@@ -35,7 +35,7 @@ pub enum UserChoice {
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The text after `marker` up to the next `"`, HTML-unescaped (the few entities the emulator emits).
-fn attribute_after(html: &str, marker: &str) -> Option<String> {
+pub(crate) fn attribute_after(html: &str, marker: &str) -> Option<String> {
     let start = html.find(marker)? + marker.len();
     let rest = html.get(start..)?;
     let value = &rest[..rest.find('"')?];
@@ -55,7 +55,10 @@ fn error_code(html: &str) -> Option<String> {
 }
 
 /// The `Location` of a redirect, resolved against the request URL.
-fn location(request_url: &Url, response: &reqwest::Response) -> Result<Url, EmulatorError> {
+pub(crate) fn location(
+    request_url: &Url,
+    response: &reqwest::Response,
+) -> Result<Url, EmulatorError> {
     let raw = response
         .headers()
         .get(LOCATION)
@@ -67,7 +70,7 @@ fn location(request_url: &Url, response: &reqwest::Response) -> Result<Url, Emul
 }
 
 /// Turns a non-redirect answer into the matching error.
-async fn not_a_redirect(response: reqwest::Response, step: &str) -> EmulatorError {
+pub(crate) async fn not_a_redirect(response: reqwest::Response, step: &str) -> EmulatorError {
     let status = response.status();
     match response.text().await {
         Ok(html) => match error_code(&html) {

@@ -53,6 +53,8 @@
 //!   Kakao has already done by the time it calls the webhook.
 //! * Everything lives in memory and dies with the emulator.
 //!
+//! The [`naver`] module is a Naver Login emulator of the same kind ([`naver::NaverEmulator`]).
+//!
 //! # Example
 //!
 //! ```no_run
@@ -87,6 +89,7 @@ mod error;
 mod faults;
 mod fixtures;
 mod kapi;
+pub mod naver;
 pub(crate) mod oidc;
 mod pages;
 mod params;
@@ -361,7 +364,7 @@ impl EmulatorBuilder {
 }
 
 /// `http://<addr>/`, with an unspecified address (`0.0.0.0`, `::`) replaced by loopback.
-fn base_url_for(addr: SocketAddr) -> std::io::Result<url::Url> {
+pub(crate) fn base_url_for(addr: SocketAddr) -> std::io::Result<url::Url> {
     let ip = match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),

@@ -27,7 +27,7 @@
 mod endpoints;
 mod keys;
 mod mint;
-mod signing;
+pub(crate) mod signing;
 pub(crate) mod tokens_seen;
 
 use actix_web::web;
