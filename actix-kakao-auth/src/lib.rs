@@ -145,6 +145,7 @@ pub mod kakao;
 mod log_safe;
 mod metrics;
 mod middleware;
+pub mod naver;
 mod next_url;
 mod pending;
 mod refresh_gate;

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The endpoint label of a Kakao request path: only the paths the library calls, so the
 /// label set stays small whatever a base URL prefix adds.
 pub(crate) fn endpoint_label(path: &str) -> &'static str {
-    const KNOWN: [&str; 13] = [
+    const KNOWN: [&str; 18] = [
         "/oauth/authorize",
         "/oauth/token",
         "/.well-known/openid-configuration",
@@ -29,6 +29,12 @@ pub(crate) fn endpoint_label(path: &str) -> &'static str {
         "/v2/user/service_terms",
         "/v2/user/revoke/service_terms",
         "/oauth/logout",
+        // Naver
+        "/oauth2/token",
+        "/oauth2/jwks",
+        "/oauth2.0/token",
+        "/oauth2.0/revoke",
+        "/v1/nid/me",
     ];
     KNOWN
         .into_iter()
@@ -67,5 +73,7 @@ mod tests {
         assert_eq!(endpoint_label("/kauth/oauth/token"), "/oauth/token");
         assert_eq!(endpoint_label("/v2/user/me"), "/v2/user/me");
         assert_eq!(endpoint_label("/anything/else"), "other");
+        assert_eq!(endpoint_label("/v1/nid/me"), "/v1/nid/me");
+        assert_eq!(endpoint_label("/oauth2/token"), "/oauth2/token");
     }
 }

@@ -76,7 +76,7 @@ impl ClientSettings {
 }
 
 /// Joins an absolute path onto a base URL that may itself carry a path prefix.
-pub(super) fn join(base: &Url, path: &str) -> Url {
+pub(crate) fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
     let prefix = base.path().trim_end_matches('/');
     url.set_path(&format!("{prefix}{path}"));

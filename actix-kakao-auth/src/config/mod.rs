@@ -7,7 +7,7 @@
 //! https redirect URI), no HTTP redirects followed when calling Kakao.
 
 mod builder;
-mod client;
+pub(crate) mod client;
 mod env;
 mod error;
 mod login;
@@ -16,7 +16,7 @@ mod options;
 mod paths;
 mod session;
 mod settings;
-mod urls;
+pub(crate) mod urls;
 
 pub use builder::{split_scopes, KakaoAuthConfigBuilder, DEFAULT_API_URL, DEFAULT_AUTH_URL};
 pub use client::ClientSettings;

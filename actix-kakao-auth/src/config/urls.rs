@@ -9,7 +9,7 @@ pub(super) fn checked_base_url(name: &'static str, value: &str) -> Result<String
 }
 
 /// Refuses plain `http` for a Kakao URL unless its host is loopback or `allow_http` is set.
-pub(super) fn check_kakao_scheme(
+pub(crate) fn check_kakao_scheme(
     name: &'static str,
     url: &Url,
     allow_http: bool,
@@ -37,7 +37,7 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-pub(super) fn parse_absolute(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_absolute(name: &'static str, value: &str) -> Result<Url, ConfigError> {
     let url =
         Url::parse(value).map_err(|e| ConfigError::invalid(name, format!("{e} in {value:?}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

@@ -24,6 +24,9 @@ pub(crate) struct Expected<'a> {
     pub(crate) audiences: &'a [&'a str],
     /// The nonce this login sent at authorize (`None`: an SDK token posted without one).
     pub(crate) nonce: Option<&'a str>,
+    /// When false, a token without a `nonce` claim passes (a provider that does not echo
+    /// it); one that carries a nonce must still carry this one.
+    pub(crate) nonce_required: bool,
     /// Now, in Unix seconds, from the verifier's clock.
     pub(crate) now: i64,
     /// Tolerated clock skew, in seconds.
@@ -102,10 +105,14 @@ pub(crate) fn check_claims(
     }
     // Step 11: a nonce was sent at authorize, so the claim must be present and equal to it,
     // compared in constant time (it is a one-time secret bound to the browser session).
+    // For a provider that may not echo it (Naver), a missing claim passes, a different one
+    // never does.
     if let Some(sent) = expected.nonce {
-        let nonce = claims.nonce.as_deref().ok_or(IdTokenError::NonceMissing)?;
-        if !bool::from(nonce.as_bytes().ct_eq(sent.as_bytes())) {
-            return Err(IdTokenError::NonceMismatch);
+        match claims.nonce.as_deref() {
+            Some(nonce) if bool::from(nonce.as_bytes().ct_eq(sent.as_bytes())) => {}
+            Some(_) => return Err(IdTokenError::NonceMismatch),
+            None if expected.nonce_required => return Err(IdTokenError::NonceMissing),
+            None => {}
         }
     }
     // Step 12 (`acr`): no acr_values are requested, so nothing to check.
@@ -139,6 +146,7 @@ mod tests {
             issuer: "https://kauth.kakao.com",
             audiences: &["client"],
             nonce: Some("n-1"),
+            nonce_required: true,
             now,
             leeway: 60,
         }
@@ -168,6 +176,27 @@ mod tests {
     }
 
     #[test]
+    fn a_nonce_that_need_not_be_echoed_may_be_missing_but_never_different() {
+        let optional = Expected {
+            nonce_required: false,
+            ..expected(1_500)
+        };
+        let mut token = claims();
+        assert!(check_claims(&token, &optional).is_ok());
+        token.nonce = None;
+        assert!(check_claims(&token, &optional).is_ok());
+        assert!(matches!(
+            check_claims(&token, &expected(1_500)),
+            Err(IdTokenError::NonceMissing)
+        ));
+        token.nonce = Some("n-2".into());
+        assert!(matches!(
+            check_claims(&token, &optional),
+            Err(IdTokenError::NonceMismatch)
+        ));
+    }
+
+    #[test]
     fn sdk_audiences_are_accepted_only_when_listed_and_a_missing_nonce_only_when_none_was_sent() {
         let mut native = claims();
         native.aud = vec!["native-key".into()];
@@ -178,6 +207,7 @@ mod tests {
         let sdk = Expected {
             audiences: &["client", "native-key", "js-key"],
             nonce: None,
+            nonce_required: true,
             ..expected(1_500)
         };
         assert!(check_claims(&native, &sdk).is_ok());

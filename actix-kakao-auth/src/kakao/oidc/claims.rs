@@ -55,7 +55,13 @@ impl IdTokenClaims {
     /// Connect Core §5.3.2 for the UserInfo `sub`): the token describes the user who is
     /// being logged in. Compared as text, so `"01001"` or `"+1001"` never equals `1001`.
     pub fn check_subject(&self, user_id: i64) -> Result<(), IdTokenError> {
-        if self.sub == user_id.to_string() {
+        self.check_subject_text(&user_id.to_string())
+    }
+
+    /// [`check_subject`](Self::check_subject) for a provider whose ids are text (Naver):
+    /// `sub` must equal `uid` exactly, byte for byte.
+    pub fn check_subject_text(&self, uid: &str) -> Result<(), IdTokenError> {
+        if self.sub == uid {
             Ok(())
         } else {
             Err(IdTokenError::SubjectMismatch)

@@ -99,7 +99,21 @@ impl IdTokenVerifier {
         let kid = checks::check_header(&jws.header)?;
         let key = self.jwks.key(kid).await?;
         checks::check_signature(&jws, &key)?;
-        self.checked_claims(&jws.payload, Some(nonce), &[])
+        self.checked_claims(&jws.payload, Some(nonce), true, &[])
+    }
+
+    /// [`verify`](Self::verify) for a provider that may not echo the `nonce` (Naver): a
+    /// token without the claim passes, a token with another nonce does not.
+    pub async fn verify_nonce_if_present(
+        &self,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<IdTokenClaims, IdTokenError> {
+        let jws = jws::parse(id_token)?;
+        let kid = checks::check_header(&jws.header)?;
+        let key = self.jwks.key(kid).await?;
+        checks::check_signature(&jws, &key)?;
+        self.checked_claims(&jws.payload, Some(nonce), false, &[])
     }
 
     /// [`verify`](Self::verify) against a key set you hold, without any network call.
@@ -115,7 +129,7 @@ impl IdTokenVerifier {
             kid: super::error::echo(kid),
         })?;
         checks::check_signature(&jws, key)?;
-        self.checked_claims(&jws.payload, Some(nonce), &[])
+        self.checked_claims(&jws.payload, Some(nonce), true, &[])
     }
 
     /// Everything [`verify`](Self::verify) checks after the signature, on a raw header and
@@ -130,7 +144,7 @@ impl IdTokenVerifier {
     ) -> Result<IdTokenClaims, IdTokenError> {
         let header: jws::JoseHeader = jws::parse_json("header", header)?;
         checks::check_header(&header)?;
-        self.checked_claims(payload, Some(nonce), &[])
+        self.checked_claims(payload, Some(nonce), true, &[])
     }
 
     /// Verifies an id_token a Kakao SDK obtained (a native or JavaScript app's login): like
@@ -147,7 +161,7 @@ impl IdTokenVerifier {
         let key = self.jwks.key(kid).await?;
         checks::check_signature(&jws, &key)?;
         let extra: Vec<&str> = extra_audiences.iter().map(String::as_str).collect();
-        self.checked_claims(&jws.payload, nonce, &extra)
+        self.checked_claims(&jws.payload, nonce, true, &extra)
     }
 
     /// Parses the (signature-checked) payload and runs the claim checks; `aud` may be the
@@ -156,6 +170,7 @@ impl IdTokenVerifier {
         &self,
         payload: &[u8],
         nonce: Option<&str>,
+        nonce_required: bool,
         extra_audiences: &[&str],
     ) -> Result<IdTokenClaims, IdTokenError> {
         let claims = IdTokenClaims::from_json(payload)?;
@@ -168,6 +183,7 @@ impl IdTokenVerifier {
                 issuer: &self.issuer,
                 audiences: &audiences,
                 nonce,
+                nonce_required,
                 now: (self.clock)().timestamp(),
                 leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
             },
