@@ -32,8 +32,16 @@ struct Inner<S, L> {
     /// over one JWKS cache.
     verifier: IdTokenVerifier,
     refresh_gate: crate::refresh_gate::RefreshGate,
+    /// Naver Login, when configured: its client and id_token verifier.
+    naver: Option<NaverParts>,
     store: Arc<S>,
     links: L,
+}
+
+/// Naver's client and the verifier of its id_tokens.
+pub(crate) struct NaverParts {
+    pub(crate) client: crate::naver::NaverClient,
+    pub(crate) verifier: IdTokenVerifier,
 }
 
 /// Why the service-terms check did not pass.
@@ -76,12 +84,32 @@ impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
         let config = Arc::new(config);
         let client = KakaoClient::new(Arc::clone(config.client()))?;
         let verifier = IdTokenVerifier::from_config(&config, client.clone());
+        let naver = match config.naver() {
+            Some(settings) => {
+                let client = crate::naver::NaverClient::new(settings.clone()).map_err(|e| {
+                    KakaoApiError::Transport {
+                        message: e.to_string(),
+                        timeout: false,
+                    }
+                })?;
+                let verifier = client
+                    .id_token_verifier()
+                    .leeway(config.id_token_leeway())
+                    .set_time_fn({
+                        let clock = Arc::clone(&config.clock);
+                        move || clock()
+                    });
+                Some(NaverParts { client, verifier })
+            }
+            None => None,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 client,
                 verifier,
                 refresh_gate: crate::refresh_gate::RefreshGate::default(),
+                naver,
                 store: Arc::new(store),
                 links,
             }),
@@ -298,6 +326,16 @@ impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
     /// The id_token verifier, present when `openid` is among the scopes.
     pub fn id_token_verifier(&self) -> Option<&IdTokenVerifier> {
         self.config().oidc_enabled().then_some(&self.inner.verifier)
+    }
+
+    /// Naver's client and verifier, when Naver Login is configured.
+    pub(crate) fn naver(&self) -> Option<&NaverParts> {
+        self.inner.naver.as_ref()
+    }
+
+    /// The Naver client, when Naver Login is configured (for calls of your own).
+    pub fn naver_client(&self) -> Option<&crate::naver::NaverClient> {
+        self.naver().map(|n| &n.client)
     }
 
     /// One refresh at a time per user.

@@ -290,6 +290,12 @@ pub enum LoginError {
         /// The tags of the required terms the user has not agreed to.
         missing: Vec<String>,
     },
+    /// Naver's token exchange or `/v1/nid/me` failed.
+    #[error("Naver request failed: {0}")]
+    Naver(#[source] crate::naver::NaverApiError),
+    /// A login arrived at one provider's callback with a login begun for another.
+    #[error("the pending login was begun for another provider")]
+    ProviderMismatch,
     /// The application's store failed.
     #[error("user store failed: {}", log_safe(&.0.to_string()))]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -322,6 +328,10 @@ impl LoginError {
             Self::ServiceTerms(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
             Self::ServiceTerms(_) => LoginFailure::InvalidResponse,
             Self::TermsRequired { .. } => LoginFailure::TermsRequired,
+            Self::Naver(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
+            Self::Naver(crate::naver::NaverApiError::Auth { .. }) => LoginFailure::InvalidCode,
+            Self::Naver(_) => LoginFailure::InvalidResponse,
+            Self::ProviderMismatch => LoginFailure::StateMismatch,
             Self::Store(_) | Self::Session(_) => LoginFailure::Internal,
         }
     }
@@ -333,6 +343,12 @@ impl LoginError {
             Self::Authorization { error } => Some(escape(error, AUTHORIZATION_ERROR_LIMIT)),
             Self::Token(e) | Self::UserInfo(e) | Self::ServiceTerms(e) => e.kakao_code(),
             Self::IdToken(crate::kakao::oidc::IdTokenError::Jwks(e)) => e.kakao_code(),
+            Self::Naver(crate::naver::NaverApiError::Auth { error, .. }) => {
+                Some(escape(error, AUTHORIZATION_ERROR_LIMIT))
+            }
+            Self::Naver(crate::naver::NaverApiError::Profile { resultcode, .. }) => {
+                Some(escape(resultcode, AUTHORIZATION_ERROR_LIMIT))
+            }
             _ => None,
         }
     }

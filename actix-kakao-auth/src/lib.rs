@@ -120,7 +120,7 @@
 //!
 //! | name | kind | labels | what |
 //! | --- | --- | --- | --- |
-//! | `kakao_logins_total` | counter | `outcome`: `success` or a [`LoginFailure`] code (web), or an SDK sign-in reason; `via`: `web` or `sdk` | completed and failed logins |
+//! | `kakao_logins_total` | counter | `provider`: `kakao` or `naver`; `outcome`: `success` or a [`LoginFailure`] code (web), or an SDK sign-in reason; `via`: `web` or `sdk` | completed and failed logins |
 //! | `kakao_api_request_duration_seconds` | histogram | `endpoint`: the Kakao path (`/oauth/token`, `/v2/user/me`, …) | time of each call to Kakao, failures included |
 //! | `kakao_sessions_ended_total` | counter | `cause`: `logout`, `everywhere`, `disconnect`, `webhook`, `user_gone` | sessions ended on purpose, and sessions refused because their user is gone or their hash changed |
 //! | `kakao_jwks_refreshes_total` | counter | `outcome`: `success`, `failure` | JWKS fetches |

@@ -47,8 +47,9 @@ pub(crate) fn kakao_call(endpoint: &'static str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-pub(crate) fn login(via: &'static str, outcome: &'static str) {
-    metrics::counter!("kakao_logins_total", "via" => via, "outcome" => outcome).increment(1);
+pub(crate) fn login(provider: &'static str, via: &'static str, outcome: &'static str) {
+    metrics::counter!("kakao_logins_total", "provider" => provider, "via" => via, "outcome" => outcome)
+        .increment(1);
 }
 
 pub(crate) fn session_ended(cause: &'static str) {

@@ -37,6 +37,9 @@ use crate::config::KakaoAuthConfig;
 /// One login between the begin step and the callback.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct PendingLogin {
+    /// Which provider the login was begun for: only that provider's callback takes it.
+    #[serde(default = "kakao", skip_serializing_if = "is_kakao")]
+    pub(crate) provider: crate::store::Provider,
     pub(crate) state: String,
     pub(crate) pkce_verifier: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +58,14 @@ pub(crate) struct PendingLogin {
     /// Additional-consent scopes asked for, kept for that second attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) extra_scopes: Vec<String>,
+}
+
+fn kakao() -> crate::store::Provider {
+    crate::store::Provider::Kakao
+}
+
+fn is_kakao(provider: &crate::store::Provider) -> bool {
+    *provider == crate::store::Provider::Kakao
 }
 
 impl std::fmt::Debug for PendingLogin {

@@ -7,8 +7,8 @@ use crate::auth::KakaoAuth;
 use crate::store::{IdOf, LinkStore, UserStore};
 
 mod account;
-mod error_page;
 pub(crate) mod login;
+mod pages;
 mod sdk;
 
 impl<S: UserStore, L: LinkStore<IdOf<S>>> KakaoAuth<S, L> {
@@ -41,6 +41,7 @@ where
     L: LinkStore<IdOf<S>>,
 {
     let config = auth.config().clone();
+    let auth_has_naver = auth.naver().map(|_| ());
     let paths = config.paths();
     cfg.app_data(web::Data::new(auth))
         .route(&paths.login_url, web::get().to(login::login_page))
@@ -53,7 +54,17 @@ where
         let login_url: std::sync::Arc<str> = paths.login_url.as_str().into();
         cfg.route(
             paths.login_error_path(),
-            web::get().to(move |query| error_page::login_error(query, login_url.clone())),
+            web::get().to(move |query| pages::login_error(query, login_url.clone())),
+        );
+    }
+    if let (Some(naver), Some(_)) = (config.naver(), auth_has_naver) {
+        cfg.route(
+            &paths.naver_begin_path,
+            web::get().to(login::begin_naver::<S, L>),
+        )
+        .route(
+            naver.redirect_uri().path(),
+            web::get().to(login::naver_callback::<S, L>),
         );
     }
     if config.sdk_sign_in_configured() {

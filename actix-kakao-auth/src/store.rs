@@ -25,6 +25,7 @@ pub use crate::token_crypto::{SealedToken, TokenCipher, TokenCryptoError, MIN_TO
 
 use crate::kakao::profile::KakaoUserInfo;
 use crate::kakao::secret::{AccessToken, IdToken, RefreshToken};
+use crate::naver::NaverUserInfo;
 
 /// A login provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,20 +34,23 @@ use crate::kakao::secret::{AccessToken, IdToken, RefreshToken};
 pub enum Provider {
     /// Kakao Login (카카오 로그인).
     Kakao,
+    /// Naver Login (네이버 로그인).
+    Naver,
 }
 
 impl Provider {
     /// Every provider.
-    pub const ALL: [Provider; 1] = [Self::Kakao];
+    pub const ALL: [Provider; 2] = [Self::Kakao, Self::Naver];
 
-    /// The provider's name in link rows and URLs: `kakao`.
+    /// The provider's name in link rows and URLs: `kakao`, `naver`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Kakao => "kakao",
+            Self::Naver => "naver",
         }
     }
 
-    /// The provider named `name` (`kakao`), if any.
+    /// The provider named `name` (`kakao`, `naver`), if any.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
     }
@@ -65,6 +69,8 @@ impl Display for Provider {
 pub enum ProviderUser {
     /// Kakao's `/v2/user/me`.
     Kakao(KakaoUserInfo),
+    /// Naver's `/v1/nid/me`.
+    Naver(NaverUserInfo),
 }
 
 impl ProviderUser {
@@ -72,14 +78,16 @@ impl ProviderUser {
     pub fn provider(&self) -> Provider {
         match self {
             Self::Kakao(_) => Provider::Kakao,
+            Self::Naver(_) => Provider::Naver,
         }
     }
 
     /// The account's id at the provider, as text (`uid` of the link row): Kakao's member
-    /// number in decimal.
+    /// number in decimal, Naver's pairwise id as sent.
     pub fn uid(&self) -> String {
         match self {
             Self::Kakao(user) => user.uid(),
+            Self::Naver(user) => user.id.clone(),
         }
     }
 
@@ -87,6 +95,7 @@ impl ProviderUser {
     pub fn nickname(&self) -> Option<&str> {
         match self {
             Self::Kakao(user) => user.nickname(),
+            Self::Naver(user) => user.nickname(),
         }
     }
 
@@ -94,14 +103,17 @@ impl ProviderUser {
     pub fn profile_image_url(&self) -> Option<&str> {
         match self {
             Self::Kakao(user) => user.profile_image_url(),
+            Self::Naver(user) => user.profile_image.as_deref(),
         }
     }
 
-    /// An email address the provider reports as valid **and** verified; `None` otherwise.
-    /// Never a key for linking accounts.
+    /// An email address the provider reports as valid **and** verified; `None` otherwise
+    /// (always for Naver, which has no verification flag). Never a key for linking
+    /// accounts.
     pub fn verified_email(&self) -> Option<&str> {
         match self {
             Self::Kakao(user) => user.verified_email(),
+            Self::Naver(_) => None,
         }
     }
 
@@ -109,6 +121,7 @@ impl ProviderUser {
     pub fn connected_at(&self) -> Option<&str> {
         match self {
             Self::Kakao(user) => user.connected_at.as_deref(),
+            Self::Naver(_) => None,
         }
     }
 
@@ -116,6 +129,15 @@ impl ProviderUser {
     pub fn as_kakao(&self) -> Option<&KakaoUserInfo> {
         match self {
             Self::Kakao(user) => Some(user),
+            Self::Naver(_) => None,
+        }
+    }
+
+    /// Naver's description of the user, for a Naver login.
+    pub fn as_naver(&self) -> Option<&NaverUserInfo> {
+        match self {
+            Self::Naver(user) => Some(user),
+            Self::Kakao(_) => None,
         }
     }
 }

@@ -333,8 +333,9 @@ pub async fn check_store_errors_never_panic<S: UserStore>(store: &S) -> CheckRes
     let base = random_kakao_id();
     let long = "가".repeat(10_000);
     let mut bare = sample_login(base + 4, "bare", None);
-    let ProviderUser::Kakao(user) = &mut bare.user;
-    user.kakao_account = None;
+    if let ProviderUser::Kakao(user) = &mut bare.user {
+        user.kakao_account = None;
+    }
     let odd = [
         sample_login(base, "nul\0byte", Some("nul\0@example.com")),
         sample_login(base + 1, &long, None),

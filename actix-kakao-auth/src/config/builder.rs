@@ -53,6 +53,7 @@ pub struct KakaoAuthConfigBuilder {
     pub(super) oidc: OidcOptions,
     pub(super) login: LoginDefaults,
     pub(super) sdk: SdkOptions,
+    pub(super) naver: Option<crate::naver::NaverSettings>,
     pub(super) serve_error_page: bool,
     pub(super) pending_cookie_key: Option<Key>,
     pub(super) app_id: Option<i64>,
@@ -90,6 +91,7 @@ impl KakaoAuthConfigBuilder {
             oidc: OidcOptions::default(),
             login: LoginDefaults::default(),
             sdk: SdkOptions::default(),
+            naver: None,
             serve_error_page: true,
             pending_cookie_key: None,
             app_id: None,
@@ -191,6 +193,14 @@ impl KakaoAuthConfigBuilder {
     /// Sync service terms, additional consent. Default: [`LoginDefaults::default()`].
     pub fn login(mut self, defaults: LoginDefaults) -> Self {
         self.login = defaults;
+        self
+    }
+
+    /// Naver Login beside Kakao: its begin route and callback (the Callback URL's path)
+    /// are mounted, and `/login/` offers both. The Callback URL must be on the app's
+    /// origin (the redirect URI's). Default: none (Kakao only).
+    pub fn naver(mut self, settings: crate::naver::NaverSettings) -> Self {
+        self.naver = Some(settings);
         self
     }
 
@@ -368,6 +378,22 @@ impl KakaoAuthConfigBuilder {
                 ))
             }
         };
+        if let Some(naver) = &self.naver {
+            if naver.redirect_uri.origin() != redirect_uri.origin() {
+                return Err(ConfigError::invalid(
+                    "naver.redirect_uri",
+                    "must be on the app's origin (the Kakao redirect URI's scheme, host and port)",
+                ));
+            }
+            if crate::next_url::sanitize_next(naver.redirect_uri.path()).is_none()
+                || naver.redirect_uri.path() == redirect_uri.path()
+            {
+                return Err(ConfigError::invalid(
+                    "naver.redirect_uri",
+                    "must have a path of its own, not the Kakao callback's",
+                ));
+            }
+        }
         let secure = self
             .session
             .cookie_secure
@@ -386,6 +412,7 @@ impl KakaoAuthConfigBuilder {
             }),
             paths: self.paths,
             serve_error_page: self.serve_error_page,
+            naver: self.naver,
             sdk_sign_in: self
                 .sdk
                 .mount

@@ -19,6 +19,8 @@ impl KakaoAuthConfigBuilder {
     /// | `KAKAO_ADMIN_KEY` | [`admin_key`](Self::admin_key) |
     /// | `KAKAO_APP_ID` | [`app_id`](Self::app_id) |
     /// | `KAKAO_SDK_AUDIENCES` | [`SdkOptions::audiences`](super::SdkOptions::audiences) |
+    /// | `NAVER_CLIENT_ID`, `NAVER_CLIENT_SECRET`, `NAVER_REDIRECT_URI` | [`naver`](Self::naver): Naver Login, when `NAVER_CLIENT_ID` is set (the other two are then required) |
+    /// | `NAVER_AUTH_URL`, `NAVER_API_URL` | [`NaverSettings::base_urls`](crate::naver::NaverSettings::base_urls) |
     /// | `KAKAO_SERVICE_TERMS` | [`LoginDefaults::service_terms`](super::LoginDefaults::service_terms) |
     ///
     /// A bad value is refused naming its variable.
@@ -66,6 +68,22 @@ impl KakaoAuthConfigBuilder {
             builder.login.service_terms = split_scopes(&terms);
         }
         builder.admin_key = get("KAKAO_ADMIN_KEY");
+        if let Some(naver_id) = get("NAVER_CLIENT_ID") {
+            let secret = get("NAVER_CLIENT_SECRET").ok_or(ConfigError::Missing {
+                name: "NAVER_CLIENT_SECRET",
+            })?;
+            let redirect = get("NAVER_REDIRECT_URI").ok_or(ConfigError::Missing {
+                name: "NAVER_REDIRECT_URI",
+            })?;
+            let auth = get("NAVER_AUTH_URL")
+                .unwrap_or_else(|| crate::naver::client::DEFAULT_NAVER_AUTH_URL.to_owned());
+            let api = get("NAVER_API_URL")
+                .unwrap_or_else(|| crate::naver::client::DEFAULT_NAVER_API_URL.to_owned());
+            builder.naver = Some(
+                crate::naver::NaverSettings::new(naver_id, secret, &redirect)?
+                    .base_urls(&auth, &api)?,
+            );
+        }
         if let Some(app_id) = get("KAKAO_APP_ID") {
             let id = app_id.trim().parse::<i64>().map_err(|_| {
                 ConfigError::invalid("KAKAO_APP_ID", "must be the app's numeric id")

@@ -83,7 +83,8 @@ mod tests {
         let read = read.into_inner().expect("lock");
         assert!(!read.is_empty());
         assert!(
-            read.iter().all(|name| name.starts_with("KAKAO_")),
+            read.iter()
+                .all(|name| name.starts_with("KAKAO_") || name.starts_with("NAVER_")),
             "{read:?}"
         );
     }

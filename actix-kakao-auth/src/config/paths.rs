@@ -36,6 +36,12 @@ pub struct RoutePaths {
     /// Sign-in with Kakao SDK tokens (POST); mounted only when SDK sign-in is configured
     /// (an app id or SDK audiences). Default: `/accounts/oauth/token/kakao/`.
     pub sdk_sign_in_path: String,
+    /// The route that starts a Naver login (mounted when Naver is configured). Default:
+    /// `/accounts/oauth/login/naver/`.
+    pub naver_begin_path: String,
+    /// Naver's unlink notification (POST; mounted when Naver is configured, with a link
+    /// store). Default: `/accounts/oauth/unlink/naver/`.
+    pub naver_unlink_path: String,
     /// Where a login lands without `next`. Default: `/`.
     pub login_redirect_url: String,
     /// Where a failed login lands, with `?reason=<code>`. Default: `/login/error/`.
@@ -54,6 +60,8 @@ impl Default for RoutePaths {
             disconnect_path: "/accounts/oauth/disconnect/kakao/".to_owned(),
             unlink_callback_path: "/accounts/oauth/unlink/kakao/".to_owned(),
             sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
+            naver_begin_path: "/accounts/oauth/login/naver/".to_owned(),
+            naver_unlink_path: "/accounts/oauth/unlink/naver/".to_owned(),
             login_redirect_url: "/".to_owned(),
             login_error_url: "/login/error/".to_owned(),
             logout_redirect_url: "/".to_owned(),
@@ -63,7 +71,7 @@ impl Default for RoutePaths {
 
 impl RoutePaths {
     /// Every path with the name a configuration error uses for it.
-    pub(crate) fn named(&self) -> [(&'static str, &String); 10] {
+    pub(crate) fn named(&self) -> [(&'static str, &String); 12] {
         [
             ("paths.login_url", &self.login_url),
             ("paths.begin_path", &self.begin_path),
@@ -72,6 +80,8 @@ impl RoutePaths {
             ("paths.disconnect_path", &self.disconnect_path),
             ("paths.unlink_callback_path", &self.unlink_callback_path),
             ("paths.sdk_sign_in_path", &self.sdk_sign_in_path),
+            ("paths.naver_begin_path", &self.naver_begin_path),
+            ("paths.naver_unlink_path", &self.naver_unlink_path),
             ("paths.login_redirect_url", &self.login_redirect_url),
             ("paths.login_error_url", &self.login_error_url),
             ("paths.logout_redirect_url", &self.logout_redirect_url),

@@ -19,6 +19,7 @@ pub struct KakaoAuthConfig {
     pub(crate) client: Arc<ClientSettings>,
     pub(crate) paths: RoutePaths,
     pub(crate) serve_error_page: bool,
+    pub(crate) naver: Option<crate::naver::NaverSettings>,
     pub(crate) sdk_sign_in: bool,
     pub(crate) login: LoginSettings,
     pub(crate) flow_ttl: Duration,
@@ -149,6 +150,11 @@ impl KakaoAuthConfig {
     /// login error page.
     pub fn serves_error_page(&self) -> bool {
         self.serve_error_page
+    }
+
+    /// Naver's settings, when Naver Login is on.
+    pub fn naver(&self) -> Option<&crate::naver::NaverSettings> {
+        self.naver.as_ref()
     }
 
     /// The callback route (the redirect URI's path).

@@ -15,7 +15,7 @@ use crate::kakao::login_options::{clean_login_hint, Prompt};
 use crate::kakao::oidc::{IdTokenClaims, IdTokenError, IdTokenVerifier};
 use crate::next_url::sanitize_next;
 use crate::pending::{self, PendingLogin};
-use crate::store::{IdOf, LinkStore, SocialLogin, Tokens, UserStore};
+use crate::store::{IdOf, LinkStore, Provider, ProviderUser, SocialLogin, Tokens, UserStore};
 
 /// Longest query string accepted on the login routes.
 const MAX_QUERY_LEN: usize = 8 * 1024;
@@ -75,16 +75,31 @@ fn redirect(status: StatusCode, location: &str) -> HttpResponse {
         .finish()
 }
 
-/// `GET /login/`: forwards to the begin route, keeping a safe `next`.
+/// A begin route, keeping `next`.
+fn begin_location(begin_path: &str, next: Option<&str>) -> String {
+    match next {
+        Some(next) => crate::next_url::login_url_with_next(begin_path, next),
+        None => begin_path.to_owned(),
+    }
+}
+
+/// `GET /login/`: with Kakao alone, forwards to its begin route, keeping a safe `next`;
+/// with Naver too, a page with both login buttons, each keeping it.
 pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
     let Some(config) = crate::identity::config_of(&req) else {
+        tracing::error!("the login page needs .wrap(auth.identity()) around the app");
         return HttpResponse::InternalServerError().finish();
     };
-    let location = match BeginQuery::of(&req).next() {
-        Some(next) => crate::next_url::login_url_with_next(&config.paths().begin_path, &next),
-        None => config.paths().begin_path.clone(),
-    };
-    redirect(StatusCode::FOUND, &location)
+    let next = BeginQuery::of(&req).next();
+    let kakao = begin_location(&config.paths().begin_path, next.as_deref());
+    if config.naver().is_none() {
+        return redirect(StatusCode::FOUND, &kakao);
+    }
+    let naver = begin_location(&config.paths().naver_begin_path, next.as_deref());
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .body(super::pages::chooser(&kakao, &naver))
 }
 
 /// What one login asks Kakao for.
@@ -159,6 +174,7 @@ where
         service_terms: config.service_terms(),
     });
     let pending = PendingLogin {
+        provider: Provider::Kakao,
         state: authorization.state.secret().clone(),
         pkce_verifier: authorization.pkce_verifier.secret().clone(),
         nonce,
@@ -168,7 +184,22 @@ where
         login_hint: start.login_hint,
         extra_scopes: start.extra_scopes,
     };
-    let cookie = match pending::seal(config, &pending) {
+    tracing::debug!(
+        auto_login = pending.auto_login,
+        "login started; redirecting to Kakao"
+    );
+    redirect_with_pending(req, config, &pending, authorization.url.as_str())
+}
+
+/// Redirects to `authorize_url` with the pending login in its sealed cookie (and the
+/// removals of older pending logins that make room for it).
+fn redirect_with_pending(
+    req: &HttpRequest,
+    config: &crate::KakaoAuthConfig,
+    pending: &PendingLogin,
+    authorize_url: &str,
+) -> HttpResponse {
+    let cookie = match pending::seal(config, pending) {
         Ok(cookie) => cookie,
         Err(error @ pending::SealError::TooLarge(_)) => {
             tracing::warn!(%error, "login refused: next or login_hint too long");
@@ -185,11 +216,7 @@ where
             );
         }
     };
-    tracing::debug!(
-        auto_login = pending.auto_login,
-        "login started; redirecting to Kakao"
-    );
-    let mut response = redirect(StatusCode::FOUND, authorization.url.as_str());
+    let mut response = redirect(StatusCode::FOUND, authorize_url);
     for old in pending::make_room(req, config, &cookie) {
         if let Err(error) = response.add_cookie(&old) {
             tracing::warn!(%error, "could not drop an old pending-login cookie");
@@ -203,6 +230,46 @@ where
         );
     }
     response
+}
+
+/// `GET /accounts/oauth/login/naver/`: starts a Naver login (the OpenID Connect path:
+/// `state`, `nonce`, PKCE S256; `prompt=login` becomes `auth_type=reauthenticate`) with
+/// the same sealed pending-login cookie as Kakao's. Nothing is written on the server.
+pub(super) async fn begin_naver<S, L>(
+    req: HttpRequest,
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let config = auth.config();
+    let Some(naver) = auth.naver() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let query = BeginQuery::of(&req);
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let state = CsrfToken::new_random_len(16).secret().clone();
+    let nonce = CsrfToken::new_random_len(32).secret().clone();
+    let url = naver.client.authorize_url(&crate::naver::NaverAuthorize {
+        state: &state,
+        nonce: &nonce,
+        code_challenge: challenge.as_str(),
+        reauthenticate: query.prompt.as_deref() == Some("login"),
+    });
+    let pending = PendingLogin {
+        provider: Provider::Naver,
+        state,
+        pkce_verifier: verifier.secret().clone(),
+        nonce: Some(nonce),
+        next: query.next(),
+        created_at: config.now().timestamp(),
+        auto_login: false,
+        login_hint: None,
+        extra_scopes: Vec::new(),
+    };
+    tracing::debug!("login started; redirecting to Naver");
+    redirect_with_pending(&req, config, &pending, url.as_str())
 }
 
 /// Kakao's answers to `prompt=none` that mean "not without a screen".
@@ -232,8 +299,37 @@ pub(crate) fn parse_callback_query(query: &str) -> Result<CallbackQuery, LoginEr
         .map_err(|e| LoginError::MalformedCallback(e.to_string()))
 }
 
-/// `GET /accounts/oauth/complete/kakao/`: finishes a login.
+/// `GET /accounts/oauth/complete/kakao/`: finishes a Kakao login.
 pub(super) async fn callback<S, L>(
+    req: HttpRequest,
+    session: Session,
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    callback_for(Provider::Kakao, req, session, auth).await
+}
+
+/// `GET /accounts/oauth/complete/naver/`: finishes a Naver login.
+pub(super) async fn naver_callback<S, L>(
+    req: HttpRequest,
+    session: Session,
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    callback_for(Provider::Naver, req, session, auth).await
+}
+
+/// One callback for every provider: the pending login for the query's `state` is opened
+/// and cleared, the provider's code exchanged and its user identified, then the same
+/// store, session and redirect steps.
+async fn callback_for<S, L>(
+    provider: Provider,
     req: HttpRequest,
     session: Session,
     auth: web::Data<KakaoAuth<S, L>>,
@@ -257,7 +353,10 @@ where
         // KakaoTalk auto-login that Kakao could not do silently: the same login once more,
         // with the screens (never `prompt=none` again, so it cannot loop).
         (Ok(query), Some(login))
-            if login.auto_login && query.error.as_deref().is_some_and(needs_interaction) =>
+            if provider == Provider::Kakao
+                && login.provider == Provider::Kakao
+                && login.auto_login
+                && query.error.as_deref().is_some_and(needs_interaction) =>
         {
             tracing::info!(
                 "KakaoTalk auto-login needs the user: starting the login with its screens"
@@ -276,23 +375,24 @@ where
         }
         (query, pending) => {
             let result = match query {
-                Ok(query) => complete_login(&session, &auth, query, pending).await,
+                Ok(query) => complete_login(&session, &auth, provider, query, pending).await,
                 Err(error) => Err(error),
             };
             match result {
                 Ok(next) => {
-                    crate::metrics::login("web", "success");
+                    crate::metrics::login(provider.as_str(), "web", "success");
                     redirect(StatusCode::FOUND, &next)
                 }
                 Err(error) => {
                     let failure = error.failure();
-                    crate::metrics::login("web", failure.code());
+                    crate::metrics::login(provider.as_str(), "web", failure.code());
                     tracing::warn!(
+                        %provider,
                         client = %config.client_addr(&req),
                         reason = failure.code(),
                         kakao_code = error.kakao_code().as_deref().unwrap_or("-"),
                         %error,
-                        "Kakao login failed"
+                        "login failed"
                     );
                     failure_redirect(&config.paths().login_error_url, failure)
                 }
@@ -322,6 +422,7 @@ fn failure_redirect(error_url: &str, failure: crate::error::LoginFailure) -> Htt
 async fn complete_login<S, L>(
     session: &Session,
     auth: &KakaoAuth<S, L>,
+    provider: Provider,
     query: CallbackQuery,
     pending: Option<PendingLogin>,
 ) -> Result<String, LoginError>
@@ -329,21 +430,59 @@ where
     S: UserStore,
     L: LinkStore<IdOf<S>>,
 {
-    let config = auth.config();
     if let Some(error) = query.error {
         return Err(LoginError::Authorization {
             error: error.chars().take(64).collect(),
         });
     }
     let pending = pending.ok_or(LoginError::StateMismatch)?;
+    if pending.provider != provider {
+        return Err(LoginError::ProviderMismatch);
+    }
     let code = query
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| LoginError::MalformedCallback("no code".into()))?;
+    let login = match provider {
+        Provider::Kakao => identify_kakao(auth, &code, &pending).await?,
+        Provider::Naver => identify_naver(auth, &code, &pending).await?,
+    };
+    let local_user = auth
+        .store()
+        .find_or_create(&login)
+        .await
+        .map_err(|e| LoginError::Store(Box::new(e)))?;
+    // A new session id (session fixation defence), the user and a fresh CSRF token.
+    crate::identity::log_in(session, &local_user)
+        .map_err(|e| LoginError::Session(e.to_string()))?;
+    tracing::info!(
+        provider = %login.provider(),
+        uid = %login.uid(),
+        user = %crate::store::AuthUser::id(&local_user),
+        "login succeeded"
+    );
+    let next = pending
+        .next
+        .as_deref()
+        .and_then(sanitize_next)
+        .unwrap_or_else(|| auth.config().paths().login_redirect_url.clone());
+    Ok(next)
+}
 
+/// Kakao: the code exchanged, the id_token verified (with `openid`) before anything is
+/// stored, `/v2/user/me` tied to it, the service terms checked.
+async fn identify_kakao<S, L>(
+    auth: &KakaoAuth<S, L>,
+    code: &str,
+    pending: &PendingLogin,
+) -> Result<SocialLogin, LoginError>
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
     let tokens = auth
         .client()
-        .exchange_code(&code, &pending.pkce_verifier)
+        .exchange_code(code, &pending.pkce_verifier)
         .await
         .map_err(LoginError::Token)?;
     // OpenID Connect: the id_token is verified before anything is stored.
@@ -367,31 +506,56 @@ where
             crate::auth::TermsCheck::Kakao(error) => LoginError::ServiceTerms(error),
             crate::auth::TermsCheck::Missing(missing) => LoginError::TermsRequired { missing },
         })?;
-    let login = SocialLogin {
-        user: crate::store::ProviderUser::Kakao(user),
+    Ok(SocialLogin {
+        user: ProviderUser::Kakao(user),
         tokens: Some(tokens),
         service_terms,
-    };
-    let local_user = auth
-        .store()
-        .find_or_create(&login)
+    })
+}
+
+/// Naver: the code exchanged (an `error` field fails whatever the status), the id_token
+/// verified (its `nonce` when it carries one), `/v1/nid/me`'s id tied to its `sub`.
+async fn identify_naver<S, L>(
+    auth: &KakaoAuth<S, L>,
+    code: &str,
+    pending: &PendingLogin,
+) -> Result<SocialLogin, LoginError>
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let naver = auth.naver().ok_or(LoginError::ProviderMismatch)?;
+    let tokens = naver
+        .client
+        .exchange_code(code, &pending.pkce_verifier, &pending.state)
         .await
-        .map_err(|e| LoginError::Store(Box::new(e)))?;
-    // A new session id (session fixation defence), the user and a fresh CSRF token.
-    crate::identity::log_in(session, &local_user)
-        .map_err(|e| LoginError::Session(e.to_string()))?;
-    tracing::info!(
-        provider = %login.provider(),
-        uid = %login.uid(),
-        user = %crate::store::AuthUser::id(&local_user),
-        "Kakao login succeeded"
-    );
-    let next = pending
-        .next
+        .map_err(LoginError::Naver)?;
+    let id_token = tokens
+        .id_token
+        .as_ref()
+        .ok_or(LoginError::IdToken(IdTokenError::Missing))?;
+    let nonce = pending
+        .nonce
         .as_deref()
-        .and_then(sanitize_next)
-        .unwrap_or_else(|| config.paths().login_redirect_url.clone());
-    Ok(next)
+        .ok_or(LoginError::IdToken(IdTokenError::NonceMissing))?;
+    let claims = naver
+        .verifier
+        .verify_nonce_if_present(id_token.secret(), nonce)
+        .await
+        .map_err(LoginError::IdToken)?;
+    let user = naver
+        .client
+        .user_info(&tokens.access_token)
+        .await
+        .map_err(LoginError::Naver)?;
+    claims
+        .check_subject_text(&user.id)
+        .map_err(LoginError::IdToken)?;
+    Ok(SocialLogin {
+        user: ProviderUser::Naver(user),
+        tokens: Some(tokens),
+        service_terms: None,
+    })
 }
 
 /// Verifies the id_token of a login that sent `nonce` at authorize. A login started

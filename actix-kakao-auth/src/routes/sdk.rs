@@ -68,7 +68,7 @@ where
         Ok(false) => {}
         Ok(true) => {
             tracing::warn!(%client, "SDK sign-in: refused attempts over the limit");
-            crate::metrics::login("sdk", "too_many_attempts");
+            crate::metrics::login("kakao", "sdk", "too_many_attempts");
             return refusal(429, "too_many_attempts");
         }
         Err(error) => {
@@ -89,7 +89,7 @@ where
     let signed_in = match result {
         Ok(signed_in) => signed_in,
         Err((status, reason, error)) => {
-            crate::metrics::login("sdk", reason);
+            crate::metrics::login("kakao", "sdk", reason);
             match &error {
                 Some(error) => tracing::warn!(%client, reason, %error, "SDK sign-in refused"),
                 None => tracing::warn!(%client, reason, "SDK sign-in refused"),
@@ -110,7 +110,7 @@ where
         tracing::error!(%error, "SDK sign-in: the session could not be written");
         return refusal(500, "internal");
     }
-    crate::metrics::login("sdk", "success");
+    crate::metrics::login("kakao", "sdk", "success");
     tracing::info!(user = %user.id(), kakao_id = signed_in.kakao_id, "SDK sign-in succeeded");
     answer(
         200,

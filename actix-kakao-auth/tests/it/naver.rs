@@ -2,6 +2,9 @@
 //! failure Naver answers in its own way, refresh, revoke, and the unlink notification.
 
 use actix_kakao_auth::kakao::oidc::IdTokenError;
+use actix_kakao_auth::store::Provider;
+
+use crate::rig::{app, begin, call, location, visit, whoami, Jar};
 use actix_kakao_auth::kakao::secret::AccessToken;
 use actix_kakao_auth::naver::{
     NaverApiError, NaverAuthorize, NaverClient, NaverSettings, UnlinkNotification, UnlinkRefused,
@@ -254,4 +257,206 @@ fn the_unlink_notification_is_verified_exactly_as_naver_signs_it() {
         UnlinkNotification::default().verify("cid", "secret", now),
         Err(UnlinkRefused::BadSignature)
     );
+}
+
+/// The rig with Naver Login beside Kakao, against both emulators.
+async fn naver_rig() -> (crate::rig::Rig, NaverEmulator) {
+    let naver = NaverEmulator::builder()
+        .redirect_uri(CALLBACK)
+        .start()
+        .await
+        .unwrap();
+    let base = naver.base_url();
+    let settings = NaverSettings::new(naver.client_id(), naver.client_secret(), CALLBACK)
+        .unwrap()
+        .base_urls(base.as_str(), base.as_str())
+        .unwrap();
+    let rig = crate::rig::rig_with(|k| k, move |c| c.naver(settings)).await;
+    (rig, naver)
+}
+
+/// Begins a Naver login from `/accounts/oauth/login/naver/{query}`; returns Naver's
+/// authorize URL.
+async fn begin_naver<S, B>(app: &S, jar: &mut Jar, query: &str) -> url::Url
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let response = call(
+        app,
+        jar,
+        actix_web::test::TestRequest::get().uri(&format!("/accounts/oauth/login/naver/{query}")),
+    )
+    .await;
+    assert_eq!(response.status(), 302);
+    url::Url::parse(&location(&response)).unwrap()
+}
+
+#[actix_web::test]
+async fn a_naver_login_goes_through_the_same_pending_login_store_and_session() {
+    let (rig, naver) = naver_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+
+    let page = call(
+        &app,
+        &mut jar,
+        actix_web::test::TestRequest::get().uri("/login/?next=%2Fx%2F"),
+    )
+    .await;
+    assert_eq!(
+        page.status(),
+        200,
+        "with Naver configured, a page with both buttons"
+    );
+    let body = String::from_utf8(actix_web::test::read_body(page).await.to_vec()).unwrap();
+    assert!(
+        body.contains("href=\"/accounts/oauth/login/kakao/?next=%2Fx%2F\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("href=\"/accounts/oauth/login/naver/?next=%2Fx%2F\""),
+        "{body}"
+    );
+
+    let authorize = begin_naver(&app, &mut jar, "?next=%2Fx%2F&prompt=login").await;
+    let sent: std::collections::HashMap<_, _> = authorize.query_pairs().into_owned().collect();
+    assert_eq!(sent["scope"], "openid");
+    assert_eq!(sent["code_challenge_method"], "S256");
+    assert_eq!(sent["auth_type"], "reauthenticate");
+    assert!(!sent["nonce"].is_empty());
+    assert_eq!(
+        jar.pending().len(),
+        1,
+        "one sealed pending cookie, nothing on the server"
+    );
+
+    let callback = naver.approve(&authorize, BASE64_LIKE).await.unwrap();
+    let answer = visit(&app, &mut jar, &callback).await;
+    assert_eq!(location(&answer), "/x/");
+    assert!(jar.pending().is_empty());
+    assert!(whoami(&app, &mut jar).await.is_some());
+    let login = rig.auth.store().logins.lock().unwrap()[0].clone();
+    assert_eq!(login.provider(), Provider::Naver);
+    assert_eq!(login.uid(), BASE64_LIKE);
+    assert_eq!(
+        login.user.verified_email(),
+        None,
+        "Naver's email is never verified"
+    );
+    let form = &naver.token_requests()[0].form;
+    assert_eq!(form["redirect_uri"], CALLBACK);
+    assert!(!form["code_verifier"].is_empty());
+}
+
+#[actix_web::test]
+async fn a_kakao_login_cannot_finish_at_the_naver_callback_and_naver_failures_log_no_one_in() {
+    let (rig, naver) = naver_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    // A Kakao login's state presented at Naver's callback.
+    let kakao_authorize = begin(&app, &mut jar).await;
+    let kakao_state = kakao_authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let crossed = call(
+        &app,
+        &mut jar,
+        actix_web::test::TestRequest::get().uri(&format!(
+            "/accounts/oauth/complete/naver/?code=x&state={kakao_state}"
+        )),
+    )
+    .await;
+    assert_eq!(location(&crossed), "/login/error/?reason=state_mismatch");
+
+    // Each failure Naver answers in its own way ends on the error page, with no session
+    // and nothing stored.
+    let cases: [(&str, Box<dyn Fn(&NaverEmulator)>); 4] = [
+        (
+            "invalid_code",
+            Box::new(|n: &NaverEmulator| {
+                n.faults().set(
+                    NaverEndpoint::Token,
+                    NaverFault::ErrorWithOk("invalid_request".into()),
+                )
+            }),
+        ),
+        (
+            "invalid_response",
+            Box::new(|n: &NaverEmulator| {
+                n.faults()
+                    .set(NaverEndpoint::Me, NaverFault::ResultCode("024".into()))
+            }),
+        ),
+        (
+            "invalid_id_token",
+            Box::new(|n: &NaverEmulator| n.faults().set_id_token_sub(Some("someone-else".into()))),
+        ),
+        (
+            "kakao_unavailable",
+            Box::new(|n: &NaverEmulator| {
+                n.faults()
+                    .set(NaverEndpoint::Token, NaverFault::ServerErrorPage)
+            }),
+        ),
+    ];
+    for (reason, fault) in cases {
+        naver.faults().clear();
+        fault(&naver);
+        let mut jar = Jar::default();
+        let authorize = begin_naver(&app, &mut jar, "").await;
+        let callback = naver.approve(&authorize, NUMERIC).await.unwrap();
+        let answer = visit(&app, &mut jar, &callback).await;
+        assert_eq!(
+            location(&answer),
+            format!("/login/error/?reason={reason}"),
+            "{reason}"
+        );
+        assert!(whoami(&app, &mut jar).await.is_none(), "{reason}");
+    }
+    assert!(rig.auth.store().logins.lock().unwrap().is_empty());
+    let denied = {
+        naver.faults().clear();
+        let mut jar = Jar::default();
+        let authorize = begin_naver(&app, &mut jar, "").await;
+        let callback = naver
+            .consent(&authorize, kakao_emulator::naver::NaverDecision::Cancel)
+            .await
+            .unwrap();
+        location(&visit(&app, &mut jar, &callback).await)
+    };
+    assert_eq!(denied, "/login/error/?reason=access_denied");
+}
+
+#[actix_web::test]
+async fn without_naver_its_routes_are_not_mounted_and_login_redirects_to_kakao() {
+    let rig = crate::rig::rig(std::time::Duration::from_secs(60)).await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    for path in [
+        "/accounts/oauth/login/naver/",
+        "/accounts/oauth/complete/naver/?code=x&state=y",
+    ] {
+        let answer = call(
+            &app,
+            &mut jar,
+            actix_web::test::TestRequest::get().uri(path),
+        )
+        .await;
+        assert_eq!(answer.status(), 404, "{path}");
+    }
+    let login = call(
+        &app,
+        &mut jar,
+        actix_web::test::TestRequest::get().uri("/login/"),
+    )
+    .await;
+    assert_eq!(location(&login), "/accounts/oauth/login/kakao/");
 }

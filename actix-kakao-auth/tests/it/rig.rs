@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_kakao_auth::store::{AuthUser, SocialLogin, UserStore};
+use actix_kakao_auth::store::{AuthUser, Provider, SocialLogin, UserStore};
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use actix_session::storage::{
     CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
@@ -31,7 +31,8 @@ pub(crate) struct MemoryStore {
 #[derive(Clone, Debug)]
 pub(crate) struct LocalUser {
     pub(crate) id: i64,
-    pub(crate) kakao_id: i64,
+    /// The `(provider, uid)` that created the user.
+    pub(crate) account: (Provider, String),
     pub(crate) epoch: u32,
 }
 
@@ -52,14 +53,14 @@ impl UserStore for MemoryStore {
     async fn find_or_create(&self, login: &SocialLogin) -> Result<LocalUser, std::io::Error> {
         self.logins.lock().unwrap().push(login.clone());
         let mut users = self.users.lock().unwrap();
-        let kakao_id: i64 = login.uid().parse().unwrap();
-        if let Some(user) = users.values().find(|u| u.kakao_id == kakao_id) {
+        let account = (login.provider(), login.uid());
+        if let Some(user) = users.values().find(|u| u.account == account) {
             return Ok(user.clone());
         }
         let id = 100 + users.len() as i64;
         let user = LocalUser {
             id,
-            kakao_id,
+            account,
             epoch: 0,
         };
         users.insert(id, user.clone());

@@ -1,6 +1,7 @@
-//! The built-in login error page: the failure's message in Korean and English and a link
-//! to try again. Nothing from the request is echoed: the `reason` is parsed into a
-//! [`LoginFailure`] and only its fixed texts and code are shown.
+//! The built-in pages: the login error page (the failure's message in Korean and English
+//! and a link to try again; nothing from the request is echoed: the `reason` is parsed
+//! into a [`LoginFailure`] and only its fixed texts and code are shown) and, with Naver
+//! configured, the login page offering both providers.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
@@ -40,6 +41,22 @@ pub(super) async fn login_error(
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(body)
+}
+
+/// The login page with both buttons: `kakao` and `naver` are the begin routes (with
+/// `next`, already percent-encoded), escaped again for the attribute.
+pub(super) fn chooser(kakao: &str, naver: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"ko\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>로그인 · Log in</title></head>\n<body><h1>로그인 <small>Log in</small></h1>\
+         <p><a href=\"{kakao}\" style=\"display:inline-block;padding:.7em 1.2em;background:#FEE500;\
+         color:#000;border-radius:6px;text-decoration:none\">카카오 로그인</a></p>\
+         <p><a href=\"{naver}\" style=\"display:inline-block;padding:.7em 1.2em;background:#03C75A;\
+         color:#fff;border-radius:6px;text-decoration:none\">네이버 로그인</a></p></body></html>\n",
+        kakao = html_attribute(kakao),
+        naver = html_attribute(naver),
+    )
 }
 
 /// Escapes a configured path for an HTML attribute (it is the app's own setting, but
