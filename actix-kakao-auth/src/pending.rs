@@ -279,6 +279,7 @@ mod tests {
 
     fn login(state: &str, created_at: i64) -> PendingLogin {
         PendingLogin {
+            provider: crate::store::Provider::Kakao,
             state: state.into(),
             pkce_verifier: "verifier".into(),
             nonce: Some("nonce".into()),

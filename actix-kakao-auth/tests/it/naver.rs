@@ -378,7 +378,8 @@ async fn a_kakao_login_cannot_finish_at_the_naver_callback_and_naver_failures_lo
 
     // Each failure Naver answers in its own way ends on the error page, with no session
     // and nothing stored.
-    let cases: [(&str, Box<dyn Fn(&NaverEmulator)>); 4] = [
+    type Fault = Box<dyn Fn(&NaverEmulator)>;
+    let cases: [(&str, Fault); 4] = [
         (
             "invalid_code",
             Box::new(|n: &NaverEmulator| {
