@@ -25,9 +25,15 @@ use std::sync::Arc;
 /// Kakao profile picture), no framing, no plugins; forms post only to the app itself and
 /// to Kakao's OAuth host (`form-action` also governs the redirects that follow a form
 /// post, and `POST /logout/kakao/` redirects to Kakao's logout page).
-pub fn content_security_policy(kakao_auth_url: &url::Url) -> String {
+pub fn content_security_policy(
+    kakao_auth_url: &url::Url,
+    naver_auth_url: Option<&url::Url>,
+) -> String {
+    let naver = naver_auth_url
+        .map(|url| format!(" {}", url.origin().ascii_serialization()))
+        .unwrap_or_default();
     format!(
-        "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {}",
+        "default-src 'self'; img-src 'self' data: https: http:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {}{naver}",
         kakao_auth_url.origin().ascii_serialization()
     )
 }
@@ -82,6 +88,8 @@ pub struct RunningApp {
     pub db: Db,
     /// The emulator, in emulator mode.
     pub emulator: Option<KakaoEmulator>,
+    /// The Naver emulator, in emulator mode.
+    pub naver_emulator: Option<kakao_emulator::naver::NaverEmulator>,
     /// The login wiring.
     pub auth: DemoAuth,
     server: Option<Server>,
@@ -188,10 +196,25 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
             (Some(emulator), id)
         }
     };
+    let naver_emulator = match (&emulator, &config.naver_client_id) {
+        (Some(_), None) => {
+            let naver = kakao_emulator::naver::NaverEmulator::builder()
+                .client_id("demo-app-naver-emulator")
+                .redirect_uri(config.naver_redirect_uri())
+                .start()
+                .await
+                .map_err(StartError::Emulator)?;
+            tracing::info!(url = %naver.base_url(), "emulator mode: using the built-in Naver emulator");
+            Some(naver)
+        }
+        _ => None,
+    };
     let guards = connect_guards(&config, &db, &sessions).await?;
-    let auth_config = kakao_config(&config, client_id, emulator.as_ref())?
-        .guard_store(guards)
-        .build()?;
+    let mut auth_config = kakao_config(&config, client_id, emulator.as_ref())?.guard_store(guards);
+    if let Some(naver) = naver_settings(&config, naver_emulator.as_ref())? {
+        auth_config = auth_config.naver(naver);
+    }
+    let auth_config = auth_config.build()?;
     let auth = KakaoAuth::with_links(auth_config, store.clone(), store.clone())?;
     let state = web::Data::new(AppState {
         db: db.clone(),
@@ -199,12 +222,16 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
         emulator_mode: emulator.is_some(),
         sessions: sessions.clone(),
         service_terms: !config.kakao_service_terms.is_empty(),
+        naver: auth.naver_client().is_some(),
     });
 
     if let Some(addr) = &config.metrics_bind {
         actix_web::rt::spawn(serve_metrics(addr)?);
     }
-    let csp = content_security_policy(auth.config().auth_base_url());
+    let csp = content_security_policy(
+        auth.config().auth_base_url(),
+        auth.naver_client().map(|n| n.settings().auth_base_url()),
+    );
     let server = match sessions {
         Sessions::Database(store) => {
             serve(listener, state, auth.clone(), csp, move || store.clone())
@@ -221,6 +248,7 @@ pub async fn start(mut config: DemoConfig) -> Result<RunningApp, StartError> {
     .map_err(StartError::Server)?;
     tracing::info!(url = %config.app_url, "demo-app listening");
     Ok(RunningApp {
+        naver_emulator,
         url: config.app_url.clone(),
         db,
         emulator,
@@ -310,6 +338,49 @@ pub(crate) async fn start_emulator(config: &DemoConfig) -> std::io::Result<Kakao
             emulator.service_term(tag.clone(), i == 0)
         });
     emulator.start().await
+}
+
+/// Naver Login's settings: `NAVER_*`, or the built-in Naver emulator in emulator mode;
+/// `None` when Naver is off.
+pub(crate) fn naver_settings(
+    config: &DemoConfig,
+    emulator: Option<&kakao_emulator::naver::NaverEmulator>,
+) -> Result<Option<actix_kakao_auth::naver::NaverSettings>, actix_kakao_auth::ConfigError> {
+    use actix_kakao_auth::naver::client::{DEFAULT_NAVER_API_URL, DEFAULT_NAVER_AUTH_URL};
+    use actix_kakao_auth::naver::NaverSettings;
+    let (id, secret, auth, api) = match (emulator, &config.naver_client_id) {
+        (Some(naver), _) => {
+            let base = naver.base_url().as_str().to_owned();
+            (
+                naver.client_id().to_owned(),
+                naver.client_secret().to_owned(),
+                base.clone(),
+                base,
+            )
+        }
+        (None, Some(id)) => (
+            id.clone(),
+            config.naver_client_secret.clone().unwrap_or_default(),
+            config
+                .naver_auth_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NAVER_AUTH_URL.to_owned()),
+            config
+                .naver_api_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_NAVER_API_URL.to_owned()),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let mut settings =
+        NaverSettings::new(id, secret, &config.naver_redirect_uri())?.base_urls(&auth, &api)?;
+    if let Some(timeout) = config.kakao_timeout {
+        settings = settings.http(actix_kakao_auth::config::HttpOptions {
+            request_timeout: timeout,
+            ..Default::default()
+        });
+    }
+    Ok(Some(settings))
 }
 
 /// The login's configuration from the demo's, before [`build`](KakaoAuthConfigBuilder::build)

@@ -38,6 +38,15 @@ pub struct DemoConfig {
     pub kakao_app_id: Option<i64>,
     /// `KAKAO_SERVICE_TERMS`, split (Kakao Sync service-terms tags).
     pub kakao_service_terms: Vec<String>,
+    /// `NAVER_CLIENT_ID`: Naver Login on (with `NAVER_CLIENT_SECRET`); in emulator mode the
+    /// built-in Naver emulator stands in.
+    pub naver_client_id: Option<String>,
+    /// `NAVER_CLIENT_SECRET`.
+    pub naver_client_secret: Option<String>,
+    /// `NAVER_AUTH_URL`.
+    pub naver_auth_url: Option<String>,
+    /// `NAVER_API_URL`.
+    pub naver_api_url: Option<String>,
     /// `KAKAO_SDK_AUDIENCES`, split: extra `aud` values for SDK id_tokens.
     pub kakao_sdk_audiences: Vec<String>,
     /// `TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For` names the client.
@@ -156,6 +165,20 @@ impl DemoConfig {
                 return Err(invalid(name, "must be at least 32 characters"));
             }
         }
+        let naver_client_id = get("NAVER_CLIENT_ID");
+        let naver_client_secret = get("NAVER_CLIENT_SECRET");
+        if naver_client_id.is_some() && naver_client_secret.is_none() {
+            return Err(invalid(
+                "NAVER_CLIENT_SECRET",
+                "is required with NAVER_CLIENT_ID",
+            ));
+        }
+        let naver_auth_url = get("NAVER_AUTH_URL")
+            .map(|u| checked_url("NAVER_AUTH_URL", &u))
+            .transpose()?;
+        let naver_api_url = get("NAVER_API_URL")
+            .map(|u| checked_url("NAVER_API_URL", &u))
+            .transpose()?;
         let metrics_bind = get("METRICS_BIND");
         if let Some(addr) = &metrics_bind {
             if addr.parse::<std::net::SocketAddr>().is_err() {
@@ -207,6 +230,10 @@ impl DemoConfig {
             kakao_service_terms: get("KAKAO_SERVICE_TERMS")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_default(),
+            naver_client_id,
+            naver_client_secret,
+            naver_auth_url,
+            naver_api_url,
             kakao_sdk_audiences: get("KAKAO_SDK_AUDIENCES")
                 .map(|s| split_scopes(&s))
                 .unwrap_or_default(),
@@ -229,6 +256,11 @@ impl DemoConfig {
     /// The redirect URI registered with Kakao.
     pub fn redirect_uri(&self) -> String {
         format!("{}/accounts/oauth/complete/kakao/", self.app_url)
+    }
+
+    /// The Callback URL registered with Naver.
+    pub fn naver_redirect_uri(&self) -> String {
+        format!("{}/accounts/oauth/complete/naver/", self.app_url)
     }
 }
 

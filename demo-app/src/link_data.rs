@@ -3,7 +3,7 @@
 //! id); expiry times and scopes stay in clear, so a database dump shows when a token
 //! expires but not the token.
 //!
-//! Each token is sealed for its link, `kakao:<uid>` (see [`token_context`]): a sealed token
+//! Each token is sealed for its link, `kakao:<uid>` or `naver:<uid>` (see [`token_context`]): a sealed token
 //! copied into another user's link does not open there. The `*_for` methods take the uid
 //! of the row the document is read from or written to, so a whole `extra_data` copied
 //! into another row does not open there either.
@@ -49,9 +49,10 @@ pub struct LinkData {
     pub refresh_token_expires_at: Option<DateTime<Utc>>,
 }
 
-/// The context a link's tokens are sealed for: provider and uid, `kakao:<uid>`.
-pub fn token_context(uid: &str) -> Vec<u8> {
-    format!("kakao:{uid}").into_bytes()
+/// The context a link's tokens are sealed for: provider and uid, `kakao:<uid>` or
+/// `naver:<uid>`.
+pub fn token_context(provider: &str, uid: &str) -> Vec<u8> {
+    format!("{provider}:{uid}").into_bytes()
 }
 
 impl LinkData {
@@ -63,7 +64,7 @@ impl LinkData {
         let uid = login.uid();
         let mut data = Self::without_tokens(login, uid.clone());
         if let Some(tokens) = &login.tokens {
-            data.set_tokens_for(&uid, tokens, cipher)?;
+            data.set_tokens_for(login.provider().as_str(), &uid, tokens, cipher)?;
         }
         Ok(data)
     }
@@ -89,15 +90,17 @@ impl LinkData {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
     }
 
-    /// Replaces the tokens, sealed for the link of Kakao user `uid` (the row's uid), and
-    /// adds the tokens' scopes to the granted ones. On a sealing failure nothing changes.
+    /// Replaces the tokens, sealed for the link to `provider` account `uid` (the row's
+    /// provider and uid), and adds the tokens' scopes to the granted ones. On a sealing
+    /// failure nothing changes.
     pub fn set_tokens_for(
         &mut self,
+        provider: &str,
         uid: &str,
         tokens: &Tokens,
         cipher: &TokenCipher,
     ) -> Result<(), TokenCryptoError> {
-        let context = token_context(uid);
+        let context = token_context(provider, uid);
         let access = cipher.seal(tokens.access_token.secret(), &context)?;
         let refresh = match &tokens.refresh_token {
             Some(token) => Some(cipher.seal(token.secret(), &context)?),
@@ -143,11 +146,11 @@ impl LinkData {
         }
     }
 
-    /// The stored tokens of the link of Kakao user `uid` (the row's uid), opened; `None`
-    /// when none are stored or they do not open (sealed with a key that is no longer
-    /// configured, or for another link).
-    pub fn tokens_for(&self, uid: &str, cipher: &TokenCipher) -> Option<Tokens> {
-        let context = token_context(uid);
+    /// The stored tokens of the link to `provider` account `uid` (the row's provider and
+    /// uid), opened; `None` when none are stored or they do not open (sealed with a key
+    /// that is no longer configured, or for another link).
+    pub fn tokens_for(&self, provider: &str, uid: &str, cipher: &TokenCipher) -> Option<Tokens> {
+        let context = token_context(provider, uid);
         let access = cipher.open(self.access_token.as_ref()?, &context).ok()?;
         let refresh = match &self.refresh_token {
             Some(sealed) => Some(RefreshToken::new(cipher.open(sealed, &context).ok()?)),
@@ -188,7 +191,7 @@ mod tests {
             "{text}"
         );
         let tokens = LinkData::parse(&text)
-            .tokens_for("42", &cipher)
+            .tokens_for("kakao", "42", &cipher)
             .expect("opens");
         assert_eq!(
             tokens.access_token.secret(),
@@ -201,7 +204,7 @@ mod tests {
         );
         assert!(
             LinkData::parse(&text)
-                .tokens_for("42", &TokenCipher::random())
+                .tokens_for("kakao", "42", &TokenCipher::random())
                 .is_none(),
             "another key cannot open it"
         );
@@ -216,17 +219,23 @@ mod tests {
         let a = LinkData::try_from_login(&sample_login(42, "a", None), &cipher).expect("sealed");
         let mut b =
             LinkData::try_from_login(&sample_login(43, "b", None), &cipher).expect("sealed");
-        assert!(a.tokens_for("42", &cipher).is_some());
+        assert!(a.tokens_for("kakao", "42", &cipher).is_some());
         assert!(
-            a.tokens_for("43", &cipher).is_none(),
+            a.tokens_for("kakao", "43", &cipher).is_none(),
             "whole document moved"
         );
         b.access_token = a.access_token.clone();
-        assert!(b.tokens_for("43", &cipher).is_none(), "access token moved");
+        assert!(
+            b.tokens_for("kakao", "43", &cipher).is_none(),
+            "access token moved"
+        );
         let mut c =
             LinkData::try_from_login(&sample_login(43, "b", None), &cipher).expect("sealed");
         c.refresh_token = a.refresh_token.clone();
-        assert!(c.tokens_for("43", &cipher).is_none(), "refresh token moved");
+        assert!(
+            c.tokens_for("kakao", "43", &cipher).is_none(),
+            "refresh token moved"
+        );
     }
 
     #[test]
@@ -234,10 +243,15 @@ mod tests {
         let cipher = TokenCipher::from_secret(SECRET).expect("valid");
         let login = sample_login(42, "n", None);
         let mut data = LinkData::parse("{}");
-        data.set_tokens_for("42", login.tokens.as_ref().expect("sample tokens"), &cipher)
-            .expect("sealed");
-        assert!(data.tokens_for("42", &cipher).is_some());
-        assert!(data.tokens_for("7", &cipher).is_none());
+        data.set_tokens_for(
+            "kakao",
+            "42",
+            login.tokens.as_ref().expect("sample tokens"),
+            &cipher,
+        )
+        .expect("sealed");
+        assert!(data.tokens_for("kakao", "42", &cipher).is_some());
+        assert!(data.tokens_for("kakao", "7", &cipher).is_none());
     }
 
     #[test]
@@ -253,7 +267,7 @@ mod tests {
             .expect("valid");
         let mut data = LinkData::parse(&text);
         let tokens = data
-            .tokens_for("42", &rotated)
+            .tokens_for("kakao", "42", &rotated)
             .expect("opens after rotation");
         assert_eq!(
             tokens.refresh_token.as_ref().map(RefreshToken::secret),
@@ -263,15 +277,15 @@ mod tests {
                 .and_then(|t| t.refresh_token.as_ref())
                 .map(RefreshToken::secret)
         );
-        assert!(data.tokens_for("43", &rotated).is_none());
-        data.set_tokens_for("42", &tokens, &rotated)
+        assert!(data.tokens_for("kakao", "43", &rotated).is_none());
+        data.set_tokens_for("kakao", "42", &tokens, &rotated)
             .expect("sealed");
         assert_eq!(
             data.access_token.as_ref().map(|t| t.kid.as_str()),
             Some(rotated.kid()),
             "re-sealed with the new key"
         );
-        assert!(data.tokens_for("42", &rotated).is_some());
+        assert!(data.tokens_for("kakao", "42", &rotated).is_some());
     }
 
     #[test]
@@ -283,7 +297,7 @@ mod tests {
             let flipped = if sealed.ct.starts_with('A') { "B" } else { "A" };
             sealed.ct.replace_range(0..1, flipped);
         }
-        assert!(data.tokens_for("42", &cipher).is_none());
+        assert!(data.tokens_for("kakao", "42", &cipher).is_none());
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct HomePage {
     pub user: Option<UserView>,
     /// True when running against the emulator.
     pub emulator: bool,
+    /// True when Naver Login is on (its button is shown).
+    pub naver: bool,
     /// Kakao Sync: the service terms the logged-in user agreed to, and when.
     pub terms: Vec<TermView>,
 }

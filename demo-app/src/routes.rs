@@ -55,6 +55,7 @@ async fn home(
     html(&HomePage {
         user: current.as_ref().map(UserView::from),
         emulator: state.emulator_mode,
+        naver: state.naver,
         terms,
     })
 }

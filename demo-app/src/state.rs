@@ -17,4 +17,6 @@ pub struct AppState {
     pub sessions: Sessions,
     /// True when Kakao Sync service terms are configured (the home page shows the ledger).
     pub service_terms: bool,
+    /// True when Naver Login is on.
+    pub naver: bool,
 }

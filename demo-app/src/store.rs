@@ -81,6 +81,7 @@ pub struct DieselUserStore {
 /// What one login writes, computed once before the transaction.
 #[derive(Debug)]
 struct LoginRecord {
+    provider: &'static str,
     uid: String,
     nickname: Option<String>,
     email: Option<String>,
@@ -91,6 +92,7 @@ struct LoginRecord {
 impl LoginRecord {
     fn new(login: &SocialLogin, cipher: &TokenCipher) -> Result<Self, TokenCryptoError> {
         Ok(Self {
+            provider: login.provider().as_str(),
             uid: login.uid(),
             nickname: login.user.nickname().map(str::to_owned),
             email: login.user.verified_email().map(str::to_owned),
@@ -100,10 +102,10 @@ impl LoginRecord {
     }
 }
 
-/// The username for a new user: `kakao_<uid>`, or `kakao_<uid>_<n>` with the smallest
-/// `n ≥ 2` that no one in `taken` has.
-fn choose_username(uid: &str, taken: &[String]) -> String {
-    let base = base_username(uid);
+/// The username for a new user: `<provider>_<uid>`, or `<provider>_<uid>_<n>` with the
+/// smallest `n ≥ 2` that no one in `taken` has.
+fn choose_username(provider: &str, uid: &str, taken: &[String]) -> String {
+    let base = base_username(provider, uid);
     let is_free = |name: &str| !taken.iter().any(|t| t == name);
     if is_free(&base) {
         return base;
@@ -114,14 +116,25 @@ fn choose_username(uid: &str, taken: &[String]) -> String {
         .unwrap_or(base)
 }
 
-/// The username a first login tries first: `kakao_<uid>`.
-fn base_username(uid: &str) -> String {
-    format!("kakao_{uid}")
+/// The username a first login tries first: `<provider>_<uid>`, the uid's characters
+/// other than letters, digits, `-` and `_` (Naver's `+`, `/`, `=`) written as `-`.
+fn base_username(provider: &str, uid: &str) -> String {
+    let uid: String = uid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{provider}_{uid}")
 }
 
-/// A `LIKE` pattern matching `kakao_<uid>` and its suffixed variants (`\` escapes).
-fn username_pattern(uid: &str) -> String {
-    let escaped: String = base_username(uid)
+/// A `LIKE` pattern matching `<provider>_<uid>` and its suffixed variants (`\` escapes).
+fn username_pattern(provider: &str, uid: &str) -> String {
+    let escaped: String = base_username(provider, uid)
         .chars()
         .flat_map(|c| match c {
             '_' | '%' | '\\' => vec!['\\', c],
@@ -157,10 +170,9 @@ impl DieselUserStore {
 
     /// The stored Kakao tokens of user `user_id`, opened.
     pub async fn tokens_of(&self, user_id: i64) -> Result<Option<Tokens>, StoreError> {
-        Ok(self
-            .link_by_user(user_id)
-            .await?
-            .and_then(|link| LinkData::parse(&link.extra_data).tokens_for(&link.uid, &self.cipher)))
+        Ok(self.link_by_user(user_id).await?.and_then(|link| {
+            LinkData::parse(&link.extra_data).tokens_for(&link.provider, &link.uid, &self.cipher)
+        }))
     }
 
     /// The database this store uses.
@@ -175,7 +187,7 @@ impl DieselUserStore {
             &self.db,
             transaction | conn | {
                 let link: Option<SocialAuth> = links::table
-                    .filter(links::provider.eq(KAKAO_PROVIDER))
+                    .filter(links::provider.eq(record.provider))
                     .filter(links::uid.eq(&record.uid))
                     .select(SocialAuth::as_select())
                     .get_result(conn)
@@ -204,7 +216,7 @@ impl DieselUserStore {
                         .await?;
                     return Ok::<User, StoreError>(user);
                 }
-                let base = base_username(&record.uid);
+                let base = base_username(record.provider, &record.uid);
                 let base_taken = users::table
                     .select(users::id)
                     .filter(users::username.eq(&base))
@@ -220,12 +232,12 @@ impl DieselUserStore {
                         .select(users::username)
                         .filter(
                             users::username
-                                .like(username_pattern(&record.uid))
+                                .like(username_pattern(record.provider, &record.uid))
                                 .escape('\\'),
                         )
                         .load(conn)
                         .await?;
-                    choose_username(&record.uid, &taken)
+                    choose_username(record.provider, &record.uid, &taken)
                 } else {
                     base
                 };
@@ -244,7 +256,7 @@ impl DieselUserStore {
                 diesel::insert_into(links::table)
                     .values(&NewSocialAuth {
                         user_id: user.id,
-                        provider: KAKAO_PROVIDER,
+                        provider: record.provider,
                         uid: &record.uid,
                         extra_data: &record.extra_data,
                         created: now,
@@ -286,10 +298,15 @@ impl DieselUserStore {
 
     /// The id of the user linked to Kakao id `uid` (decimal text).
     pub async fn user_id_by_uid(&self, uid: &str) -> Result<Option<i64>, StoreError> {
-        let uid = uid.to_owned();
+        self.user_id_for(KAKAO_PROVIDER, uid).await
+    }
+
+    /// The id of the user linked to the `provider` account `uid`.
+    pub async fn user_id_for(&self, provider: &str, uid: &str) -> Result<Option<i64>, StoreError> {
+        let (provider, uid) = (provider.to_owned(), uid.to_owned());
         Ok(db_run!(&self.db, |conn| {
             links::table
-                .filter(links::provider.eq(KAKAO_PROVIDER))
+                .filter(links::provider.eq(&provider))
                 .filter(links::uid.eq(&uid))
                 .select(links::user_id)
                 .get_result(conn)
@@ -300,10 +317,20 @@ impl DieselUserStore {
 
     /// The Kakao link of user `user_id`.
     pub async fn link_by_user(&self, user_id: i64) -> Result<Option<SocialAuth>, StoreError> {
+        self.link_of(user_id, KAKAO_PROVIDER).await
+    }
+
+    /// The `provider` link of user `user_id`.
+    pub async fn link_of(
+        &self,
+        user_id: i64,
+        provider: &str,
+    ) -> Result<Option<SocialAuth>, StoreError> {
+        let provider = provider.to_owned();
         Ok(db_run!(&self.db, |conn| {
             links::table
                 .filter(links::user_id.eq(user_id))
-                .filter(links::provider.eq(KAKAO_PROVIDER))
+                .filter(links::provider.eq(&provider))
                 .select(SocialAuth::as_select())
                 .get_result(conn)
                 .await
@@ -376,18 +403,18 @@ impl UserStore for DieselUserStore {
     }
 }
 
-/// The demo links Kakao accounts only: another provider has no link here.
 impl LinkStore<i64> for DieselUserStore {
     type Error = StoreError;
 
     async fn link(&self, user_id: &i64, provider: Provider) -> Result<Option<Link>, StoreError> {
-        if provider != Provider::Kakao {
-            return Ok(None);
-        }
-        let Some(link) = self.link_by_user(*user_id).await? else {
+        let Some(link) = self.link_of(*user_id, provider.as_str()).await? else {
             return Ok(None);
         };
-        let tokens = LinkData::parse(&link.extra_data).tokens_for(&link.uid, &self.cipher);
+        let tokens = LinkData::parse(&link.extra_data).tokens_for(
+            provider.as_str(),
+            &link.uid,
+            &self.cipher,
+        );
         Ok(Some(Link {
             provider,
             uid: link.uid,
@@ -401,14 +428,11 @@ impl LinkStore<i64> for DieselUserStore {
         provider: Provider,
         tokens: &Tokens,
     ) -> Result<(), StoreError> {
-        if provider != Provider::Kakao {
-            return Ok(());
-        }
-        let Some(link) = self.link_by_user(*user_id).await? else {
+        let Some(link) = self.link_of(*user_id, provider.as_str()).await? else {
             return Ok(());
         };
         let mut data = LinkData::parse(&link.extra_data);
-        data.set_tokens_for(&link.uid, tokens, &self.cipher)?;
+        data.set_tokens_for(provider.as_str(), &link.uid, tokens, &self.cipher)?;
         let text = data.to_text();
         let now = now_utc();
         db_run!(
@@ -427,19 +451,29 @@ impl LinkStore<i64> for DieselUserStore {
     }
 
     async fn user_for(&self, provider: Provider, uid: &str) -> Result<Option<i64>, StoreError> {
-        if provider != Provider::Kakao {
-            return Ok(None);
-        }
-        self.user_id_by_uid(uid).await
+        self.user_id_for(provider.as_str(), uid).await
     }
 
-    /// The demo has no other login method: a user without a Kakao link is deleted, with
-    /// every session row of theirs (and their Redis sessions). Any session left
-    /// anywhere (a cookie-only one, another instance's cache) is refused from then on,
-    /// because the identity check no longer finds the user.
+    /// A user with another link keeps it, and their account: only this link goes. A user
+    /// left without any way in is deleted, with every session row of theirs (and their
+    /// Redis sessions); any session left anywhere (a cookie-only one, another instance's
+    /// cache) is refused from then on, because the identity check no longer finds them.
     async fn remove_link(&self, user_id: &i64, provider: Provider) -> Result<bool, StoreError> {
-        if provider != Provider::Kakao {
-            return Ok(false);
+        if self.other_links(*user_id, provider.as_str()).await? > 0 {
+            let (user, provider) = (*user_id, provider.as_str().to_owned());
+            let removed: usize = db_run!(
+                &self.db,
+                write | conn | {
+                    diesel::delete(
+                        links::table
+                            .filter(links::user_id.eq(user))
+                            .filter(links::provider.eq(&provider)),
+                    )
+                    .execute(conn)
+                    .await
+                }
+            )?;
+            return Ok(removed == 1);
         }
         let deleted = self.delete_user(*user_id).await?;
         if let Some(sessions) = &self.sessions {
@@ -449,6 +483,21 @@ impl LinkStore<i64> for DieselUserStore {
                 .map_err(StoreError::Sessions)?;
         }
         Ok(deleted)
+    }
+}
+
+impl DieselUserStore {
+    /// How many links user `user_id` has to providers other than `provider`.
+    async fn other_links(&self, user_id: i64, provider: &str) -> Result<i64, StoreError> {
+        let provider = provider.to_owned();
+        Ok(db_run!(&self.db, |conn| {
+            links::table
+                .filter(links::user_id.eq(user_id))
+                .filter(links::provider.ne(&provider))
+                .count()
+                .get_result(conn)
+                .await
+        })?)
     }
 }
 
@@ -484,14 +533,31 @@ mod tests {
 
     #[test]
     fn usernames_never_reuse_a_taken_one() {
-        assert_eq!(choose_username("42", &[]), "kakao_42");
+        assert_eq!(choose_username("kakao", "42", &[]), "kakao_42");
         let taken = vec!["kakao_42".to_owned(), "kakao_42_2".to_owned()];
-        assert_eq!(choose_username("42", &taken), "kakao_42_3");
-        assert_eq!(choose_username("4", &["kakao_42".to_owned()]), "kakao_4");
+        assert_eq!(choose_username("kakao", "42", &taken), "kakao_42_3");
+        assert_eq!(
+            choose_username("kakao", "4", &["kakao_42".to_owned()]),
+            "kakao_4"
+        );
+    }
+
+    #[test]
+    fn naver_ids_make_usernames_of_letters_digits_and_dashes() {
+        assert_eq!(
+            choose_username("naver", "Ab+/c=", &[]),
+            "naver_Ab--c-",
+            "never a character a URL or a LIKE pattern would mind"
+        );
+        assert_eq!(
+            choose_username("naver", "Ab//c=", &["naver_Ab--c-".to_owned()]),
+            "naver_Ab--c-_2",
+            "two ids that read alike get different names"
+        );
     }
 
     #[test]
     fn the_username_pattern_escapes_like_wildcards() {
-        assert_eq!(username_pattern("42"), "kakao\\_42%");
+        assert_eq!(username_pattern("kakao", "42"), "kakao\\_42%");
     }
 }

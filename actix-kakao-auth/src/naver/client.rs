@@ -106,6 +106,11 @@ impl NaverSettings {
     pub fn redirect_uri(&self) -> &Url {
         &self.redirect_uri
     }
+
+    /// The `nid` base URL.
+    pub fn auth_base_url(&self) -> &Url {
+        &self.auth_base_url
+    }
 }
 
 /// What one authorize request carries besides the app's settings.

@@ -130,6 +130,20 @@ async fn assert_no_csp_violations(browser: &Session) {
 }
 
 /// Asserts the anonymous home page: the Kakao button is there and nobody is greeted.
+/// On the login page, which offers Kakao and Naver (Naver is on in emulator mode),
+/// chooses Kakao.
+async fn choose_kakao(browser: &Session, app: &TestApp) {
+    browser
+        .wait_for_url("the login page with both buttons", |u| {
+            same_origin(u, &app.url("/")) && u.path() == "/login/"
+        })
+        .await;
+    let kakao = browser
+        .find("a[href^='/accounts/oauth/login/kakao/']")
+        .await;
+    browser.click(&kakao).await;
+}
+
 async fn assert_anonymous_home(browser: &Session) {
     let button = browser
         .find_xpath("//a[contains(@class,'kakao-login')][normalize-space(.)='카카오 로그인']")
@@ -246,6 +260,7 @@ async fn login_reload_and_logout_in_chromium() {
 
     // 7. The protected page now sends the browser to login: the emulator's consent page.
     browser.goto(&app.url("/download-list/")).await;
+    choose_kakao(&browser, &app).await;
     let authorize = browser
         .wait_for_url("login after logout", |u| {
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
@@ -348,6 +363,7 @@ async fn cancelling_consent_shows_the_error_page_in_chromium() {
         .await;
     let retry = browser.find_xpath("//a[contains(., '다시 시도')]").await;
     browser.click(&retry).await;
+    choose_kakao(&browser, &app).await;
     browser
         .wait_for_url("the emulator's consent page", |u| {
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
@@ -394,6 +410,7 @@ async fn cancelling_consent_shows_the_error_page_in_chromium() {
         .await;
     assert_anonymous_home(&browser).await;
     browser.goto(&app.url("/download-list/")).await;
+    choose_kakao(&browser, &app).await;
     browser
         .wait_for_url("login after logout", |u| {
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
@@ -420,6 +437,7 @@ async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() 
     let mut shots = Shots::new(&browser, &dir);
 
     browser.goto(&app.url("/download-list/")).await;
+    choose_kakao(&browser, &app).await;
     browser
         .wait_for_url("the consent page", |u| {
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
@@ -453,6 +471,7 @@ async fn logout_with_the_kakao_account_follows_the_redirect_chain_in_chromium() 
     // The emulator forgot the browser's Kakao session: prompt=none-style auto login is gone,
     // and the next login shows the consent page again.
     browser.goto(&app.url("/download-list/")).await;
+    choose_kakao(&browser, &app).await;
     browser
         .wait_for_url("login after Kakao logout", |u| {
             same_origin(u, emulator.as_str()) && u.path() == "/oauth/authorize"
@@ -516,6 +535,61 @@ async fn another_account_and_service_terms_in_chromium() {
     assert!(terms.contains("tos_2026"), "{terms}");
     assert!(!terms.contains("marketing"), "{terms}");
     shots.take("home-with-terms", None).await;
+    assert_no_csp_violations(&browser).await;
+    browser.quit().await;
+    drop(driver);
+    app.app.stop().await;
+}
+
+/// Naver in emulator mode: the home page's "네이버 로그인" leads to the Naver emulator's
+/// consent page (marked as local), and agreeing as a user with a base64-like id lands on
+/// the download list under that user's Naver nickname.
+#[actix_web::test]
+async fn naver_login_in_chromium() {
+    let test = "naver_login_in_chromium";
+    let Some((app, driver, dir)) = start(test, "naver_login").await else {
+        return;
+    };
+    let naver = app.naver().base_url();
+    let browser = driver.session(DESKTOP).await;
+    let mut shots = Shots::new(&browser, &dir);
+
+    browser.goto(&app.url("/")).await;
+    let button = browser
+        .find_xpath("//a[contains(@class,'naver-login')][contains(., '네이버 로그인')]")
+        .await;
+    assert!(browser.displayed(&button).await);
+    browser.click(&button).await;
+    let authorize = browser
+        .wait_for_url("the Naver emulator's consent page", |u| {
+            same_origin(u, naver.as_str()) && u.path() == "/oauth2/authorize"
+        })
+        .await;
+    let query = params(&authorize);
+    assert_eq!(query["scope"], "openid");
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(
+        query["redirect_uri"],
+        app.url("/accounts/oauth/complete/naver/")
+    );
+    let text = browser.text_of_body().await;
+    assert!(text.contains("로컬 에뮬레이터"), "{text}");
+    shots.take("naver-consent", None).await;
+
+    let green = browser.find_xpath("//label[contains(., '초록이')]").await;
+    browser.click(&green).await;
+    let agree = browser
+        .find_xpath("//button[contains(., '동의하기')]")
+        .await;
+    browser.click(&agree).await;
+    browser
+        .wait_for_url("/download-list/", |u| {
+            same_origin(u, &app.url("/")) && u.path() == "/download-list/"
+        })
+        .await;
+    let nickname = browser.text(&browser.find(".nickname").await).await;
+    assert_eq!(nickname, "초록이");
+    shots.take("naver-downloads", None).await;
     assert_no_csp_violations(&browser).await;
     browser.quit().await;
     drop(driver);

@@ -60,11 +60,8 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
         .collect();
     assert_eq!(failures.len(), 1, "{text}");
     assert!(failures[0].contains("WARN"), "{}", failures[0]);
-    assert!(
-        failures[0].contains("Kakao login failed"),
-        "{}",
-        failures[0]
-    );
+    assert!(failures[0].contains("login failed"), "{}", failures[0]);
+    assert!(failures[0].contains("provider=kakao"), "{}", failures[0]);
     assert!(failures[0].contains("KOE320"), "{}", failures[0]);
     assert!(failures[0].contains("invalid_code"), "{}", failures[0]);
     assert!(!text.contains("test-access"), "no token in the logs");
@@ -85,7 +82,11 @@ async fn a_failed_login_logs_one_warning_with_kakaos_error_code() {
         .filter(|l| l.contains("forged") || l.contains("admin logged in"))
         .collect();
     assert_eq!(lines.len(), 1, "{text}");
-    assert!(lines[0].contains("Kakao login failed"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("login failed provider=kakao"),
+        "{}",
+        lines[0]
+    );
     assert!(!text.contains("\n1999"), "{text}");
     assert!(
         !text.lines().any(|l| l.starts_with("1999")),

@@ -21,16 +21,24 @@ async fn every_hop_of_a_first_login_is_as_specified() {
         Some("/login/?next=%2Fdownload-list%2F")
     );
 
-    // 2. /login/ forwards to the begin route, keeping next.
+    // 2. /login/ (Naver is on in emulator mode) offers both begin routes, keeping next.
     let page = browser.get("/login/?next=%2Fdownload-list%2F").await;
-    assert_eq!(page.status, 302);
-    assert_eq!(
-        page.location().as_deref(),
-        Some("/accounts/oauth/login/kakao/?next=%2Fdownload-list%2F")
+    assert_eq!(page.status, 200);
+    let kakao_begin = "/accounts/oauth/login/kakao/?next=%2Fdownload-list%2F";
+    assert!(
+        page.body.contains(&format!("href=\"{kakao_begin}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("href=\"/accounts/oauth/login/naver/?next=%2Fdownload-list%2F\""),
+        "{}",
+        page.body
     );
 
     // 3. Begin redirects to Kakao's authorize endpoint with state and PKCE S256.
-    let page = browser.get(&page.location().unwrap()).await;
+    let page = browser.get(kakao_begin).await;
     assert_eq!(page.status, 302);
     let authorize = url::Url::parse(&page.location().unwrap()).unwrap();
     assert!(authorize

@@ -45,6 +45,10 @@ impl TestApp {
         self.app.emulator.as_ref().unwrap()
     }
 
+    pub fn naver(&self) -> &kakao_emulator::naver::NaverEmulator {
+        self.app.naver_emulator.as_ref().unwrap()
+    }
+
     pub fn browser(&self) -> Browser {
         Browser::new(&self.app.url)
     }
