@@ -39,6 +39,12 @@ where
         return;
     }
     cfg.route(&paths.disconnect_path, web::post().to(disconnect::<S, L>));
+    if config.naver().is_some() {
+        cfg.route(
+            &paths.naver_unlink_path,
+            web::post().to(naver_unlink_notification::<S, L>),
+        );
+    }
     if config.has_admin_key() {
         cfg.route(
             &paths.unlink_callback_path,
@@ -232,6 +238,52 @@ where
     session.purge();
     crate::metrics::session_ended("disconnect");
     see_other(&config.paths().logout_redirect_url)
+}
+
+/// `POST /accounts/oauth/unlink/naver/`: Naver's unlink notification (a user withdrew
+/// consent or left Naver). Verified as [`crate::naver::unlink`] describes; a valid one
+/// removes that Naver link (the user too when it was their last way in, ending their
+/// sessions) and answers 204, anything else 401 and changes nothing. Naver does not retry,
+/// so a store failure is logged and still answered 204.
+async fn naver_unlink_notification<S, L>(
+    body: web::Bytes,
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let config = auth.config();
+    let Some(naver) = config.naver() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let notice: crate::naver::UnlinkNotification =
+        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let uid = match notice.verify(
+        naver.client_id(),
+        naver.client_secret.secret(),
+        config.now().timestamp(),
+    ) {
+        Ok(uid) => uid,
+        Err(refused) => {
+            tracing::warn!(%refused, "Naver unlink notification refused");
+            return HttpResponse::Unauthorized().finish();
+        }
+    };
+    match auth.links().user_for(Provider::Naver, &uid).await {
+        Ok(Some(user)) => match auth.links().remove_link(&user, Provider::Naver).await {
+            Ok(_) => {
+                crate::metrics::session_ended("webhook");
+                tracing::info!(%user, "Naver unlink notification: link removed");
+            }
+            Err(error) => {
+                tracing::error!(%error, "Naver unlink notification: removing the link failed")
+            }
+        },
+        Ok(None) => tracing::info!("Naver unlink notification for a user unknown here"),
+        Err(error) => tracing::error!(%error, "Naver unlink notification: link store failed"),
+    }
+    HttpResponse::NoContent().finish()
 }
 
 /// The webhook's parameters (query for GET, form body for POST).

@@ -5,6 +5,7 @@
 mod common;
 mod deployment;
 mod multi_instance;
+mod naver;
 mod operations;
 mod outage;
 mod redis_session_store;
