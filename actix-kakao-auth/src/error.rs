@@ -166,11 +166,14 @@ pub enum LoginFailure {
     TermsRequired,
     /// The login request itself was unusable (a `next` or `login_hint` too long to carry).
     InvalidRequest,
+    /// A connect flow reached a provider account that belongs to another user: nothing
+    /// was linked, and the browser stays logged in as before.
+    IdentityInUse,
 }
 
 impl LoginFailure {
     /// Every reason, in documentation order.
-    pub const ALL: [LoginFailure; 9] = [
+    pub const ALL: [LoginFailure; 10] = [
         Self::StateMismatch,
         Self::AccessDenied,
         Self::InvalidCode,
@@ -180,6 +183,7 @@ impl LoginFailure {
         Self::Internal,
         Self::TermsRequired,
         Self::InvalidRequest,
+        Self::IdentityInUse,
     ];
 
     /// The code used in `?reason=`.
@@ -194,6 +198,7 @@ impl LoginFailure {
             Self::Internal => "internal",
             Self::TermsRequired => "terms_required",
             Self::InvalidRequest => "invalid_request",
+            Self::IdentityInUse => "identity_in_use",
         }
     }
 
@@ -232,6 +237,10 @@ impl LoginFailure {
             Self::InvalidRequest => (
                 "로그인 요청이 너무 길거나 올바르지 않습니다. 처음 화면에서 다시 로그인해 주세요.",
                 "The login request was too long or malformed. Please start again from the home page.",
+            ),
+            Self::IdentityInUse => (
+                "이 계정은 이미 다른 사용자에게 연결되어 있어 연결하지 않았습니다.",
+                "That account is already linked to another user, so it was not connected.",
             ),
             Self::Internal => (
                 "로그인 처리 중 문제가 발생했습니다.",
@@ -293,6 +302,13 @@ pub enum LoginError {
     /// Naver's token exchange or `/v1/nid/me` failed.
     #[error("Naver request failed: {0}")]
     Naver(#[source] crate::naver::NaverApiError),
+    /// A connect flow reached an account that belongs to another user.
+    #[error("the account belongs to another user")]
+    IdentityInUse,
+    /// A connect flow finished in a browser that is no longer logged in as the user who
+    /// began it.
+    #[error("the connect flow was begun by another session's user")]
+    ConnectUserChanged,
     /// A login arrived at one provider's callback with a login begun for another.
     #[error("the pending login was begun for another provider")]
     ProviderMismatch,
@@ -331,7 +347,8 @@ impl LoginError {
             Self::Naver(e) if e.is_unavailable() => LoginFailure::KakaoUnavailable,
             Self::Naver(crate::naver::NaverApiError::Auth { .. }) => LoginFailure::InvalidCode,
             Self::Naver(_) => LoginFailure::InvalidResponse,
-            Self::ProviderMismatch => LoginFailure::StateMismatch,
+            Self::ProviderMismatch | Self::ConnectUserChanged => LoginFailure::StateMismatch,
+            Self::IdentityInUse => LoginFailure::IdentityInUse,
             Self::Store(_) | Self::Session(_) => LoginFailure::Internal,
         }
     }

@@ -58,6 +58,10 @@ pub(crate) struct PendingLogin {
     /// Additional-consent scopes asked for, kept for that second attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) extra_scopes: Vec<String>,
+    /// A connect flow: the id (as JSON) of the logged-in user who began it; the callback
+    /// links the account to that user, and only while the same user is logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) link_to: Option<String>,
 }
 
 fn kakao() -> crate::store::Provider {
@@ -280,6 +284,7 @@ mod tests {
     fn login(state: &str, created_at: i64) -> PendingLogin {
         PendingLogin {
             provider: crate::store::Provider::Kakao,
+            link_to: None,
             state: state.into(),
             pkce_verifier: "verifier".into(),
             nonce: Some("nonce".into()),

@@ -67,6 +67,24 @@ where
             web::get().to(login::naver_callback::<S, L>),
         );
     }
+    if S::SUPPORTS_LINKING {
+        cfg.service(
+            web::resource(paths.connect_path(crate::store::Provider::Kakao)).route(web::post().to(
+                |req, body, auth| {
+                    login::connect::<S, L>(req, body, auth, crate::store::Provider::Kakao)
+                },
+            )),
+        );
+        if auth_has_naver.is_some() {
+            cfg.service(
+                web::resource(paths.connect_path(crate::store::Provider::Naver)).route(
+                    web::post().to(|req, body, auth| {
+                        login::connect::<S, L>(req, body, auth, crate::store::Provider::Naver)
+                    }),
+                ),
+            );
+        }
+    }
     if config.sdk_sign_in_configured() {
         if config.app_id().is_none() && tracing::enabled!(tracing::Level::WARN) {
             tracing::warn!(

@@ -283,6 +283,27 @@ pub trait UserStore: Send + Sync + 'static {
         id: &IdOf<Self>,
     ) -> impl Future<Output = Result<Option<Self::User>, Self::Error>> + Send;
 
+    /// Whether the store can link a second provider account to an existing user
+    /// ([`link_login`](Self::link_login)): the connect routes are mounted only when it
+    /// can. Default: false.
+    const SUPPORTS_LINKING: bool = false;
+
+    /// Links the account of `login` to user `user` (a logged-in user connecting another
+    /// provider), atomically: a `(provider, uid)` linked to nobody becomes `user`'s
+    /// ([`LinkOutcome::Linked`]); one already `user`'s changes nothing
+    /// ([`LinkOutcome::AlreadyYours`]); one linked to another user changes nothing and
+    /// names that user ([`LinkOutcome::OwnedBy`]). Concurrent attempts on one account end
+    /// with exactly one owner. Never by email, nickname or username. The default, for a
+    /// store with [`SUPPORTS_LINKING`](Self::SUPPORTS_LINKING) false, links nothing.
+    fn link_login(
+        &self,
+        user: &IdOf<Self>,
+        login: &SocialLogin,
+    ) -> impl Future<Output = Result<LinkOutcome<IdOf<Self>>, Self::Error>> + Send {
+        let _ = (user, login);
+        std::future::ready(Ok(LinkOutcome::Unsupported))
+    }
+
     /// Ends every session of user `id`, on every instance, for
     /// [`AuthSession::log_out_everywhere`](crate::AuthSession::log_out_everywhere):
     /// change what [`session_auth_hash`](AuthUser::session_auth_hash) is derived from
@@ -295,6 +316,20 @@ pub trait UserStore: Send + Sync + 'static {
         let _ = id;
         std::future::ready(Ok(false))
     }
+}
+
+/// What [`UserStore::link_login`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkOutcome<Id> {
+    /// The account was free and is now the user's.
+    Linked,
+    /// The account was the user's already; nothing changed.
+    AlreadyYours,
+    /// The account belongs to this other user; nothing changed.
+    OwnedBy(Id),
+    /// The store does not link accounts.
+    Unsupported,
 }
 
 /// Where the app keeps each user's Kakao link and tokens. Optional: it enables

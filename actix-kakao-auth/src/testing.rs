@@ -45,7 +45,8 @@ use rand::Rng as _;
 
 use crate::kakao::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
 use crate::kakao::secret::{AccessToken, RefreshToken};
-use crate::store::{AuthUser, IdOf, ProviderUser, SocialLogin, Tokens, UserStore};
+use crate::naver::NaverUserInfo;
+use crate::store::{AuthUser, IdOf, LinkOutcome, ProviderUser, SocialLogin, Tokens, UserStore};
 
 /// A broken rule: which one, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,36 @@ pub fn sample_login(kakao_id: i64, nickname: &str, email: Option<&str>) -> Socia
     }
 }
 
+/// A Naver login of account `uid` (opaque text) with `nickname` and an (unverified)
+/// email.
+pub fn sample_naver_login(uid: &str, nickname: &str) -> SocialLogin {
+    let now = Utc::now();
+    SocialLogin {
+        user: ProviderUser::Naver(NaverUserInfo {
+            id: uid.to_owned(),
+            nickname: Some(nickname.to_owned()),
+            name: None,
+            email: Some(format!("{nickname}@naver.example")),
+            profile_image: None,
+        }),
+        tokens: Some(Tokens {
+            access_token: AccessToken::new(format!("test-naver-access-{uid}")),
+            expires_at: now + Duration::hours(1),
+            refresh_token: Some(RefreshToken::new(format!("test-naver-refresh-{uid}"))),
+            refresh_token_expires_at: None,
+            scopes: Vec::new(),
+            id_token: None,
+        }),
+        service_terms: None,
+    }
+}
+
+/// A random Naver-style id (base64-like, with `+`, `/` and `=`), unlikely to repeat.
+pub fn random_naver_id() -> String {
+    let n: u64 = rand::thread_rng().gen();
+    format!("Nv+{n:016x}/x=")
+}
+
 /// A random Kakao id in `[10^12, 2^53)`, unlikely to repeat across runs.
 pub fn random_kakao_id() -> i64 {
     rand::thread_rng().gen_range(1_000_000_000_000..(1_i64 << 53))
@@ -145,6 +176,13 @@ where
         check_ids_above_2_pow_53_round_trip,
         check_store_errors_never_panic,
     );
+    if S::SUPPORTS_LINKING {
+        run!(
+            check_connect_links_a_free_account_once,
+            check_connect_never_takes_another_users_account,
+            check_concurrent_connects_of_one_account_agree,
+        );
+    }
     assert!(
         violations.is_empty(),
         "UserStore acceptance suite: {} rule(s) violated:\n  {}",
@@ -270,6 +308,105 @@ pub async fn check_concurrent_first_logins_agree<S: UserStore>(store: &S) -> Che
     }
     ensure(ids.len() == 1, RULE, || {
         format!("{CONCURRENT_LOGINS} concurrent first logins of Kakao id {id} gave users {ids:?}")
+    })
+}
+
+/// `link_login`, turning a store error into a violation of `rule`.
+async fn connect<S: UserStore>(
+    store: &S,
+    user: &IdOf<S>,
+    login: &SocialLogin,
+    rule: &'static str,
+) -> Result<LinkOutcome<IdOf<S>>, Violation> {
+    store.link_login(user, login).await.map_err(|e| Violation {
+        rule,
+        detail: format!(
+            "link_login({user}, {} {}) failed: {e}",
+            login.provider(),
+            login.uid()
+        ),
+    })
+}
+
+/// A free account connected to a user is linked, connecting it again changes nothing,
+/// and logging in with it reaches that user.
+pub async fn check_connect_links_a_free_account_once<S: UserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "connect_links_a_free_account_once";
+    let owner = login(store, &sample_login(random_kakao_id(), "owner", None), RULE).await?;
+    let naver = sample_naver_login(&random_naver_id(), "owner-naver");
+    let first = connect(store, &owner, &naver, RULE).await?;
+    ensure(first == LinkOutcome::Linked, RULE, || {
+        format!("the first connect answered {first:?}, not Linked")
+    })?;
+    let again = connect(store, &owner, &naver, RULE).await?;
+    ensure(again == LinkOutcome::AlreadyYours, RULE, || {
+        format!("connecting the same account again answered {again:?}, not AlreadyYours")
+    })?;
+    let through_naver = login(store, &naver, RULE).await?;
+    ensure(through_naver == owner, RULE, || {
+        format!("a login with the connected account reached {through_naver}, not {owner}")
+    })
+}
+
+/// An account that belongs to one user is never linked to another: connect answers
+/// `OwnedBy` and changes nothing.
+pub async fn check_connect_never_takes_another_users_account<S: UserStore>(
+    store: &S,
+) -> CheckResult {
+    const RULE: &str = "connect_never_takes_another_users_account";
+    let naver = sample_naver_login(&random_naver_id(), "first");
+    let first = login(store, &naver, RULE).await?;
+    let second = login(
+        store,
+        &sample_login(random_kakao_id(), "second", None),
+        RULE,
+    )
+    .await?;
+    let taken = connect(store, &second, &naver, RULE).await?;
+    ensure(taken == LinkOutcome::OwnedBy(first.clone()), RULE, || {
+        format!("connecting another user's account answered {taken:?}")
+    })?;
+    let still = login(store, &naver, RULE).await?;
+    ensure(still == first, RULE, || {
+        format!("after a refused connect the account reached {still}, not {first}")
+    })
+}
+
+/// [`CONCURRENT_LOGINS`] connects of one free account, half by each of two users, run
+/// concurrently: exactly one user ends up owning it, every other attempt says so.
+pub async fn check_concurrent_connects_of_one_account_agree<S: UserStore>(
+    store: &S,
+) -> CheckResult {
+    const RULE: &str = "concurrent_connects_of_one_account_agree";
+    let a = login(store, &sample_login(random_kakao_id(), "a", None), RULE).await?;
+    let b = login(store, &sample_login(random_kakao_id(), "b", None), RULE).await?;
+    let naver = sample_naver_login(&random_naver_id(), "contested");
+    let users: Vec<IdOf<S>> = (0..CONCURRENT_LOGINS)
+        .map(|i| if i % 2 == 0 { a.clone() } else { b.clone() })
+        .collect();
+    let results = join_all(users.iter().map(|u| connect(store, u, &naver, RULE))).await;
+    let owner = login(store, &naver, RULE).await?;
+    ensure(owner == a || owner == b, RULE, || {
+        format!("the contested account reached {owner}, neither {a} nor {b}")
+    })?;
+    let mut linked = 0;
+    for (user, result) in users.iter().zip(results) {
+        let outcome = result?;
+        let consistent = match &outcome {
+            LinkOutcome::Linked => {
+                linked += 1;
+                *user == owner
+            }
+            LinkOutcome::AlreadyYours => *user == owner,
+            LinkOutcome::OwnedBy(other) => *user != owner && *other == owner,
+            _ => false,
+        };
+        ensure(consistent, RULE, || {
+            format!("user {user} got {outcome:?}, but the account is {owner}'s")
+        })?;
+    }
+    ensure(linked == 1, RULE, || {
+        format!("{linked} concurrent connects answered Linked; exactly one must")
     })
 }
 

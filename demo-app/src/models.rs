@@ -105,9 +105,10 @@ pub struct SocialAuth {
 pub struct NewSocialAuth<'a> {
     /// The linked user.
     pub user_id: i64,
-    /// Always [`KAKAO_PROVIDER`].
+    /// `kakao` or `naver`.
     pub provider: &'a str,
-    /// The Kakao member id as decimal text (never empty).
+    /// The account's id there as text (never empty): Kakao's member number in decimal,
+    /// Naver's pairwise id as sent.
     pub uid: &'a str,
     /// JSON object text.
     pub extra_data: &'a str,

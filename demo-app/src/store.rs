@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use actix_kakao_auth::store::{Link, LinkStore, Provider, SocialLogin, Tokens, UserStore};
+use actix_kakao_auth::store::{
+    Link, LinkOutcome, LinkStore, Provider, SocialLogin, Tokens, UserStore,
+};
 use actix_kakao_auth::store::{TokenCipher, TokenCryptoError};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -401,6 +403,36 @@ impl UserStore for DieselUserStore {
     async fn get_user(&self, id: &i64) -> Result<Option<User>, StoreError> {
         self.user_by_id(*id).await
     }
+
+    const SUPPORTS_LINKING: bool = true;
+
+    /// One transaction: the account's link row decides (this user's: nothing to do;
+    /// another's: refused); without one, a link row for this user is inserted. Two
+    /// connects racing for one account meet at the `(provider, uid)` unique constraint:
+    /// the loser reads the winner. The user row is not touched (a connect does not change
+    /// the nickname shown).
+    async fn link_login(
+        &self,
+        user: &i64,
+        login: &SocialLogin,
+    ) -> Result<LinkOutcome<i64>, StoreError> {
+        let record = Arc::new(LoginRecord::new(login, &self.cipher)?);
+        let user = *user;
+        let store = self.clone();
+        detached(async move {
+            match store.link_once(user, Arc::clone(&record)).await {
+                Err(error) if error.is_unique_violation() => {
+                    match store.user_id_for(record.provider, &record.uid).await? {
+                        Some(owner) if owner == user => Ok(LinkOutcome::AlreadyYours),
+                        Some(owner) => Ok(LinkOutcome::OwnedBy(owner)),
+                        None => Err(error),
+                    }
+                }
+                other => other,
+            }
+        })
+        .await
+    }
 }
 
 impl LinkStore<i64> for DieselUserStore {
@@ -487,6 +519,46 @@ impl LinkStore<i64> for DieselUserStore {
 }
 
 impl DieselUserStore {
+    /// One attempt at [`link_login`](UserStore::link_login), in one transaction.
+    async fn link_once(
+        &self,
+        user: i64,
+        record: Arc<LoginRecord>,
+    ) -> Result<LinkOutcome<i64>, StoreError> {
+        let now = now_utc();
+        db_run!(
+            &self.db,
+            transaction | conn | {
+                let owner: Option<i64> = links::table
+                    .filter(links::provider.eq(record.provider))
+                    .filter(links::uid.eq(&record.uid))
+                    .select(links::user_id)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                match owner {
+                    Some(owner) if owner == user => {
+                        return Ok::<_, StoreError>(LinkOutcome::AlreadyYours)
+                    }
+                    Some(owner) => return Ok(LinkOutcome::OwnedBy(owner)),
+                    None => {}
+                }
+                diesel::insert_into(links::table)
+                    .values(&NewSocialAuth {
+                        user_id: user,
+                        provider: record.provider,
+                        uid: &record.uid,
+                        extra_data: &record.extra_data,
+                        created: now,
+                        modified: now,
+                    })
+                    .execute(conn)
+                    .await?;
+                Ok(LinkOutcome::Linked)
+            }
+        )
+    }
+
     /// How many links user `user_id` has to providers other than `provider`.
     async fn other_links(&self, user_id: i64, provider: &str) -> Result<i64, StoreError> {
         let provider = provider.to_owned();

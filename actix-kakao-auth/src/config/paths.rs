@@ -42,6 +42,12 @@ pub struct RoutePaths {
     /// Naver's unlink notification (POST; mounted when Naver is configured, with a link
     /// store). Default: `/accounts/oauth/unlink/naver/`.
     pub naver_unlink_path: String,
+    /// The prefix of the connect routes (POST `{prefix}kakao/`, `{prefix}naver/`; mounted
+    /// when the store links accounts). Default: `/accounts/oauth/connect/`.
+    pub connect_prefix: String,
+    /// Where a connect, and a disconnect that leaves the user another way in, lands.
+    /// Default: `/account/`.
+    pub account_url: String,
     /// Where a login lands without `next`. Default: `/`.
     pub login_redirect_url: String,
     /// Where a failed login lands, with `?reason=<code>`. Default: `/login/error/`.
@@ -62,6 +68,8 @@ impl Default for RoutePaths {
             sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
             naver_begin_path: "/accounts/oauth/login/naver/".to_owned(),
             naver_unlink_path: "/accounts/oauth/unlink/naver/".to_owned(),
+            connect_prefix: "/accounts/oauth/connect/".to_owned(),
+            account_url: "/account/".to_owned(),
             login_redirect_url: "/".to_owned(),
             login_error_url: "/login/error/".to_owned(),
             logout_redirect_url: "/".to_owned(),
@@ -71,7 +79,7 @@ impl Default for RoutePaths {
 
 impl RoutePaths {
     /// Every path with the name a configuration error uses for it.
-    pub(crate) fn named(&self) -> [(&'static str, &String); 12] {
+    pub(crate) fn named(&self) -> [(&'static str, &String); 14] {
         [
             ("paths.login_url", &self.login_url),
             ("paths.begin_path", &self.begin_path),
@@ -82,10 +90,18 @@ impl RoutePaths {
             ("paths.sdk_sign_in_path", &self.sdk_sign_in_path),
             ("paths.naver_begin_path", &self.naver_begin_path),
             ("paths.naver_unlink_path", &self.naver_unlink_path),
+            ("paths.connect_prefix", &self.connect_prefix),
+            ("paths.account_url", &self.account_url),
             ("paths.login_redirect_url", &self.login_redirect_url),
             ("paths.login_error_url", &self.login_error_url),
             ("paths.logout_redirect_url", &self.logout_redirect_url),
         ]
+    }
+
+    /// The connect route for `provider`.
+    pub(crate) fn connect_path(&self, provider: crate::store::Provider) -> String {
+        let prefix = self.connect_prefix.trim_end_matches('/');
+        format!("{prefix}/{}/", provider.as_str())
     }
 
     /// The login-error URL without its query, for mounting the error page.

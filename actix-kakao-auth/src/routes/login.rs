@@ -105,6 +105,8 @@ pub(super) async fn login_page(req: HttpRequest) -> HttpResponse {
 /// What one login asks Kakao for.
 struct LoginStart {
     next: Option<String>,
+    /// A connect flow's user (JSON id); `None` for a login.
+    link_to: Option<String>,
     prompt: Option<&'static str>,
     login_hint: Option<String>,
     extra_scopes: Vec<String>,
@@ -136,6 +138,7 @@ fn login_start(req: &HttpRequest, config: &crate::KakaoAuthConfig) -> LoginStart
     let auto_login = prompt.is_none() && in_kakaotalk && config.login.kakaotalk_auto_login;
     LoginStart {
         next: query.next(),
+        link_to: None,
         prompt: if auto_login { Some("none") } else { prompt },
         login_hint,
         extra_scopes: additional_scopes(req, &query, config),
@@ -152,12 +155,17 @@ where
     L: LinkStore<IdOf<S>>,
 {
     let start = login_start(&req, auth.config());
-    start_login(&req, &auth, start)
+    start_login(&req, &auth, start, StatusCode::FOUND)
 }
 
 /// Redirects to Kakao's authorize page for `start`, with its pending-login cookie (and
 /// the removals of older pending logins that make room for it).
-fn start_login<S, L>(req: &HttpRequest, auth: &KakaoAuth<S, L>, start: LoginStart) -> HttpResponse
+fn start_login<S, L>(
+    req: &HttpRequest,
+    auth: &KakaoAuth<S, L>,
+    start: LoginStart,
+    status: StatusCode,
+) -> HttpResponse
 where
     S: UserStore,
     L: LinkStore<IdOf<S>>,
@@ -175,6 +183,7 @@ where
     });
     let pending = PendingLogin {
         provider: Provider::Kakao,
+        link_to: start.link_to,
         state: authorization.state.secret().clone(),
         pkce_verifier: authorization.pkce_verifier.secret().clone(),
         nonce,
@@ -188,7 +197,7 @@ where
         auto_login = pending.auto_login,
         "login started; redirecting to Kakao"
     );
-    redirect_with_pending(req, config, &pending, authorization.url.as_str())
+    redirect_with_pending(req, config, &pending, authorization.url.as_str(), status)
 }
 
 /// Redirects to `authorize_url` with the pending login in its sealed cookie (and the
@@ -198,6 +207,7 @@ fn redirect_with_pending(
     config: &crate::KakaoAuthConfig,
     pending: &PendingLogin,
     authorize_url: &str,
+    status: StatusCode,
 ) -> HttpResponse {
     let cookie = match pending::seal(config, pending) {
         Ok(cookie) => cookie,
@@ -216,7 +226,7 @@ fn redirect_with_pending(
             );
         }
     };
-    let mut response = redirect(StatusCode::FOUND, authorize_url);
+    let mut response = redirect(status, authorize_url);
     for old in pending::make_room(req, config, &cookie) {
         if let Err(error) = response.add_cookie(&old) {
             tracing::warn!(%error, "could not drop an old pending-login cookie");
@@ -243,11 +253,35 @@ where
     S: UserStore,
     L: LinkStore<IdOf<S>>,
 {
+    let query = BeginQuery::of(&req);
+    start_naver(
+        &req,
+        &auth,
+        query.next(),
+        query.prompt.as_deref() == Some("login"),
+        None,
+        StatusCode::FOUND,
+    )
+}
+
+/// Redirects to Naver's authorize page with a fresh `state`, `nonce` and PKCE
+/// verifier in the pending-login cookie.
+fn start_naver<S, L>(
+    req: &HttpRequest,
+    auth: &KakaoAuth<S, L>,
+    next: Option<String>,
+    reauthenticate: bool,
+    link_to: Option<String>,
+    status: StatusCode,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
     let config = auth.config();
     let Some(naver) = auth.naver() else {
         return HttpResponse::NotFound().finish();
     };
-    let query = BeginQuery::of(&req);
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(16).secret().clone();
     let nonce = CsrfToken::new_random_len(32).secret().clone();
@@ -255,21 +289,78 @@ where
         state: &state,
         nonce: &nonce,
         code_challenge: challenge.as_str(),
-        reauthenticate: query.prompt.as_deref() == Some("login"),
+        reauthenticate,
     });
     let pending = PendingLogin {
         provider: Provider::Naver,
+        link_to,
         state,
         pkce_verifier: verifier.secret().clone(),
         nonce: Some(nonce),
-        next: query.next(),
+        next,
         created_at: config.now().timestamp(),
         auto_login: false,
         login_hint: None,
         extra_scopes: Vec::new(),
     };
     tracing::debug!("login started; redirecting to Naver");
-    redirect_with_pending(&req, config, &pending, url.as_str())
+    redirect_with_pending(req, config, &pending, url.as_str(), status)
+}
+
+/// `POST {connect_prefix}kakao/` and `…naver/`: a logged-in user connects another
+/// provider account. The same proof of origin as logout is required (403 otherwise);
+/// an anonymous request is sent to log in. 303 to the provider's authorize page, with a
+/// pending login bound to this user: its callback links the account to them, and only
+/// while the same user is logged in.
+pub(super) async fn connect<S, L>(
+    req: HttpRequest,
+    body: web::Bytes,
+    auth: web::Data<KakaoAuth<S, L>>,
+    provider: Provider,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let config = auth.config();
+    if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "connect") {
+        return refused.response();
+    }
+    let Some(user) =
+        crate::identity::user_of::<S::User>(&req).filter(|_| logged_in(&req).is_some())
+    else {
+        return crate::middleware::login_redirect(&req);
+    };
+    let Ok(link_to) = serde_json::to_string(&crate::store::AuthUser::id(&user)) else {
+        return failure_redirect(
+            &config.paths().login_error_url,
+            crate::error::LoginFailure::Internal,
+        );
+    };
+    let next = Some(config.paths().account_url.clone());
+    match provider {
+        Provider::Kakao => start_login(
+            &req,
+            &auth,
+            LoginStart {
+                next,
+                link_to: Some(link_to),
+                prompt: None,
+                login_hint: None,
+                extra_scopes: Vec::new(),
+                auto_login: false,
+            },
+            StatusCode::SEE_OTHER,
+        ),
+        Provider::Naver => start_naver(
+            &req,
+            &auth,
+            next,
+            false,
+            Some(link_to),
+            StatusCode::SEE_OTHER,
+        ),
+    }
 }
 
 /// Kakao's answers to `prompt=none` that mean "not without a screen".
@@ -366,16 +457,18 @@ where
                 &auth,
                 LoginStart {
                     next: login.next,
+                    link_to: login.link_to,
                     prompt: None,
                     login_hint: login.login_hint,
                     extra_scopes: login.extra_scopes,
                     auto_login: false,
                 },
+                StatusCode::FOUND,
             )
         }
         (query, pending) => {
             let result = match query {
-                Ok(query) => complete_login(&session, &auth, provider, query, pending).await,
+                Ok(query) => complete_login(&req, &session, &auth, provider, query, pending).await,
                 Err(error) => Err(error),
             };
             match result {
@@ -420,6 +513,7 @@ fn failure_redirect(error_url: &str, failure: crate::error::LoginFailure) -> Htt
 }
 
 async fn complete_login<S, L>(
+    req: &HttpRequest,
     session: &Session,
     auth: &KakaoAuth<S, L>,
     provider: Provider,
@@ -447,6 +541,15 @@ where
         Provider::Kakao => identify_kakao(auth, &code, &pending).await?,
         Provider::Naver => identify_naver(auth, &code, &pending).await?,
     };
+    let next = pending
+        .next
+        .as_deref()
+        .and_then(sanitize_next)
+        .unwrap_or_else(|| auth.config().paths().login_redirect_url.clone());
+    if let Some(link_to) = &pending.link_to {
+        connect_account(req, auth, link_to, &login).await?;
+        return Ok(next);
+    }
     let local_user = auth
         .store()
         .find_or_create(&login)
@@ -461,12 +564,49 @@ where
         user = %crate::store::AuthUser::id(&local_user),
         "login succeeded"
     );
-    let next = pending
-        .next
-        .as_deref()
-        .and_then(sanitize_next)
-        .unwrap_or_else(|| auth.config().paths().login_redirect_url.clone());
     Ok(next)
+}
+
+/// The callback of a connect flow: the browser must still be logged in as the user who
+/// began it; the account is then linked to them (or found theirs already), never taken
+/// from another user, and the session is left as it is.
+async fn connect_account<S, L>(
+    req: &HttpRequest,
+    auth: &KakaoAuth<S, L>,
+    link_to: &str,
+    login: &SocialLogin,
+) -> Result<(), LoginError>
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let current = crate::identity::user_of::<S::User>(req)
+        .filter(|_| logged_in(req).is_some())
+        .map(|user| crate::store::AuthUser::id(&user));
+    let Some(user) = current.filter(|id| {
+        serde_json::to_string(id).is_ok_and(|json| json.as_bytes() == link_to.as_bytes())
+    }) else {
+        return Err(LoginError::ConnectUserChanged);
+    };
+    let outcome = auth
+        .store()
+        .link_login(&user, login)
+        .await
+        .map_err(|e| LoginError::Store(Box::new(e)))?;
+    match outcome {
+        crate::store::LinkOutcome::Linked => {
+            tracing::info!(provider = %login.provider(), %user, "account connected");
+            Ok(())
+        }
+        crate::store::LinkOutcome::AlreadyYours => Ok(()),
+        crate::store::LinkOutcome::OwnedBy(owner) => {
+            tracing::warn!(provider = %login.provider(), %user, %owner, "connect refused: the account belongs to another user");
+            Err(LoginError::IdentityInUse)
+        }
+        _ => Err(LoginError::Store(
+            "the user store does not link accounts".into(),
+        )),
+    }
 }
 
 /// Kakao: the code exchanged, the id_token verified (with `openid`) before anything is

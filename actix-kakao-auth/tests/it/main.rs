@@ -5,6 +5,7 @@
 mod client_limits;
 mod examples;
 mod korean_login;
+mod linking;
 mod naver;
 mod oidc;
 mod pending_cookies;

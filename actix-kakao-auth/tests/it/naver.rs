@@ -15,7 +15,7 @@ use kakao_emulator::naver::{unlink_notification_form, NaverEmulator, NaverEndpoi
 use sha2::{Digest, Sha256};
 
 const CALLBACK: &str = "http://app.test/accounts/oauth/complete/naver/";
-const BASE64_LIKE: &str = "Ab3dE+f/GhI9jKlMnOpQrStUvWxYz0123456789+/AbC=";
+pub(crate) const BASE64_LIKE: &str = "Ab3dE+f/GhI9jKlMnOpQrStUvWxYz0123456789+/AbC=";
 const NUMERIC: &str = "32742776";
 
 struct Setup {
@@ -260,7 +260,7 @@ fn the_unlink_notification_is_verified_exactly_as_naver_signs_it() {
 }
 
 /// The rig with Naver Login beside Kakao, against both emulators.
-async fn naver_rig() -> (crate::rig::Rig, NaverEmulator) {
+pub(crate) async fn naver_rig() -> (crate::rig::Rig, NaverEmulator) {
     let naver = NaverEmulator::builder()
         .redirect_uri(CALLBACK)
         .start()
@@ -277,7 +277,7 @@ async fn naver_rig() -> (crate::rig::Rig, NaverEmulator) {
 
 /// Begins a Naver login from `/accounts/oauth/login/naver/{query}`; returns Naver's
 /// authorize URL.
-async fn begin_naver<S, B>(app: &S, jar: &mut Jar, query: &str) -> url::Url
+pub(crate) async fn begin_naver<S, B>(app: &S, jar: &mut Jar, query: &str) -> url::Url
 where
     S: actix_web::dev::Service<
         actix_http::Request,

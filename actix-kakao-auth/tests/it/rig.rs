@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_kakao_auth::store::{AuthUser, Provider, SocialLogin, UserStore};
+use actix_kakao_auth::store::{AuthUser, LinkOutcome, Provider, SocialLogin, UserStore};
 use actix_kakao_auth::{KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use actix_session::storage::{
     CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
@@ -20,19 +20,19 @@ use kakao_emulator::{EmulatorBuilder, KakaoEmulator, UserChoice};
 pub(crate) const CALLBACK: &str = "http://app.test/cb/";
 pub(crate) const ORIGIN: &str = "http://app.test";
 
-/// Users by local id, each with an epoch that is its session auth hash; and every login
-/// the store was handed.
+/// Users by local id, each with an epoch that is its session auth hash; the links from
+/// `(provider, uid)` to users (one lock for both keeps each change atomic); and every
+/// login the store was handed.
 #[derive(Default, Clone)]
 pub(crate) struct MemoryStore {
     pub(crate) users: Arc<Mutex<HashMap<i64, LocalUser>>>,
+    pub(crate) links: Arc<Mutex<HashMap<(Provider, String), i64>>>,
     pub(crate) logins: Arc<Mutex<Vec<SocialLogin>>>,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct LocalUser {
     pub(crate) id: i64,
-    /// The `(provider, uid)` that created the user.
-    pub(crate) account: (Provider, String),
     pub(crate) epoch: u32,
 }
 
@@ -52,19 +52,35 @@ impl UserStore for MemoryStore {
 
     async fn find_or_create(&self, login: &SocialLogin) -> Result<LocalUser, std::io::Error> {
         self.logins.lock().unwrap().push(login.clone());
+        let mut links = self.links.lock().unwrap();
         let mut users = self.users.lock().unwrap();
         let account = (login.provider(), login.uid());
-        if let Some(user) = users.values().find(|u| u.account == account) {
+        if let Some(user) = links.get(&account).and_then(|id| users.get(id)) {
             return Ok(user.clone());
         }
         let id = 100 + users.len() as i64;
-        let user = LocalUser {
-            id,
-            account,
-            epoch: 0,
-        };
+        let user = LocalUser { id, epoch: 0 };
         users.insert(id, user.clone());
+        links.insert(account, id);
         Ok(user)
+    }
+
+    const SUPPORTS_LINKING: bool = true;
+
+    async fn link_login(
+        &self,
+        user: &i64,
+        login: &SocialLogin,
+    ) -> Result<LinkOutcome<i64>, std::io::Error> {
+        let mut links = self.links.lock().unwrap();
+        Ok(match links.get(&(login.provider(), login.uid())) {
+            Some(owner) if owner == user => LinkOutcome::AlreadyYours,
+            Some(owner) => LinkOutcome::OwnedBy(*owner),
+            None => {
+                links.insert((login.provider(), login.uid()), *user);
+                LinkOutcome::Linked
+            }
+        })
     }
 
     async fn get_user(&self, id: &i64) -> Result<Option<LocalUser>, std::io::Error> {
