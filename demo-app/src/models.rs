@@ -87,9 +87,9 @@ pub struct SocialAuth {
     pub id: i64,
     /// The linked user.
     pub user_id: i64,
-    /// Always [`KAKAO_PROVIDER`].
+    /// `kakao` or `naver`.
     pub provider: String,
-    /// The Kakao member id as decimal text.
+    /// The account's id there as text.
     pub uid: String,
     /// JSON object text (see `store::extra_data`).
     pub extra_data: String,

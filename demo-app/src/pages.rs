@@ -60,6 +60,37 @@ pub struct TermView {
     pub agreed_at: String,
 }
 
+/// One provider on the account page.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    /// `kakao` or `naver` (used in the form's URL).
+    pub provider: String,
+    /// The name shown.
+    pub label: &'static str,
+    /// When the link was made (empty for a provider not linked).
+    pub since: String,
+}
+
+/// A provider's name as the pages show it.
+pub fn provider_label(provider: &str) -> &'static str {
+    match provider {
+        "naver" => "네이버 · Naver",
+        _ => "카카오 · Kakao",
+    }
+}
+
+/// `GET /account/`.
+#[derive(Debug, Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    /// The logged-in user.
+    pub user: UserView,
+    /// The user's links.
+    pub linked: Vec<LinkView>,
+    /// Configured providers not linked yet.
+    pub connectable: Vec<LinkView>,
+}
+
 /// `GET /download-list/`.
 #[derive(Debug, Template)]
 #[template(path = "downloads.html")]

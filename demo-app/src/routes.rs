@@ -25,10 +25,57 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(download_list)),
         )
         .service(
+            web::resource("/account/")
+                .wrap(LoginRequired)
+                .route(web::get().to(account)),
+        )
+        .service(
             web::resource("/download/{name}")
                 .wrap(LoginRequired)
                 .route(web::get().to(download)),
         );
+}
+
+/// `GET /account/`: the user's links, a connect button for each configured provider
+/// not linked yet, a disconnect button for each linked one (POST forms with the CSRF
+/// token).
+async fn account(
+    state: web::Data<AppState>,
+    current: CurrentUser<DieselUserStore>,
+) -> HttpResponse {
+    let links = match state.store.links_of(current.id).await {
+        Ok(links) => links,
+        Err(error) => {
+            tracing::error!(%error, "account page: reading the links failed");
+            return HttpResponse::ServiceUnavailable().body("service unavailable");
+        }
+    };
+    let mut providers = vec!["kakao"];
+    if state.naver {
+        providers.push("naver");
+    }
+    let linked: Vec<crate::pages::LinkView> = links
+        .iter()
+        .map(|link| crate::pages::LinkView {
+            provider: link.provider.clone(),
+            label: crate::pages::provider_label(&link.provider),
+            since: link.created.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })
+        .collect();
+    let connectable: Vec<crate::pages::LinkView> = providers
+        .into_iter()
+        .filter(|p| !links.iter().any(|l| l.provider == *p))
+        .map(|p| crate::pages::LinkView {
+            provider: p.to_owned(),
+            label: crate::pages::provider_label(p),
+            since: String::new(),
+        })
+        .collect();
+    html(&crate::pages::AccountPage {
+        user: UserView::from(&current),
+        linked,
+        connectable,
+    })
 }
 
 fn html(page: &impl Template) -> HttpResponse {

@@ -322,6 +322,18 @@ impl DieselUserStore {
         self.link_of(user_id, KAKAO_PROVIDER).await
     }
 
+    /// Every link of user `user_id`, oldest first.
+    pub async fn links_of(&self, user_id: i64) -> Result<Vec<SocialAuth>, StoreError> {
+        Ok(db_run!(&self.db, |conn| {
+            links::table
+                .filter(links::user_id.eq(user_id))
+                .order(links::id)
+                .select(SocialAuth::as_select())
+                .load(conn)
+                .await
+        })?)
+    }
+
     /// The `provider` link of user `user_id`.
     pub async fn link_of(
         &self,

@@ -42,6 +42,9 @@ pub struct RoutePaths {
     /// Naver's unlink notification (POST; mounted when Naver is configured, with a link
     /// store). Default: `/accounts/oauth/unlink/naver/`.
     pub naver_unlink_path: String,
+    /// Disconnecting the Naver account (POST; mounted when Naver is configured, with a
+    /// link store). Default: `/accounts/oauth/disconnect/naver/`.
+    pub naver_disconnect_path: String,
     /// The prefix of the connect routes (POST `{prefix}kakao/`, `{prefix}naver/`; mounted
     /// when the store links accounts). Default: `/accounts/oauth/connect/`.
     pub connect_prefix: String,
@@ -68,6 +71,7 @@ impl Default for RoutePaths {
             sdk_sign_in_path: "/accounts/oauth/token/kakao/".to_owned(),
             naver_begin_path: "/accounts/oauth/login/naver/".to_owned(),
             naver_unlink_path: "/accounts/oauth/unlink/naver/".to_owned(),
+            naver_disconnect_path: "/accounts/oauth/disconnect/naver/".to_owned(),
             connect_prefix: "/accounts/oauth/connect/".to_owned(),
             account_url: "/account/".to_owned(),
             login_redirect_url: "/".to_owned(),
@@ -79,7 +83,7 @@ impl Default for RoutePaths {
 
 impl RoutePaths {
     /// Every path with the name a configuration error uses for it.
-    pub(crate) fn named(&self) -> [(&'static str, &String); 14] {
+    pub(crate) fn named(&self) -> [(&'static str, &String); 15] {
         [
             ("paths.login_url", &self.login_url),
             ("paths.begin_path", &self.begin_path),
@@ -90,6 +94,7 @@ impl RoutePaths {
             ("paths.sdk_sign_in_path", &self.sdk_sign_in_path),
             ("paths.naver_begin_path", &self.naver_begin_path),
             ("paths.naver_unlink_path", &self.naver_unlink_path),
+            ("paths.naver_disconnect_path", &self.naver_disconnect_path),
             ("paths.connect_prefix", &self.connect_prefix),
             ("paths.account_url", &self.account_url),
             ("paths.login_redirect_url", &self.login_redirect_url),

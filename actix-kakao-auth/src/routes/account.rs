@@ -41,6 +41,10 @@ where
     cfg.route(&paths.disconnect_path, web::post().to(disconnect::<S, L>));
     if config.naver().is_some() {
         cfg.route(
+            &paths.naver_disconnect_path,
+            web::post().to(disconnect_naver::<S, L>),
+        );
+        cfg.route(
             &paths.naver_unlink_path,
             web::post().to(naver_unlink_notification::<S, L>),
         );
@@ -231,13 +235,109 @@ where
             return failed(reason);
         }
     }
-    if let Err(error) = auth.links().remove_link(&user, Provider::Kakao).await {
-        tracing::error!(%error, "disconnect: unlinked at Kakao but the local cleanup failed");
-        return failed(LoginFailure::Internal);
+    finish_disconnect(&auth, &session, &user, Provider::Kakao).await
+}
+
+/// Removes the user's `provider` link (revoked at the provider already). A user left
+/// with another way in keeps their account and this session (303 to the account page);
+/// one left with none is gone, and so is this session (303 to the logout landing).
+async fn finish_disconnect<S, L>(
+    auth: &KakaoAuth<S, L>,
+    session: &Session,
+    user: &IdOf<S>,
+    provider: Provider,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let paths = auth.config().paths();
+    if let Err(error) = auth.links().remove_link(user, provider).await {
+        tracing::error!(%error, %provider, "disconnect: revoked at the provider but the local cleanup failed");
+        return see_other(&super::failure_location(
+            &paths.login_error_url,
+            LoginFailure::Internal,
+        ));
     }
-    session.purge();
-    crate::metrics::session_ended("disconnect");
-    see_other(&config.paths().logout_redirect_url)
+    match auth.store().get_user(user).await {
+        Ok(Some(_)) => {
+            tracing::info!(%user, %provider, "one link removed; the user keeps another");
+            see_other(&paths.account_url)
+        }
+        Ok(None) => {
+            session.purge();
+            crate::metrics::session_ended("disconnect");
+            see_other(&paths.logout_redirect_url)
+        }
+        Err(error) => {
+            tracing::error!(%error, "disconnect: the user store failed after removing the link");
+            session.purge();
+            see_other(&paths.logout_redirect_url)
+        }
+    }
+}
+
+/// `POST /accounts/oauth/disconnect/naver/`: revokes the user's Naver tokens
+/// (`/oauth2.0/revoke`, with the refresh token when the access token has expired), then
+/// removes that link as [`finish_disconnect`] says.
+async fn disconnect_naver<S, L>(
+    req: HttpRequest,
+    body: web::Bytes,
+    session: Session,
+    auth: web::Data<KakaoAuth<S, L>>,
+) -> HttpResponse
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let config = auth.config();
+    if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
+        return refused.response();
+    }
+    let Some(user) = current_user::<S>(&req) else {
+        return crate::middleware::login_redirect(&req);
+    };
+    let failed = |reason: LoginFailure| {
+        see_other(&super::failure_location(
+            &config.paths().login_error_url,
+            reason,
+        ))
+    };
+    let Some(naver) = auth.naver_client() else {
+        return HttpResponse::NotFound().finish();
+    };
+    let link = match auth.links().link(&user, Provider::Naver).await {
+        Ok(Some(link)) => link,
+        Ok(None) => {
+            tracing::warn!(%user, "disconnect: no Naver link stored for the user");
+            return failed(LoginFailure::InvalidRequest);
+        }
+        Err(error) => {
+            tracing::error!(%error, "disconnect: link store failed");
+            return failed(LoginFailure::Internal);
+        }
+    };
+    if let Some(tokens) = &link.tokens {
+        let token = if tokens.expires_at > config.now() {
+            Some(tokens.access_token.clone())
+        } else {
+            tokens
+                .refresh_token
+                .as_ref()
+                .map(|r| crate::kakao::secret::AccessToken::new(r.secret().clone()))
+        };
+        if let Some(token) = token {
+            if let Err(error) = naver.revoke(&token).await {
+                tracing::warn!(%error, "disconnect: Naver revoke failed; nothing removed");
+                return failed(if error.is_unavailable() {
+                    LoginFailure::KakaoUnavailable
+                } else {
+                    LoginFailure::InvalidResponse
+                });
+            }
+        }
+    }
+    finish_disconnect(&auth, &session, &user, Provider::Naver).await
 }
 
 /// `POST /accounts/oauth/unlink/naver/`: Naver's unlink notification (a user withdrew

@@ -161,3 +161,106 @@ async fn a_naver_email_equal_to_a_kakao_users_verified_email_makes_a_new_user() 
         "kakao 1001 and naver 1001"
     );
 }
+
+/// Connects the Naver account `user` to the logged-in user of `browser`.
+async fn connect_naver(app: &RunningApp, browser: &Browser, user: &str) -> kakao_auth_e2e::Page {
+    let started = browser.post("/accounts/oauth/connect/naver/").await;
+    assert_eq!(started.status, 303);
+    let authorize = Url::parse(&started.expect_redirect()).unwrap();
+    let naver = app.naver_emulator.as_ref().unwrap();
+    let callback = naver.approve(&authorize, user).await.unwrap();
+    browser.get(callback.as_str()).await
+}
+
+#[actix_web::test]
+async fn a_user_with_two_links_disconnects_one_and_keeps_the_account_until_the_last() {
+    let tmp = TempSqlite::new();
+    let app = start(&tmp.url).await;
+    let browser = Browser::new(&app.url);
+    let kakao = app.emulator.as_ref().unwrap();
+    browser
+        .login(kakao, kakao_emulator::UserChoice::Fixture(1001), None)
+        .await;
+    let account = browser.get("/account/").await;
+    assert_eq!(account.status, 200);
+    assert!(
+        account
+            .body
+            .contains("action=\"/accounts/oauth/connect/naver/\""),
+        "{}",
+        account.body
+    );
+
+    let done = connect_naver(&app, &browser, BASE64_LIKE).await;
+    assert_eq!(done.location().as_deref(), Some("/account/"));
+    let providers: Vec<String> = links(&app.db).await.into_iter().map(|l| l.0).collect();
+    assert_eq!(providers, ["kakao", "naver"]);
+    let account = browser.get("/account/").await;
+    assert!(
+        account.body.contains("라이언"),
+        "the Kakao nickname stays: {}",
+        account.body
+    );
+    assert!(
+        account
+            .body
+            .contains("action=\"/accounts/oauth/disconnect/naver/\""),
+        "{}",
+        account.body
+    );
+
+    // Disconnect Naver: revoked at Naver, only that row goes, still logged in.
+    let naver = app.naver_emulator.as_ref().unwrap();
+    let out = browser.post("/accounts/oauth/disconnect/naver/").await;
+    assert_eq!(out.location().as_deref(), Some("/account/"));
+    assert_eq!(naver.revoke_requests().len(), 1);
+    let providers: Vec<String> = links(&app.db).await.into_iter().map(|l| l.0).collect();
+    assert_eq!(providers, ["kakao"]);
+    assert_eq!(browser.get("/download-list/").await.status, 200);
+
+    // Connected again, then Kakao goes (Kakao's unlink called), the Naver link stays.
+    connect_naver(&app, &browser, BASE64_LIKE).await;
+    let out = browser.post("/accounts/oauth/disconnect/kakao/").await;
+    assert_eq!(out.location().as_deref(), Some("/account/"));
+    let providers: Vec<String> = links(&app.db).await.into_iter().map(|l| l.0).collect();
+    assert_eq!(providers, ["naver"]);
+    assert_eq!(browser.get("/download-list/").await.status, 200);
+
+    // The last link: the account and the session go.
+    let out = browser.post("/accounts/oauth/disconnect/naver/").await;
+    assert_eq!(out.location().as_deref(), Some("/"));
+    assert!(links(&app.db).await.is_empty());
+    assert_eq!(browser.get("/download-list/").await.status, 302);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn kakaos_webhook_removes_only_the_kakao_link_of_a_user_with_two() {
+    let tmp = TempSqlite::new();
+    let mut config =
+        DemoConfig::on_free_port(&std::env::temp_dir().join("unused.sqlite3")).unwrap();
+    config.database_url = tmp.url.clone();
+    config.kakao_admin_key = Some("admin-key-for-tests".into());
+    let mut app = demo_app::app::start(config).await.unwrap();
+    app.spawn();
+    let browser = Browser::new(&app.url);
+    let kakao = app.emulator.as_ref().unwrap();
+    browser
+        .login(kakao, kakao_emulator::UserChoice::Fixture(1001), None)
+        .await;
+    connect_naver(&app, &browser, BASE64_LIKE).await;
+    let status = kakao
+        .send_unlink_webhook(
+            &Url::parse(&format!("{}/accounts/oauth/unlink/kakao/", app.url)).unwrap(),
+            1001,
+            "UNLINK_FROM_APPS",
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let providers: Vec<String> = links(&app.db).await.into_iter().map(|l| l.0).collect();
+    assert_eq!(providers, ["naver"], "the user keeps their other way in");
+    assert_eq!(browser.get("/download-list/").await.status, 200);
+    app.stop().await;
+}
