@@ -264,3 +264,28 @@ async fn kakaos_webhook_removes_only_the_kakao_link_of_a_user_with_two() {
     assert_eq!(browser.get("/download-list/").await.status, 200);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn navers_unlink_notification_removes_only_the_naver_link_of_a_user_with_two() {
+    let tmp = TempSqlite::new();
+    let app = start(&tmp.url).await;
+    let browser = Browser::new(&app.url);
+    let kakao = app.emulator.as_ref().unwrap();
+    browser
+        .login(kakao, kakao_emulator::UserChoice::Fixture(1001), None)
+        .await;
+    connect_naver(&app, &browser, BASE64_LIKE).await;
+    let naver = app.naver_emulator.as_ref().unwrap();
+    let status = naver
+        .send_unlink_notification(
+            &Url::parse(&format!("{}{UNLINK}", app.url)).unwrap(),
+            BASE64_LIKE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    let providers: Vec<String> = links(&app.db).await.into_iter().map(|l| l.0).collect();
+    assert_eq!(providers, ["kakao"], "the user keeps their Kakao login");
+    assert_eq!(browser.get("/download-list/").await.status, 200);
+    app.stop().await;
+}
