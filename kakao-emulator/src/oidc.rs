@@ -26,7 +26,7 @@
 
 mod endpoints;
 mod keys;
-mod mint;
+pub(crate) mod mint;
 pub(crate) mod signing;
 pub(crate) mod tokens_seen;
 

@@ -461,3 +461,33 @@ async fn without_naver_its_routes_are_not_mounted_and_login_redirects_to_kakao()
     .await;
     assert_eq!(location(&login), "/accounts/oauth/login/kakao/");
 }
+
+#[actix_web::test]
+async fn every_bad_naver_id_token_fails_the_login_and_a_missing_nonce_does_not() {
+    use kakao_emulator::IdTokenFault;
+    let (rig, naver) = naver_rig().await;
+    let app = app!(rig);
+    for fault in IdTokenFault::ALL {
+        naver.faults().set_id_token(Some(fault));
+        let mut jar = Jar::default();
+        let authorize = begin_naver(&app, &mut jar, "").await;
+        let callback = naver.approve(&authorize, NUMERIC).await.unwrap();
+        let landing = location(&visit(&app, &mut jar, &callback).await);
+        if fault == IdTokenFault::MissingNonce {
+            // Naver does not document echoing the nonce: a token without one passes.
+            assert_eq!(landing, "/", "{fault:?}");
+            assert!(whoami(&app, &mut jar).await.is_some(), "{fault:?}");
+        } else {
+            assert_eq!(
+                landing, "/login/error/?reason=invalid_id_token",
+                "{fault:?}"
+            );
+            assert!(whoami(&app, &mut jar).await.is_none(), "{fault:?}");
+        }
+    }
+    assert_eq!(
+        rig.auth.store().logins.lock().unwrap().len(),
+        1,
+        "only the token without a nonce reached the store"
+    );
+}

@@ -7,7 +7,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -15,7 +14,6 @@ use subtle::ConstantTimeEq;
 use super::faults::{NaverEndpoint, NaverFault};
 use super::pages;
 use super::state::{random, CodeGrant, Grant, PathFamily, PendingConsent, Shared};
-use crate::oidc::signing;
 use crate::params;
 use crate::respond;
 
@@ -289,23 +287,42 @@ fn redeem_code(
     respond::json(200, &answer)
 }
 
-/// An RS256 id_token: `iss`, `aud`, `sub` (the user's id), `iat`, `exp`, `nonce` if sent.
+/// An RS256 id_token: `iss`, `aud`, `sub` (the user's id), `iat`, `exp`, `nonce` if sent;
+/// with the configured [`IdTokenFault`](crate::IdTokenFault) built in.
 fn id_token(shared: &Shared, user: &str, nonce: Option<&str>) -> Result<String, String> {
-    let key = shared.rotation.signing()?;
+    use crate::IdTokenFault as F;
+    let fault = shared.faults.id_token();
     let now = chrono::Utc::now().timestamp();
     let ttl = i64::try_from(shared.config.access_token_ttl.as_secs()).unwrap_or(3600);
+    let (iat, exp) = match fault {
+        Some(F::Expired) => (now - ttl - 3600, now - 3600),
+        Some(F::IssuedInFuture) => (now + 3600, now + 3600 + ttl),
+        _ => (now, now + ttl),
+    };
+    let sub = match (fault, shared.faults.id_token_sub()) {
+        (_, Some(sub)) => sub,
+        (Some(F::WrongSubject), None) => format!("{user}-other"),
+        _ => user.to_owned(),
+    };
     let mut claims = json!({
-        "iss": shared.issuer(),
-        "aud": shared.config.client_id,
-        "sub": shared.faults.id_token_sub().unwrap_or_else(|| user.to_owned()),
-        "iat": now,
-        "exp": now + ttl,
+        "iss": match fault {
+            Some(F::WrongIssuer) => shared.base_url.as_str().to_owned(),
+            _ => shared.issuer(),
+        },
+        "aud": match fault {
+            Some(F::WrongAudience) => format!("{}-other-app", shared.config.client_id),
+            _ => shared.config.client_id.clone(),
+        },
+        "sub": sub,
+        "iat": iat,
+        "exp": exp,
     });
-    if let Some(nonce) = nonce {
-        claims["nonce"] = json!(nonce);
+    match (fault, nonce) {
+        (Some(F::MissingNonce), _) | (_, None) => {}
+        (Some(F::WrongNonce), Some(nonce)) => claims["nonce"] = json!(format!("not-{nonce}")),
+        (_, Some(nonce)) => claims["nonce"] = json!(nonce),
     }
-    let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid});
-    signing::sign(&header, &claims, &key.encoding, Algorithm::RS256)
+    crate::oidc::mint::sign_with_fault(&shared.rotation, &claims, fault)
 }
 
 fn refresh(shared: &Shared, params: &std::collections::BTreeMap<String, String>) -> HttpResponse {

@@ -45,6 +45,7 @@ struct Table {
     faults: Vec<(NaverEndpoint, NaverFault)>,
     expires_in_as_number: bool,
     id_token_sub: Option<String>,
+    id_token: Option<crate::IdTokenFault>,
     me_errors_with_ok: bool,
 }
 
@@ -76,6 +77,12 @@ impl NaverFaults {
         self.table().id_token_sub = sub;
     }
 
+    /// Builds `fault` into every id_token minted from now on (`None`: good tokens). A
+    /// missing `nonce` is how Naver may well answer: a client must accept it.
+    pub fn set_id_token(&self, fault: Option<crate::IdTokenFault>) {
+        self.table().id_token = fault;
+    }
+
     /// `/v1/nid/me` answers a dead token with `200` and `resultcode` `024` instead of `401`.
     pub fn set_me_errors_with_ok(&self, on: bool) {
         self.table().me_errors_with_ok = on;
@@ -95,6 +102,10 @@ impl NaverFaults {
 
     pub(crate) fn id_token_sub(&self) -> Option<String> {
         self.table().id_token_sub.clone()
+    }
+
+    pub(crate) fn id_token(&self) -> Option<crate::IdTokenFault> {
+        self.table().id_token
     }
 
     pub(crate) fn me_errors_with_ok(&self) -> bool {

@@ -108,7 +108,7 @@ pub(crate) fn mint(
         }
         (_, None) => {}
     }
-    sign_with_fault(shared, &Value::Object(claims), fault)
+    sign_with_fault(&shared.oidc.rotation, &Value::Object(claims), fault)
 }
 
 fn header(alg: &str, kid: &str) -> Value {
@@ -124,12 +124,14 @@ fn rs256(key: &ParsedKey, claims: &Value) -> Result<String, String> {
     )
 }
 
-fn sign_with_fault(
-    shared: &Shared,
+/// Signs `claims` with the signing key of `rotation`, with the signature-side part of
+/// `fault` built in (the claim-side part is the caller's).
+pub(crate) fn sign_with_fault(
+    rotation: &super::signing::Rotation,
     claims: &Value,
     fault: Option<IdTokenFault>,
 ) -> Result<String, String> {
-    let key = shared.oidc.rotation.signing()?;
+    let key = rotation.signing()?;
     match fault {
         Some(IdTokenFault::BadSignature) => rs256(key, claims).map(|t| corrupt_signature(&t)),
         Some(IdTokenFault::AlgNone) => Ok(format!(
