@@ -119,9 +119,68 @@ async fn checks(config: &DemoConfig) -> Vec<Line> {
         )),
     }
     if let Some(emulator) = emulator {
+        naver(config, true, &mut lines).await;
         emulator.stop().await;
+    } else {
+        naver(config, false, &mut lines).await;
     }
     lines
+}
+
+/// With Naver configured (or in emulator mode, against a built-in Naver emulator): its
+/// discovery, JWKS, authorize and token checks, one line each.
+async fn naver(config: &DemoConfig, emulator_mode: bool, lines: &mut Vec<Line>) {
+    let emulator = if emulator_mode && config.naver_client_id.is_none() {
+        match kakao_emulator::naver::NaverEmulator::builder()
+            .client_id("demo-app-naver-emulator")
+            .redirect_uri(config.naver_redirect_uri())
+            .start()
+            .await
+        {
+            Ok(naver) => Some(naver),
+            Err(error) => {
+                lines.push(line(
+                    false,
+                    &format!("내장 네이버 에뮬레이터를 시작하지 못했습니다: {error}"),
+                    &format!("The built-in Naver emulator did not start: {error}"),
+                ));
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let settings = match crate::app::naver_settings(config, emulator.as_ref()) {
+        Ok(Some(settings)) => settings,
+        Ok(None) => return,
+        Err(error) => {
+            lines.push(line(
+                false,
+                &format!("네이버 설정이 올바르지 않습니다: {error}"),
+                &format!("The Naver configuration is invalid: {error}"),
+            ));
+            return;
+        }
+    };
+    match actix_kakao_auth::naver::NaverClient::new(settings) {
+        Ok(client) => {
+            for result in actix_kakao_auth::naver::preflight::run(&client, PER_CHECK).await {
+                lines.push(line(
+                    result.ok,
+                    &format!("네이버: {}", result.korean),
+                    &format!("Naver: {}", result.english),
+                ));
+            }
+        }
+        Err(error) => lines.push(line(
+            false,
+            &format!("네이버 클라이언트를 만들지 못했습니다: {error}"),
+            &format!("The Naver client could not be built: {error}"),
+        )),
+    }
+    if let Some(emulator) = emulator {
+        emulator.stop().await;
+    }
 }
 
 async fn database(config: &DemoConfig) -> Line {

@@ -65,7 +65,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn pass(check: Check, korean: &str, english: &str) -> Self {
+    pub(crate) fn pass(check: Check, korean: &str, english: &str) -> Self {
         Self {
             check,
             ok: true,
@@ -75,7 +75,7 @@ impl CheckResult {
         }
     }
 
-    fn fail(check: Check, code: Option<&str>, korean: String, english: String) -> Self {
+    pub(crate) fn fail(check: Check, code: Option<&str>, korean: String, english: String) -> Self {
         Self {
             check,
             ok: false,

@@ -320,6 +320,27 @@ impl NaverClient {
         }
     }
 
+    /// One request for a setup check: `url` with an optional form body (sent with the
+    /// client id and secret), answered with whatever status and body came back.
+    pub(crate) async fn probe(
+        &self,
+        method: Method,
+        url: &Url,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<(u16, Vec<u8>), NaverApiError> {
+        match form {
+            Some(fields) => self.post_form(url.clone(), self.form(fields)).await,
+            None => {
+                let request = http::Request::builder()
+                    .method(method)
+                    .uri(url.as_str())
+                    .body(Vec::new())
+                    .map_err(|e| NaverApiError::invalid(0, e))?;
+                self.call(request).await
+            }
+        }
+    }
+
     /// `client_id`, `client_secret` and `fields`, form-encoded.
     fn form(&self, fields: &[(&str, &str)]) -> String {
         let mut form = url::form_urlencoded::Serializer::new(String::new());

@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod error;
+pub mod preflight;
 pub mod profile;
 pub mod unlink;
 

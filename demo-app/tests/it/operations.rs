@@ -263,3 +263,56 @@ async fn metrics_move_with_logins_and_are_served_only_at_metrics_bind() {
     let _ = child.wait();
     kakao.stop().await;
 }
+
+#[actix_web::test]
+async fn the_doctor_checks_naver_and_names_a_wrong_secret_or_callback_url() {
+    // Emulator mode: the built-in Naver emulator passes its four checks.
+    let (code, out, _) = doctor(vars(&[])).await;
+    assert_eq!(code, 0, "{out}");
+    let naver_lines = |out: &str, mark: char| {
+        out.lines()
+            .filter(|l| l.starts_with(mark) && l.contains("Naver:"))
+            .count()
+    };
+    assert_eq!(naver_lines(&out, '✓'), 4, "{out}");
+
+    let naver = kakao_emulator::naver::NaverEmulator::builder()
+        .redirect_uri(format!("{APP_URL}/accounts/oauth/complete/naver/"))
+        .start()
+        .await
+        .unwrap();
+    let kakao = kakao().await;
+    let base = naver.base_url().as_str().trim_end_matches('/').to_owned();
+    let with = |secret: &str| {
+        env_for(
+            &kakao,
+            &[
+                ("NAVER_CLIENT_ID", naver.client_id()),
+                ("NAVER_CLIENT_SECRET", secret),
+                ("NAVER_AUTH_URL", &base),
+                ("NAVER_API_URL", &base),
+            ],
+        )
+    };
+    let (code, out, _) = doctor(with(naver.client_secret())).await;
+    assert_eq!((code, naver_lines(&out, '✓')), (0, 4), "{out}");
+
+    let (code, out, _) = doctor(with("not-the-secret")).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with('✗')
+            && l.contains("Naver:")
+            && l.contains("NAVER_CLIENT_SECRET")),
+        "{out}"
+    );
+
+    let mut elsewhere = with(naver.client_secret());
+    elsewhere.push(("APP_URL".into(), "http://127.0.0.1:9999".into()));
+    let (code, out, _) = doctor(elsewhere).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('✗') && l.contains("Naver:") && l.contains("Callback URL")),
+        "{out}"
+    );
+}
