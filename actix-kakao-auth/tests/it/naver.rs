@@ -491,3 +491,37 @@ async fn every_bad_naver_id_token_fails_the_login_and_a_missing_nonce_does_not()
         "only the token without a nonce reached the store"
     );
 }
+
+#[actix_web::test]
+async fn a_forged_or_missing_state_at_the_naver_callback_logs_no_one_in() {
+    let (rig, naver) = naver_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    let authorize = begin_naver(&app, &mut jar, "").await;
+    let callback = naver.approve(&authorize, NUMERIC).await.unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    for query in [format!("code={code}&state=forged"), format!("code={code}")] {
+        let answer = call(
+            &app,
+            &mut jar,
+            actix_web::test::TestRequest::get()
+                .uri(&format!("/accounts/oauth/complete/naver/?{query}")),
+        )
+        .await;
+        assert_eq!(
+            location(&answer),
+            "/login/error/?reason=state_mismatch",
+            "{query}"
+        );
+    }
+    assert!(whoami(&app, &mut jar).await.is_none());
+    assert!(
+        naver.token_requests().is_empty(),
+        "a forged state never reaches Naver"
+    );
+}

@@ -209,6 +209,16 @@ async fn a_user_with_two_links_disconnects_one_and_keeps_the_account_until_the_l
         account.body
     );
 
+    // Another browser logging in with the Naver account reaches the same user, and the
+    // pages now show the nickname of the provider logged in with last.
+    let phone = Browser::new(&app.url);
+    naver_login(&app, &phone, BASE64_LIKE).await;
+    let page = phone.get("/download-list/").await;
+    assert!(page.body.contains("초록이"), "{}", page.body);
+    assert_eq!(links(&app.db).await.len(), 2, "no new user, no new link");
+    let account = browser.get("/account/").await;
+    assert!(account.body.contains("초록이"), "{}", account.body);
+
     // Disconnect Naver: revoked at Naver, only that row goes, still logged in.
     let naver = app.naver_emulator.as_ref().unwrap();
     let out = browser.post("/accounts/oauth/disconnect/naver/").await;
