@@ -169,10 +169,29 @@ where
     see_other(auth.client().kakao_logout_url(&back).as_str())
 }
 
+/// The user a disconnect request acts for, once its proof of origin checked: otherwise
+/// the 403, or the redirect to log in.
+fn disconnect_user<S: UserStore>(
+    req: &HttpRequest,
+    body: &[u8],
+    config: &crate::KakaoAuthConfig,
+) -> Result<IdOf<S>, Box<HttpResponse>> {
+    crate::csrf::check(req, body, &config.app_origin(), "disconnect")
+        .map_err(|refused| Box::new(refused.response()))?;
+    current_user::<S>(req).ok_or_else(|| Box::new(crate::middleware::login_redirect(req)))
+}
+
+/// 303 to the login-error page with `reason`.
+fn failure(config: &crate::KakaoAuthConfig, reason: LoginFailure) -> HttpResponse {
+    see_other(&super::failure_location(
+        &config.paths().login_error_url,
+        reason,
+    ))
+}
+
 /// `POST /accounts/oauth/disconnect/kakao/`: unlinks the user at Kakao (with the admin
-/// key when configured, else the user's token, refreshed if needed), removes the link
-/// (which ends the user's other sessions, see
-/// [`remove_kakao_link`](LinkStore::remove_kakao_link)) and this session.
+/// key when configured, else the user's token, refreshed if needed), then removes the
+/// link as [`finish_disconnect`] says.
 async fn disconnect<S, L>(
     req: HttpRequest,
     body: web::Bytes,
@@ -184,18 +203,11 @@ where
     L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
-    if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
-        return refused.response();
-    }
-    let Some(user) = current_user::<S>(&req) else {
-        return crate::middleware::login_redirect(&req);
+    let user = match disconnect_user::<S>(&req, &body, config) {
+        Ok(user) => user,
+        Err(answer) => return *answer,
     };
-    let failed = |reason: LoginFailure| {
-        see_other(&super::failure_location(
-            &config.paths().login_error_url,
-            reason,
-        ))
-    };
+    let failed = |reason: LoginFailure| failure(config, reason);
     let link = match auth.links().link(&user, Provider::Kakao).await {
         Ok(link) => link,
         Err(error) => {
@@ -254,10 +266,7 @@ where
     let paths = auth.config().paths();
     if let Err(error) = auth.links().remove_link(user, provider).await {
         tracing::error!(%error, %provider, "disconnect: revoked at the provider but the local cleanup failed");
-        return see_other(&super::failure_location(
-            &paths.login_error_url,
-            LoginFailure::Internal,
-        ));
+        return failure(auth.config(), LoginFailure::Internal);
     }
     match auth.store().get_user(user).await {
         Ok(Some(_)) => {
@@ -291,18 +300,11 @@ where
     L: LinkStore<IdOf<S>>,
 {
     let config = auth.config();
-    if let Err(refused) = crate::csrf::check(&req, &body, &config.app_origin(), "disconnect") {
-        return refused.response();
-    }
-    let Some(user) = current_user::<S>(&req) else {
-        return crate::middleware::login_redirect(&req);
+    let user = match disconnect_user::<S>(&req, &body, config) {
+        Ok(user) => user,
+        Err(answer) => return *answer,
     };
-    let failed = |reason: LoginFailure| {
-        see_other(&super::failure_location(
-            &config.paths().login_error_url,
-            reason,
-        ))
-    };
+    let failed = |reason: LoginFailure| failure(config, reason);
     let Some(naver) = auth.naver_client() else {
         return HttpResponse::NotFound().finish();
     };
