@@ -305,6 +305,9 @@ pub enum LoginError {
     /// A connect flow reached an account that belongs to another user.
     #[error("the account belongs to another user")]
     IdentityInUse,
+    /// A connect flow reached a second account of a provider the user has linked already.
+    #[error("the user has another account of this provider linked")]
+    ProviderAlreadyLinked,
     /// A connect flow finished in a browser that is no longer logged in as the user who
     /// began it.
     #[error("the connect flow was begun by another session's user")]
@@ -349,6 +352,7 @@ impl LoginError {
             Self::Naver(_) => LoginFailure::InvalidResponse,
             Self::ProviderMismatch | Self::ConnectUserChanged => LoginFailure::StateMismatch,
             Self::IdentityInUse => LoginFailure::IdentityInUse,
+            Self::ProviderAlreadyLinked => LoginFailure::InvalidRequest,
             Self::Store(_) | Self::Session(_) => LoginFailure::Internal,
         }
     }

@@ -292,7 +292,8 @@ pub trait UserStore: Send + Sync + 'static {
     /// provider), atomically: a `(provider, uid)` linked to nobody becomes `user`'s
     /// ([`LinkOutcome::Linked`]); one already `user`'s changes nothing
     /// ([`LinkOutcome::AlreadyYours`]); one linked to another user changes nothing and
-    /// names that user ([`LinkOutcome::OwnedBy`]). Concurrent attempts on one account end
+    /// names that user ([`LinkOutcome::OwnedBy`]); a second account of a provider the
+    /// user has linked already changes nothing ([`LinkOutcome::ProviderAlreadyLinked`]). Concurrent attempts on one account end
     /// with exactly one owner. Never by email, nickname or username. The default, for a
     /// store with [`SUPPORTS_LINKING`](Self::SUPPORTS_LINKING) false, links nothing.
     fn link_login(
@@ -328,6 +329,9 @@ pub enum LinkOutcome<Id> {
     AlreadyYours,
     /// The account belongs to this other user; nothing changed.
     OwnedBy(Id),
+    /// The user already has another account of this provider linked; nothing changed
+    /// (one account per provider and user: disconnect the other first).
+    ProviderAlreadyLinked,
     /// The store does not link accounts.
     Unsupported,
 }

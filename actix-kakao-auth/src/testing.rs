@@ -181,6 +181,7 @@ where
             check_connect_links_a_free_account_once,
             check_connect_never_takes_another_users_account,
             check_concurrent_connects_of_one_account_agree,
+            check_one_account_per_provider_and_user,
         );
     }
     assert!(
@@ -345,6 +346,24 @@ pub async fn check_connect_links_a_free_account_once<S: UserStore>(store: &S) ->
     let through_naver = login(store, &naver, RULE).await?;
     ensure(through_naver == owner, RULE, || {
         format!("a login with the connected account reached {through_naver}, not {owner}")
+    })
+}
+
+/// A user with one Naver account linked cannot link a second one: connect answers
+/// `ProviderAlreadyLinked` and changes nothing.
+pub async fn check_one_account_per_provider_and_user<S: UserStore>(store: &S) -> CheckResult {
+    const RULE: &str = "one_account_per_provider_and_user";
+    let user = login(store, &sample_login(random_kakao_id(), "twice", None), RULE).await?;
+    let first = sample_naver_login(&random_naver_id(), "first-naver");
+    connect(store, &user, &first, RULE).await?;
+    let second = sample_naver_login(&random_naver_id(), "second-naver");
+    let refused = connect(store, &user, &second, RULE).await?;
+    ensure(refused == LinkOutcome::ProviderAlreadyLinked, RULE, || {
+        format!("connecting a second Naver account answered {refused:?}")
+    })?;
+    let stranger = login(store, &second, RULE).await?;
+    ensure(stranger != user, RULE, || {
+        "the refused second account reached the user all the same".to_owned()
     })
 }
 

@@ -555,6 +555,15 @@ impl DieselUserStore {
                     Some(owner) => return Ok(LinkOutcome::OwnedBy(owner)),
                     None => {}
                 }
+                let has_one: i64 = links::table
+                    .filter(links::user_id.eq(user))
+                    .filter(links::provider.eq(record.provider))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if has_one > 0 {
+                    return Ok(LinkOutcome::ProviderAlreadyLinked);
+                }
                 diesel::insert_into(links::table)
                     .values(&NewSocialAuth {
                         user_id: user,

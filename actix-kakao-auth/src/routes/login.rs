@@ -599,6 +599,10 @@ where
             Ok(())
         }
         crate::store::LinkOutcome::AlreadyYours => Ok(()),
+        crate::store::LinkOutcome::ProviderAlreadyLinked => {
+            tracing::warn!(provider = %login.provider(), %user, "connect refused: another account of this provider is linked");
+            Err(LoginError::ProviderAlreadyLinked)
+        }
         crate::store::LinkOutcome::OwnedBy(owner) => {
             tracing::warn!(provider = %login.provider(), %user, %owner, "connect refused: the account belongs to another user");
             Err(LoginError::IdentityInUse)

@@ -163,3 +163,37 @@ async fn a_connect_flow_finished_after_logout_or_by_another_user_links_nothing()
         );
     }
 }
+
+#[actix_web::test]
+async fn a_second_account_of_a_linked_provider_is_not_connected() {
+    let (rig, naver) = naver_rig().await;
+    let app = app!(rig);
+    let mut jar = Jar::default();
+    log_in(&app, &mut jar, &rig.kakao, 1001).await;
+    for (user, expected) in [
+        (BASE64_LIKE, "/account/"),
+        ("32742776", "/login/error/?reason=invalid_request"),
+    ] {
+        let started = call(&app, &mut jar, connect_request()).await;
+        let callback = naver
+            .approve(&url::Url::parse(&location(&started)).unwrap(), user)
+            .await
+            .unwrap();
+        assert_eq!(
+            location(&visit(&app, &mut jar, &callback).await),
+            expected,
+            "{user}"
+        );
+    }
+    let naver_links = rig
+        .auth
+        .store()
+        .links
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|(provider, _)| *provider == actix_kakao_auth::store::Provider::Naver)
+        .count();
+    assert_eq!(naver_links, 1);
+    assert!(whoami(&app, &mut jar).await.is_some(), "still logged in");
+}

@@ -76,6 +76,12 @@ impl UserStore for MemoryStore {
         Ok(match links.get(&(login.provider(), login.uid())) {
             Some(owner) if owner == user => LinkOutcome::AlreadyYours,
             Some(owner) => LinkOutcome::OwnedBy(*owner),
+            None if links
+                .iter()
+                .any(|((provider, _), owner)| *provider == login.provider() && owner == user) =>
+            {
+                LinkOutcome::ProviderAlreadyLinked
+            }
             None => {
                 links.insert((login.provider(), login.uid()), *user);
                 LinkOutcome::Linked
