@@ -221,3 +221,56 @@ async fn an_sdk_only_user_logs_out_with_the_token_revoked_and_can_disconnect() {
     assert_eq!(browser.get("/download-list/").await.status, 302);
     app.stop().await;
 }
+
+/// With an https `APP_URL` (behind a TLS-terminating proxy), every cookie the demo sets
+/// is `Secure`, and the pending-login cookies of both providers are `__Host-` prefixed,
+/// `Path=/`, without `Domain`: a sibling subdomain cannot plant one.
+#[actix_web::test]
+async fn an_https_app_url_makes_every_cookie_secure_and_pending_cookies_host_prefixed() {
+    let db = TempSqlite::new();
+    let mut config =
+        DemoConfig::on_free_port(&std::env::temp_dir().join("unused.sqlite3")).unwrap();
+    config.database_url = db.url.clone();
+    config.app_url = "https://demo.example".into();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config.bind = format!("127.0.0.1:{port}");
+    let mut app = demo_app::app::start(config).await.unwrap();
+    app.spawn();
+    // The proxy's side: plain http to the instance, for the public https URL.
+    let local = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for begin in [
+        "/accounts/oauth/login/kakao/",
+        "/accounts/oauth/login/naver/",
+    ] {
+        let response = client.get(format!("{local}{begin}")).send().await.unwrap();
+        assert_eq!(response.status(), 302, "{begin}");
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert!(!cookies.is_empty(), "{begin}");
+        for cookie in &cookies {
+            assert!(cookie.starts_with("__Host-"), "{begin}: {cookie}");
+            assert!(cookie.contains("; Secure"), "{begin}: {cookie}");
+            assert!(
+                cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+                "{begin}: {cookie}"
+            );
+            assert!(
+                !cookie.to_ascii_lowercase().contains("domain="),
+                "{begin}: {cookie}"
+            );
+        }
+    }
+    app.stop().await;
+}
