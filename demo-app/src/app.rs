@@ -306,7 +306,9 @@ async fn connect_sessions(config: &DemoConfig, db: &Db) -> Result<Sessions, Star
 /// The key that seals Kakao tokens at rest: `TOKEN_KEY`, else derived from
 /// `SESSION_SECRET` (HKDF with its own label, so the two keys are independent), else
 /// random per start. `TOKEN_KEY_PREVIOUS` still opens tokens sealed before a rotation.
-fn token_cipher(config: &DemoConfig) -> Result<TokenCipher, actix_kakao_auth::ConfigError> {
+pub(crate) fn token_cipher(
+    config: &DemoConfig,
+) -> Result<TokenCipher, actix_kakao_auth::ConfigError> {
     let cipher = match (&config.token_key, &config.session_secret) {
         (Some(key), _) => TokenCipher::from_secret(key)?,
         (None, Some(secret)) => TokenCipher::from_secret(secret)?,

@@ -8,6 +8,7 @@ pub mod db_error;
 pub mod doctor;
 pub mod downloads;
 pub mod guards;
+pub mod import_django;
 pub mod link_data;
 pub mod models;
 pub mod pages;

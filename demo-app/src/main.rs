@@ -33,6 +33,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("import-django") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return ExitCode::from(demo_app::import_django::command(&config, &args).await);
+    }
     if doctor {
         let lines = demo_app::doctor::run(&config).await;
         for line in &lines {

@@ -4,6 +4,7 @@
 
 mod common;
 mod deployment;
+mod import_django;
 mod multi_instance;
 mod naver;
 mod operations;
