@@ -31,8 +31,17 @@ use crate::models::NewSocialAuth;
 use crate::schema::{social_auth_usersocialauth as links, users};
 use crate::sqlite_workers::SqliteConn;
 
-/// Rows read from the source at a time.
+/// Rows read from the source at a time (`DEMO_IMPORT_PAGE_SIZE` overrides it, for tests
+/// that cross page boundaries with a few rows).
 const PAGE: i64 = 1_000;
+
+fn page_size() -> i64 {
+    std::env::var("DEMO_IMPORT_PAGE_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &i64| *n > 0)
+        .unwrap_or(PAGE)
+}
 /// A progress line every this many link rows.
 const PROGRESS_EVERY: u64 = 10_000;
 
@@ -172,9 +181,9 @@ async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, St
         u.last_name AS last_name, CAST(CASE WHEN u.is_active THEN 1 ELSE 0 END AS BIGINT) AS is_active, \
         {joined} AS date_joined, {last_login} AS last_login \
         FROM social_auth_usersocialauth l JOIN auth_user u ON u.id = l.user_id \
-        WHERE (l.user_id > {p1}) OR (l.user_id = {p2} AND l.id > {p3}) \
+        WHERE (l.user_id, l.id) > ({p1}, {p3}) \
         ORDER BY l.user_id, l.id LIMIT {p4}";
-    let sql = |text: fn(&str) -> String, params: [&str; 4]| {
+    let sql = |text: fn(&str) -> String, params: [&str; 3]| {
         SELECT
             .replace("{extra}", &text("l.extra_data"))
             .replace("{created}", &text("l.created"))
@@ -182,18 +191,16 @@ async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, St
             .replace("{joined}", &text("u.date_joined"))
             .replace("{last_login}", &text("u.last_login"))
             .replace("{p1}", params[0])
-            .replace("{p2}", params[1])
-            .replace("{p3}", params[2])
-            .replace("{p4}", params[3])
+            .replace("{p3}", params[1])
+            .replace("{p4}", params[2])
     };
     let result = match source {
         Conn::Sqlite(c) => {
-            let sql = sql(|col| format!("CAST({col} AS TEXT)"), ["?", "?", "?", "?"]);
+            let sql = sql(|col| format!("CAST({col} AS TEXT)"), ["?", "?", "?"]);
             diesel::sql_query(sql)
                 .bind::<BigInt, _>(after.0)
-                .bind::<BigInt, _>(after.0)
                 .bind::<BigInt, _>(after.1)
-                .bind::<BigInt, _>(PAGE)
+                .bind::<BigInt, _>(page_size())
                 .load::<SourceRow>(c)
                 .await
         }
@@ -205,12 +212,11 @@ async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, St
                     format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
                 }
             };
-            let sql = sql(text, ["$1", "$2", "$3", "$4"]);
+            let sql = sql(text, ["$1", "$2", "$3"]);
             diesel::sql_query(sql)
                 .bind::<BigInt, _>(after.0)
-                .bind::<BigInt, _>(after.0)
                 .bind::<BigInt, _>(after.1)
-                .bind::<BigInt, _>(PAGE)
+                .bind::<BigInt, _>(page_size())
                 .load::<SourceRow>(c)
                 .await
         }
@@ -454,11 +460,12 @@ async fn import_all(
     source: &mut Conn,
     target: &mut Conn,
     cipher: &TokenCipher,
-    mut report: Report,
+    report: Report,
     progress: &mut impl FnMut(String),
 ) -> Result<Report, Abort> {
     let started = Instant::now();
     let mut after = (i64::MIN, i64::MIN);
+    let mut report = report;
     let mut seen: u64 = 0;
     // The user of the previous row, and whether it could be imported: rows come ordered
     // by user, so one id is all the memory the users take.
@@ -529,6 +536,10 @@ async fn import_all(
         }
     }
     move_id_sequence(target).await?;
+    progress(format!(
+        "{seen} links read in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     Ok(report)
 }
 
@@ -615,6 +626,9 @@ pub async fn command(config: &crate::config::DemoConfig, args: &[String]) -> u8 
             for line in report.lines() {
                 println!("{line}");
             }
+            if let Some(peak) = peak_rss_kib() {
+                println!("peak memory (RSS): {} MiB", peak / 1024);
+            }
             if !report.conflicts.is_empty() {
                 println!("nothing written: {} conflict(s)", report.conflicts.len());
                 1
@@ -630,4 +644,17 @@ pub async fn command(config: &crate::config::DemoConfig, args: &[String]) -> u8 
             2
         }
     }
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB, where the system reports it.
+fn peak_rss_kib() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }

@@ -43,7 +43,8 @@ fn django_schema(json_column: bool, id_key: bool, postgres: bool) -> String {
          is_active {boolean} NOT NULL, date_joined {datetime} NOT NULL);
          CREATE TABLE social_auth_usersocialauth (id {pk}, provider VARCHAR(32) NOT NULL, \
          uid VARCHAR(255) NOT NULL, extra_data {extra} NOT NULL, user_id INTEGER NOT NULL REFERENCES auth_user (id), \
-         created {datetime} NOT NULL, modified {datetime} NOT NULL{id_key}, UNIQUE (provider, uid));"
+         created {datetime} NOT NULL, modified {datetime} NOT NULL{id_key}, UNIQUE (provider, uid));
+         CREATE INDEX social_auth_usersocialauth_user_id ON social_auth_usersocialauth (user_id);"
     )
 }
 
@@ -93,10 +94,16 @@ fn django_sqlite(json_column: bool, id_key: bool) -> TempSqlite {
 /// Runs `demo-app import-django` with `args` into `target`; returns the exit code, stdout
 /// and stderr.
 fn import(target: &str, args: &[&str]) -> (i32, String, String) {
+    import_paged(target, args, "1000")
+}
+
+/// [`import`] reading `page` rows at a time.
+fn import_paged(target: &str, args: &[&str], page: &str) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_demo-app"))
+        .env_clear()
+        .env("DEMO_IMPORT_PAGE_SIZE", page)
         .arg("import-django")
         .args(args)
-        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", target)
         .env("SESSION_SECRET", SECRET)
@@ -201,6 +208,22 @@ async fn every_sqlite_schema_generation_imports_and_a_rerun_writes_nothing() {
 }
 
 #[actix_web::test]
+async fn pages_of_one_row_import_the_same_as_one_page() {
+    for page in ["1", "2"] {
+        let source = django_sqlite(true, false);
+        let target = TempSqlite::new();
+        let (code, out, err) = import_paged(&target.url, &[&source.url], page);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            out.contains("imported: 2 users, 2 links"),
+            "page {page}: {out}"
+        );
+        assert!(out.contains("4 links read"), "page {page}: {out}");
+        assert_imported(&target.url).await;
+    }
+}
+
+#[actix_web::test]
 async fn a_dry_run_a_conflict_and_a_bad_source_write_nothing() {
     let source = django_sqlite(true, true);
     let target = TempSqlite::new();
@@ -252,6 +275,7 @@ async fn an_imported_user_logs_in_with_kakao_as_themselves_and_new_users_come_af
         DemoConfig::on_free_port(&std::env::temp_dir().join("unused.sqlite3")).unwrap();
     config.database_url = target.url.clone();
     config.session_secret = Some(SECRET.into());
+    config.kakao_app_id = Some(100_001);
     let mut app = demo_app::app::start(config).await.unwrap();
     app.spawn();
     let kakao = app.emulator.as_ref().unwrap();
