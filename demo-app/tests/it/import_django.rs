@@ -337,3 +337,34 @@ async fn a_postgres_django_database_imports_into_postgres_and_sqlite() {
         "{users:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_user_with_a_kakao_and_a_naver_link_across_pages_is_imported_once() {
+    let source = TempSqlite::new();
+    let path = source.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let mut conn = <diesel::SqliteConnection as diesel::Connection>::establish(&path).unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&django_schema(false, false, false))
+        .unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO auth_user (id, password, last_login, is_superuser, username, first_name, last_name, email, is_staff, is_active, date_joined) VALUES
+         (42, '!', NULL, 0, 'both', 'b', 'b', '', 0, 1, '2024-06-01 10:00:00');
+         INSERT INTO social_auth_usersocialauth (id, provider, uid, extra_data, user_id, created, modified) VALUES
+         (1, 'kakao', '1001', '{{}}', 42, '2024-06-01 10:00:00', '2024-06-01 10:00:00'),
+         (2, 'naver', '{NAVER_ID}', '{{}}', 42, '2024-06-02 10:00:00', '2024-06-02 10:00:00');"
+    ))
+    .unwrap();
+    for page in ["1", "1000"] {
+        let target = TempSqlite::new();
+        let (code, out, err) = import_paged(&target.url, &[&source.url], page);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            out.contains("imported: 1 users, 2 links"),
+            "page {page}: {out}"
+        );
+        let (users, links) = target_rows(&target.url).await;
+        assert_eq!(users.len(), 1, "page {page}");
+        assert_eq!(links.len(), 2, "page {page}");
+        assert!(links.iter().all(|l| l.0 == 42), "page {page}: {links:?}");
+    }
+}
