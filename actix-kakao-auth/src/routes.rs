@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::auth::KakaoAuth;
-use crate::store::{IdOf, LinkStore, UserStore};
+use crate::store::{IdOf, LinkStore, Provider, UserStore};
 
 mod account;
 pub(crate) mod login;
@@ -40,15 +40,17 @@ where
     S: UserStore,
     L: LinkStore<IdOf<S>>,
 {
+    // A configured Naver always has its client: `KakaoAuth::with_links` builds both or fails.
     let config = auth.config().clone();
-    let auth_has_naver = auth.naver().map(|_| ());
     let paths = config.paths();
     cfg.app_data(web::Data::new(auth))
         .route(&paths.login_url, web::get().to(login::login_page))
         .route(&paths.begin_path, web::get().to(login::begin::<S, L>))
         .route(
             config.callback_path(),
-            web::get().to(login::callback::<S, L>),
+            web::get().to(|req, session, auth| {
+                login::callback::<S, L>(Provider::Kakao, req, session, auth)
+            }),
         );
     if config.serves_error_page() {
         let login_url: std::sync::Arc<str> = paths.login_url.as_str().into();
@@ -57,31 +59,30 @@ where
             web::get().to(move |query| pages::login_error(query, login_url.clone())),
         );
     }
-    if let (Some(naver), Some(_)) = (config.naver(), auth_has_naver) {
+    if let Some(naver) = config.naver() {
         cfg.route(
             &paths.naver_begin_path,
             web::get().to(login::begin_naver::<S, L>),
         )
         .route(
             naver.redirect_uri().path(),
-            web::get().to(login::naver_callback::<S, L>),
+            web::get().to(|req, session, auth| {
+                login::callback::<S, L>(Provider::Naver, req, session, auth)
+            }),
         );
     }
     if S::SUPPORTS_LINKING {
         cfg.service(
-            web::resource(paths.connect_path(crate::store::Provider::Kakao)).route(web::post().to(
-                |req, body, auth| {
-                    login::connect::<S, L>(req, body, auth, crate::store::Provider::Kakao)
-                },
-            )),
+            web::resource(paths.connect_path(Provider::Kakao))
+                .route(web::post().to(|req, body, auth| {
+                    login::connect::<S, L>(req, body, auth, Provider::Kakao)
+                })),
         );
-        if auth_has_naver.is_some() {
+        if config.naver().is_some() {
             cfg.service(
-                web::resource(paths.connect_path(crate::store::Provider::Naver)).route(
-                    web::post().to(|req, body, auth| {
-                        login::connect::<S, L>(req, body, auth, crate::store::Provider::Naver)
-                    }),
-                ),
+                web::resource(paths.connect_path(Provider::Naver)).route(web::post().to(
+                    |req, body, auth| login::connect::<S, L>(req, body, auth, Provider::Naver),
+                )),
             );
         }
     }

@@ -390,36 +390,11 @@ pub(crate) fn parse_callback_query(query: &str) -> Result<CallbackQuery, LoginEr
         .map_err(|e| LoginError::MalformedCallback(e.to_string()))
 }
 
-/// `GET /accounts/oauth/complete/kakao/`: finishes a Kakao login.
+/// `GET` of a provider's callback (`/accounts/oauth/complete/kakao/`, `…/naver/`): one
+/// callback for every provider. The pending login for the query's `state` is opened and
+/// cleared, the provider's code exchanged and its user identified, then the same store,
+/// session and redirect steps.
 pub(super) async fn callback<S, L>(
-    req: HttpRequest,
-    session: Session,
-    auth: web::Data<KakaoAuth<S, L>>,
-) -> HttpResponse
-where
-    S: UserStore,
-    L: LinkStore<IdOf<S>>,
-{
-    callback_for(Provider::Kakao, req, session, auth).await
-}
-
-/// `GET /accounts/oauth/complete/naver/`: finishes a Naver login.
-pub(super) async fn naver_callback<S, L>(
-    req: HttpRequest,
-    session: Session,
-    auth: web::Data<KakaoAuth<S, L>>,
-) -> HttpResponse
-where
-    S: UserStore,
-    L: LinkStore<IdOf<S>>,
-{
-    callback_for(Provider::Naver, req, session, auth).await
-}
-
-/// One callback for every provider: the pending login for the query's `state` is opened
-/// and cleared, the provider's code exchanged and its user identified, then the same
-/// store, session and redirect steps.
-async fn callback_for<S, L>(
     provider: Provider,
     req: HttpRequest,
     session: Session,
