@@ -342,18 +342,7 @@ impl EmulatorBuilder {
         .shutdown_timeout(1)
         .listen(listener)?
         .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(async move {
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "kakao emulator server stopped with an error");
-            }
-        });
-        tracing::info!(%base_url, "kakao emulator started");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(std::io::Error::other)?;
+        let (handle, http) = in_background(server, "kakao", &base_url)?;
         Ok(KakaoEmulator {
             shared: shared.into_inner(),
             base_url,
@@ -361,6 +350,28 @@ impl EmulatorBuilder {
             http,
         })
     }
+}
+
+/// Runs `server` on the current Actix system in the background, and gives its handle
+/// and the HTTP client the emulator's helpers drive pages with (no redirects followed).
+pub(crate) fn in_background(
+    server: actix_web::dev::Server,
+    name: &'static str,
+    base_url: &url::Url,
+) -> std::io::Result<(ServerHandle, reqwest::Client)> {
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::warn!(%error, emulator = name, "emulator server stopped with an error");
+        }
+    });
+    tracing::info!(%base_url, emulator = name, "emulator started");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(std::io::Error::other)?;
+    Ok((handle, http))
 }
 
 /// `http://<addr>/`, with an unspecified address (`0.0.0.0`, `::`) replaced by loopback.

@@ -127,18 +127,7 @@ impl NaverEmulatorBuilder {
         .shutdown_timeout(1)
         .listen(listener)?
         .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(async move {
-            if let Err(error) = server.await {
-                tracing::warn!(%error, "naver emulator server stopped with an error");
-            }
-        });
-        tracing::info!(%base_url, "naver emulator started");
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(std::io::Error::other)?;
+        let (handle, http) = crate::in_background(server, "naver", &base_url)?;
         Ok(NaverEmulator {
             shared: shared.into_inner(),
             base_url,
