@@ -23,7 +23,8 @@ struct Setup {
     client: NaverClient,
 }
 
-async fn setup() -> Setup {
+/// A Naver emulator for [`CALLBACK`], and the settings of the app it stands for.
+async fn naver_emulator() -> (NaverEmulator, NaverSettings) {
     let naver = NaverEmulator::builder()
         .redirect_uri(CALLBACK)
         .start()
@@ -34,6 +35,11 @@ async fn setup() -> Setup {
         .unwrap()
         .base_urls(base.as_str(), base.as_str())
         .unwrap();
+    (naver, settings)
+}
+
+async fn setup() -> Setup {
+    let (naver, settings) = naver_emulator().await;
     let client = NaverClient::new(settings).unwrap();
     Setup { naver, client }
 }
@@ -261,16 +267,7 @@ fn the_unlink_notification_is_verified_exactly_as_naver_signs_it() {
 
 /// The rig with Naver Login beside Kakao, against both emulators.
 pub(crate) async fn naver_rig() -> (crate::rig::Rig, NaverEmulator) {
-    let naver = NaverEmulator::builder()
-        .redirect_uri(CALLBACK)
-        .start()
-        .await
-        .unwrap();
-    let base = naver.base_url();
-    let settings = NaverSettings::new(naver.client_id(), naver.client_secret(), CALLBACK)
-        .unwrap()
-        .base_urls(base.as_str(), base.as_str())
-        .unwrap();
+    let (naver, settings) = naver_emulator().await;
     let rig = crate::rig::rig_with(|k| k, move |c| c.naver(settings)).await;
     (rig, naver)
 }
