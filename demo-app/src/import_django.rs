@@ -174,7 +174,7 @@ struct Count {
 }
 
 /// The page of link rows after `(user, link)`, in that order.
-async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, String> {
+async fn page(source: &mut Conn, after: (i64, i64), size: i64) -> Result<Vec<SourceRow>, String> {
     const SELECT: &str = "SELECT CAST(l.id AS BIGINT) AS link_id, l.provider AS provider, \
         l.uid AS uid, {extra} AS extra_data, {created} AS created, {modified} AS modified, \
         CAST(u.id AS BIGINT) AS user_id, u.username AS username, u.first_name AS first_name, \
@@ -200,7 +200,7 @@ async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, St
             diesel::sql_query(sql)
                 .bind::<BigInt, _>(after.0)
                 .bind::<BigInt, _>(after.1)
-                .bind::<BigInt, _>(page_size())
+                .bind::<BigInt, _>(size)
                 .load::<SourceRow>(c)
                 .await
         }
@@ -216,7 +216,7 @@ async fn page(source: &mut Conn, after: (i64, i64)) -> Result<Vec<SourceRow>, St
             diesel::sql_query(sql)
                 .bind::<BigInt, _>(after.0)
                 .bind::<BigInt, _>(after.1)
-                .bind::<BigInt, _>(page_size())
+                .bind::<BigInt, _>(size)
                 .load::<SourceRow>(c)
                 .await
         }
@@ -466,12 +466,13 @@ async fn import_all(
     let started = Instant::now();
     let mut after = (i64::MIN, i64::MIN);
     let mut report = report;
+    let size = page_size();
     let mut seen: u64 = 0;
     // The user of the previous row, and whether it could be imported: rows come ordered
     // by user, so one id is all the memory the users take.
     let mut last_user: Option<(i64, bool)> = None;
     loop {
-        let rows = page(source, after).await.map_err(Abort::Source)?;
+        let rows = page(source, after, size).await.map_err(Abort::Source)?;
         let Some(last) = rows.last() else { break };
         after = (last.user_id, last.link_id);
         for row in &rows {
