@@ -384,7 +384,8 @@ pub(crate) async fn me(req: HttpRequest, shared: Data) -> HttpResponse {
             .filter(|a| a.expires > Instant::now())
             .map(|a| a.grant.clone())
     };
-    let Some(grant) = grant else {
+    // A dead token, or one whose account is gone: Naver's `024`.
+    let Some((grant, user)) = grant.and_then(|g| shared.user(&g.user).map(|u| (g, u))) else {
         let status = if shared.faults.me_errors_with_ok() {
             200
         } else {
@@ -392,12 +393,6 @@ pub(crate) async fn me(req: HttpRequest, shared: Data) -> HttpResponse {
         };
         return respond::json(
             status,
-            &json!({"resultcode": "024", "message": "Authentication failed (인증 실패하였습니다.)"}),
-        );
-    };
-    let Some(user) = shared.user(&grant.user) else {
-        return respond::json(
-            401,
             &json!({"resultcode": "024", "message": "Authentication failed (인증 실패하였습니다.)"}),
         );
     };
