@@ -555,14 +555,19 @@ impl DieselUserStore {
                     Some(owner) => return Ok(LinkOutcome::OwnedBy(owner)),
                     None => {}
                 }
-                let has_one: i64 = links::table
+                // Read again: under PostgreSQL's READ COMMITTED a connect of this very
+                // account by the same user may have committed since the first read.
+                let linked_uid: Option<String> = links::table
                     .filter(links::user_id.eq(user))
                     .filter(links::provider.eq(record.provider))
-                    .count()
+                    .select(links::uid)
                     .get_result(conn)
-                    .await?;
-                if has_one > 0 {
-                    return Ok(LinkOutcome::ProviderAlreadyLinked);
+                    .await
+                    .optional()?;
+                match linked_uid {
+                    Some(uid) if uid == record.uid => return Ok(LinkOutcome::AlreadyYours),
+                    Some(_) => return Ok(LinkOutcome::ProviderAlreadyLinked),
+                    None => {}
                 }
                 diesel::insert_into(links::table)
                     .values(&NewSocialAuth {
