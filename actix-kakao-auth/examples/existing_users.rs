@@ -1,13 +1,15 @@
 //! Kakao login added to an app that already has users: its own `users` table, its own
 //! SQLite access (Diesel, blocking calls kept off the Actix workers with `web::block`),
-//! a link table next to it, the race-safe `find_or_create`, a login link, the logout
-//! form and the built-in error page.
+//! a link table next to it, the race-safe `find_or_create`, server-side sessions in the
+//! same file (so logout really ends a session), a login link, the logout form and the
+//! built-in error page.
 //!
 //! ```sh
-//! cargo run --example existing_users          # against the built-in Kakao emulator
+//! # against the built-in Kakao emulator
+//! cargo run --example existing_users --features sql-sessions
 //! KAKAO_CLIENT_ID=… KAKAO_CLIENT_SECRET=… KAKAO_SESSION_SECRET=… \
 //!   KAKAO_REDIRECT_URI=http://127.0.0.1:8000/accounts/oauth/complete/kakao/ \
-//!   cargo run --example existing_users
+//!   cargo run --example existing_users --features sql-sessions
 //! ```
 //!
 //! Then open <http://127.0.0.1:8000/>. The README's integration section is this file's
@@ -16,8 +18,8 @@
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::session::CSRF_FIELD;
+use actix_kakao_auth::session_store::SqlSessionStore;
 use actix_kakao_auth::store::SocialLogin;
 use actix_kakao_auth::{AuthUser, CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder};
 use actix_kakao_auth::{LoginRequired, UserStore};
@@ -241,8 +243,13 @@ async fn downloads(user: CurrentUser<Users>) -> String {
 
 // ANCHOR: server
 /// The app: the crate's routes (login, callback, logout, the error page), the app's
-/// own pages, the identity check inside the app's own session middleware.
-pub(crate) fn server(auth: KakaoAuth<Users>, listener: TcpListener) -> std::io::Result<Server> {
+/// own pages, the identity check inside the app's own session middleware, whose
+/// sessions live on the server.
+pub(crate) fn server(
+    auth: KakaoAuth<Users>,
+    sessions: SqlSessionStore,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
         App::new()
             .configure(auth.routes())
@@ -253,10 +260,7 @@ pub(crate) fn server(auth: KakaoAuth<Users>, listener: TcpListener) -> std::io::
                     .to(downloads),
             )
             .wrap(auth.identity())
-            .wrap(
-                auth.session_middleware(CookieSessionStore::default())
-                    .build(),
-            )
+            .wrap(auth.session_middleware(sessions.clone()).build())
     })
     .listen(listener)?
     .run())
@@ -292,7 +296,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     // ANCHOR: main
     let auth = KakaoAuth::new(config.build()?, Users::open("existing_users.sqlite3")?)?;
-    server(auth, TcpListener::bind("127.0.0.1:8000")?)?.await?;
+    // Sessions in the same file, table `sessions` (created when missing).
+    let sessions = SqlSessionStore::connect("existing_users.sqlite3").await?;
+    sessions.spawn_purge_task(std::time::Duration::from_secs(600));
+    server(auth, sessions, TcpListener::bind("127.0.0.1:8000")?)?.await?;
     // ANCHOR_END: main
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! The smallest real app: an in-memory user store, cookie sessions, one protected page.
+//! The smallest real app: an in-memory user store, server-side sessions in a SQLite file
+//! (so logout really ends a session), one protected page.
 //!
 //! ```sh
-//! cargo run --example minimal                       # against the built-in Kakao emulator
+//! cargo run --example minimal --features sql-sessions   # against the built-in Kakao emulator
 //! KAKAO_CLIENT_ID=… KAKAO_CLIENT_SECRET=… KAKAO_SESSION_SECRET=… \
-//!   KAKAO_REDIRECT_URI=http://127.0.0.1:8000/accounts/oauth/complete/kakao/ cargo run --example minimal
+//!   KAKAO_REDIRECT_URI=http://127.0.0.1:8000/accounts/oauth/complete/kakao/ \
+//!   cargo run --example minimal --features sql-sessions
 //! ```
 //!
 //! Then open <http://127.0.0.1:8000/members/>. With a real Kakao app, register
@@ -13,8 +15,8 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Mutex, PoisonError};
 
-use actix_kakao_auth::actix_session::storage::CookieSessionStore;
 use actix_kakao_auth::config::RoutePaths;
+use actix_kakao_auth::session_store::SqlSessionStore;
 use actix_kakao_auth::store::{AuthUser, Provider, SocialLogin, UserStore};
 use actix_kakao_auth::{
     CurrentUser, KakaoAuth, KakaoAuthConfig, KakaoAuthConfigBuilder, LoginRequired,
@@ -89,10 +91,11 @@ async fn members(user: CurrentUser<MemoryStore>) -> HttpResponse {
         ))
 }
 
-/// The app: the crate's routes, one protected page, the identity check inside a cookie
-/// session middleware.
+/// The app: the crate's routes, one protected page, the identity check inside a
+/// session middleware whose sessions live on the server.
 pub(crate) fn server(
     auth: KakaoAuth<MemoryStore>,
+    sessions: SqlSessionStore,
     listener: TcpListener,
 ) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || {
@@ -108,10 +111,7 @@ pub(crate) fn server(
                 }),
             )
             .wrap(auth.identity())
-            .wrap(
-                auth.session_middleware(CookieSessionStore::default())
-                    .build(),
-            )
+            .wrap(auth.session_middleware(sessions.clone()).build())
     })
     .listen(listener)?
     .run())
@@ -155,7 +155,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (config, Some(kakao))
     };
     let auth = KakaoAuth::new(landing_on_members(config).build()?, MemoryStore::default())?;
+    // Creates the `sessions` table when it is missing; expired rows are purged.
+    let sessions = SqlSessionStore::connect("minimal-sessions.sqlite3").await?;
+    sessions.spawn_purge_task(std::time::Duration::from_secs(600));
     println!("open http://127.0.0.1:8000/members/");
-    server(auth, TcpListener::bind("127.0.0.1:8000")?)?.await?;
+    server(auth, sessions, TcpListener::bind("127.0.0.1:8000")?)?.await?;
     Ok(())
 }

@@ -127,8 +127,11 @@
 //! | `kakao_token_refreshes_total` | counter | `outcome`: `success`, `relogin_required`, `failure` | access-token refreshes |
 //!
 //! ## Feature flags
-//! * `testing`: `testing::store_acceptance_suite` and `testing::guard_store_acceptance_suite`,
-//!   the checks every store must pass.
+//! * `sql-sessions`: [`session_store::SqlSessionStore`], server-side sessions in SQLite or
+//!   PostgreSQL that logout really ends.
+//! * `redis-sessions`: [`session_store::RedisSessionStore`], the same in Redis 7 or newer.
+//! * `testing`: `testing::store_acceptance_suite`, `testing::guard_store_acceptance_suite`
+//!   and `testing::session_store_acceptance_suite`, the checks every store must pass.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -151,6 +154,7 @@ mod pending;
 mod refresh_gate;
 mod routes;
 pub mod session;
+pub mod session_store;
 pub mod store;
 mod token_crypto;
 

@@ -30,11 +30,15 @@
 //! it back, or the logged-out cookie works again. Which `actix-session` stores hold to
 //! that:
 //!
-//! | store | a logged-out session stays ended? |
-//! | --- | --- |
-//! | `CookieSessionStore` | no server state: a *copy* of the old cookie stays valid until it expires, unless the user's [`session_auth_hash`](crate::store::AuthUser::session_auth_hash) changes |
-//! | actix-session's `RedisSessionStore` | **no**: its `update` of a deleted session re-creates it under a new key, so a request in flight at logout revives the session; do not use it for logins |
-//! | a store whose `update` of a missing key writes nothing (the demo app's database and Redis stores) | yes |
+//! | store | feature | a logged-out session stays ended? |
+//! | --- | --- | --- |
+//! | [`SqlSessionStore`](crate::session_store) (SQLite or PostgreSQL) | `sql-sessions` | **yes**: an update of a session that no longer exists writes nothing |
+//! | [`RedisSessionStore`](crate::session_store) (Redis 7+) | `redis-sessions` | **yes**, the same rule |
+//! | `CookieSessionStore` | none | no server state: a *copy* of the old cookie stays valid until it expires, unless the user's [`session_auth_hash`](crate::store::AuthUser::session_auth_hash) changes |
+//! | actix-session's `RedisSessionStore` | none | **no**: its `update` of a deleted session re-creates it under a new key, so a request in flight at logout revives the session; do not use it for logins |
+//!
+//! [`testing::session_store_acceptance_suite`](crate::session_store) checks a store of
+//! your own against the same rules.
 //!
 //! Ending *every* session of a user (disconnect, the unlink webhook,
 //! [`AuthSession::log_out_everywhere`](crate::AuthSession::log_out_everywhere)) does

@@ -1,4 +1,6 @@
-//! The acceptance suite every [`UserStore`] must pass (feature `testing`).
+//! The acceptance suites every [`UserStore`], guard store and session store must pass
+//! (feature `testing`). The session-store suite is
+//! [`session_store_acceptance_suite`]; the rest of this page is about the user store's.
 //!
 //! Run it from your store's tests, once per backend:
 //!
@@ -47,6 +49,13 @@ use crate::kakao::profile::{KakaoAccount, KakaoProfile, KakaoUserInfo};
 use crate::kakao::secret::{AccessToken, RefreshToken};
 use crate::naver::NaverUserInfo;
 use crate::store::{AuthUser, IdOf, LinkOutcome, ProviderUser, SocialLogin, Tokens, UserStore};
+
+mod session_stores;
+pub use session_stores::{
+    check_end_user_sessions_ends_only_theirs, check_ended_session_stays_ended,
+    check_logout_wins_the_revival_race, check_sessions_expire, check_sessions_round_trip,
+    session_store_acceptance_suite, IN_FLIGHT_UPDATES, REVIVAL_ROUNDS,
+};
 
 /// A broken rule: which one, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]

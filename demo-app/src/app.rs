@@ -13,11 +13,10 @@ use kakao_emulator::KakaoEmulator;
 use crate::config::{DemoConfig, SessionBackend};
 use crate::db::Db;
 use crate::guards::{DbGuardStore, RedisGuardStore};
-use crate::redis_session_store::RedisSessionStore;
-use crate::session_store::DbSessionStore;
 use crate::sessions::Sessions;
 pub use crate::state::AppState;
 use crate::store::DieselUserStore;
+use actix_kakao_auth::session_store::RedisSessionStore;
 use actix_kakao_auth::store::TokenCipher;
 use std::sync::Arc;
 
@@ -285,7 +284,7 @@ async fn connect_guards(
 async fn connect_sessions(config: &DemoConfig, db: &Db) -> Result<Sessions, StartError> {
     Ok(match config.session_backend {
         SessionBackend::Database => {
-            let store = DbSessionStore::new(db.clone());
+            let store = db.session_store();
             store.spawn_purge_task(std::time::Duration::from_secs(600));
             Sessions::Database(store)
         }

@@ -4,6 +4,9 @@
 use actix_kakao_auth::config::{split_scopes, ConfigError};
 use url::Url;
 
+/// The key prefix of everything the demo keeps in Redis (`REDIS_KEY_PREFIX` changes it).
+pub const DEFAULT_REDIS_PREFIX: &str = "demo-app:";
+
 /// Where sessions live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionBackend {
@@ -243,7 +246,7 @@ impl DemoConfig {
             database_url: get("DATABASE_URL").unwrap_or_else(|| "demo-app.sqlite3".to_owned()),
             redis_url,
             redis_key_prefix: get("REDIS_KEY_PREFIX")
-                .unwrap_or_else(|| crate::redis_session_store::DEFAULT_PREFIX.to_owned()),
+                .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
             session_backend,
             session_secret,
             token_key,

@@ -29,11 +29,10 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection as _};
-use diesel::{Connection as _, ConnectionError, SqliteConnection};
+use diesel::{Connection as _, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
@@ -47,8 +46,10 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness a
 pub use diesel_async as __diesel_async;
 
 pub use crate::db_error::DbError;
-use crate::sqlite_workers::Opener;
-pub use crate::sqlite_workers::{OnCurrentThread, SqliteConn, SqliteWorkers};
+use actix_kakao_auth::session_store::sqlite_workers::{sqlite_opener, SQLITE_PRAGMAS};
+pub use actix_kakao_auth::session_store::sqlite_workers::{
+    OnCurrentThread, SqliteConn, SqliteWorkers,
+};
 
 /// The PostgreSQL connection type (pure Rust, tokio-postgres).
 pub type PgConn = AsyncPgConnection;
@@ -58,18 +59,8 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migratio
 /// Migrations for PostgreSQL, embedded at compile time.
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
-/// Settings for every SQLite connection: a wait instead of an immediate `SQLITE_BUSY`
-/// (first, so the rest already waits for locks), concurrent readers with one writer,
-/// enforced foreign keys.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-
 /// The `pg_advisory_lock` key held while migrations run (any constant; ASCII "kakaomig").
 const MIGRATION_LOCK_KEY: i64 = 0x6b61_6b61_6f6d_6967;
-
-/// Reader connections for SQLite, set after [`SQLITE_PRAGMAS`]: a write through one
-/// of them fails instead of waiting for the write lock.
-const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
 
 /// A pooled connection to the database: SQLite or PostgreSQL.
 ///
@@ -196,8 +187,7 @@ impl Db {
             Target::Sqlite(path) => {
                 migrate_sqlite(path.clone(), &target).await?;
                 let start = |name, threads, read_only| {
-                    let path = path.clone();
-                    let open: Opener = Arc::new(move || open_sqlite(&path, read_only));
+                    let open = sqlite_opener(path, read_only);
                     SqliteWorkers::start(name, threads, options.acquire_timeout, open)
                 };
                 let connect_error = |source| DbError::Connect {
@@ -265,6 +255,19 @@ impl Db {
         Ok(())
     }
 
+    /// The library's session store on this database's connections (on SQLite, one
+    /// writer queue serves the app's writes and the sessions' alike). The `sessions`
+    /// table comes from the migrations.
+    pub fn session_store(&self) -> actix_kakao_auth::session_store::SqlSessionStore {
+        use actix_kakao_auth::session_store::SqlSessionStore;
+        match self {
+            Db::Sqlite { readers, writer } => {
+                SqlSessionStore::sqlite(readers.clone(), writer.clone())
+            }
+            Db::Postgres(pool) => SqlSessionStore::postgres(pool.clone()),
+        }
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -316,22 +319,6 @@ where
         deadpool::managed::Manager<Type = C, Error = diesel_async::pooled_connection::PoolError>,
 {
     Ok(pool.get().await?)
-}
-
-/// Opens one SQLite connection and applies [`SQLITE_PRAGMAS`] (and
-/// [`SQLITE_READER_PRAGMAS`] for a reader). Blocking: called on a worker thread or
-/// tokio's blocking pool.
-fn open_sqlite(path: &str, read_only: bool) -> diesel::ConnectionResult<SqliteConn> {
-    let mut conn = SqliteConnection::establish(path)?;
-    let setup = |conn: &mut SqliteConnection| {
-        conn.batch_execute(SQLITE_PRAGMAS)?;
-        if read_only {
-            conn.batch_execute(SQLITE_READER_PRAGMAS)?;
-        }
-        Ok(())
-    };
-    setup(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
-    Ok(SqliteConn::with_runtime(conn, OnCurrentThread))
 }
 
 /// Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT` on a SQLite connection, rolling back
@@ -487,7 +474,8 @@ macro_rules! db_run {
             } => {
                 workers
                     .run(async move |$conn: &mut $crate::db::SqliteConn| $body)
-                    .await?
+                    .await
+                    .map_err($crate::db::DbError::from)?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;
@@ -503,7 +491,8 @@ macro_rules! db_run {
                     .run(async move |conn: &mut $crate::db::SqliteConn| {
                         $crate::db::immediate_transaction(conn, async |$conn| $body).await
                     })
-                    .await?
+                    .await
+                    .map_err($crate::db::DbError::from)?
             }
             $crate::db::Db::Postgres(pool) => {
                 let mut pooled = $crate::db::checkout(pool).await?;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use actix_kakao_auth::session_store::sqlite_workers::SqliteWorkerError;
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{BuildError, PoolError};
 
@@ -60,4 +61,13 @@ pub enum DbError {
         /// How long it waited.
         waited: Duration,
     },
+}
+
+impl From<SqliteWorkerError> for DbError {
+    fn from(error: SqliteWorkerError) -> Self {
+        match error {
+            SqliteWorkerError::Panicked => Self::WorkerPanicked,
+            SqliteWorkerError::Overloaded { waited } => Self::Overloaded { waited },
+        }
+    }
 }

@@ -10,7 +10,7 @@ use actix_kakao_auth::kakao::KakaoClient;
 
 use crate::config::DemoConfig;
 use crate::db::Db;
-use crate::redis_session_store::RedisSessionStore;
+use actix_kakao_auth::session_store::RedisSessionStore;
 
 /// All checks together.
 pub const TIME_LIMIT: Duration = Duration::from_secs(10);

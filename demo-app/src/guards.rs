@@ -261,7 +261,7 @@ impl RedisGuardStore {
             .await
             .map_err(|_| "Redis did not answer within 3 s".to_owned())?
             .map_err(|e| e.to_string())?;
-        crate::redis_version::require_supported(&mut conn).await?;
+        actix_kakao_auth::session_store::require_redis_7(&mut conn).await?;
         Ok(Self::new(conn, prefix))
     }
 

@@ -26,10 +26,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+use crate::db::SqliteConn;
 use crate::link_data::LinkData;
 use crate::models::NewSocialAuth;
 use crate::schema::{social_auth_usersocialauth as links, users};
-use crate::sqlite_workers::SqliteConn;
 
 /// Rows read from the source at a time (`DEMO_IMPORT_PAGE_SIZE` overrides it, for tests
 /// that cross page boundaries with a few rows).

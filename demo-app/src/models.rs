@@ -5,7 +5,7 @@
 use chrono::{NaiveDateTime, SubsecRound as _, Utc};
 use diesel::prelude::*;
 
-use crate::schema::{sessions, social_auth_usersocialauth, users};
+use crate::schema::{social_auth_usersocialauth, users};
 
 /// The provider name stored in `social_auth_usersocialauth.provider`.
 pub const KAKAO_PROVIDER: &str = "kakao";
@@ -126,19 +126,4 @@ pub struct LinkLoginUpdate<'a> {
     pub extra_data: &'a str,
     /// The login time, UTC.
     pub modified: NaiveDateTime,
-}
-
-/// A row of `sessions`, used for reading and writing.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
-#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
-pub struct SessionRow {
-    /// The session key (the cookie value).
-    pub key: String,
-    /// JSON object of the session map.
-    pub state: String,
-    /// The logged-in local user, if any.
-    pub user_id: Option<i64>,
-    /// Expiry time, UTC.
-    pub expires_at: NaiveDateTime,
 }

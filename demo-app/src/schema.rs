@@ -1,5 +1,8 @@
 //! Diesel table definitions shared by SQLite and PostgreSQL.
 //!
+//! The `sessions` table is created by the migrations too, but queried only by the
+//! library's `SqlSessionStore`, which defines it.
+//!
 //! Only portable SQL types are used (`BigInt`, `Text`, `Timestamp`), so one schema fits
 //! both migration folders (`migrations/sqlite`, `migrations/postgres`). Ids are 64-bit
 //! everywhere: SQLite's `INTEGER PRIMARY KEY` is a 64-bit rowid and PostgreSQL uses
@@ -45,22 +48,8 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    /// Server-side session state for the `db` session store.
-    sessions (key) {
-        /// The session key (the cookie value): 64 random alphanumeric characters.
-        key -> Text,
-        /// JSON object of the session map.
-        state -> Text,
-        /// The logged-in local user, `NULL` for anonymous sessions.
-        user_id -> Nullable<BigInt>,
-        /// Expiry time, UTC.
-        expires_at -> Timestamp,
-    }
-}
-
 diesel::joinable!(social_auth_usersocialauth -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, social_auth_usersocialauth, sessions);
+diesel::allow_tables_to_appear_in_same_query!(users, social_auth_usersocialauth);
 
 diesel::table! {
     /// Attempt counts, replay markers and refresh locks shared by every instance.

@@ -1,14 +1,13 @@
-//! Which session store the demo runs on, and what only a server-side store can do: end
-//! every session of one user.
+//! Which session store the demo runs on (the library's, chosen by `SESSION_STORE`), and
+//! what only a server-side store can do: end every session of one user.
 
-use crate::redis_session_store::RedisSessionStore;
-use crate::session_store::DbSessionStore;
+use actix_kakao_auth::session_store::{RedisSessionStore, SqlSessionStore};
 
 /// The session store in use.
 #[derive(Debug, Clone)]
 pub enum Sessions {
-    /// The `sessions` table.
-    Database(DbSessionStore),
+    /// The `sessions` table of the app's database.
+    Database(SqlSessionStore),
     /// Redis.
     Redis(RedisSessionStore),
     /// The cookie itself: nothing on the server to revoke.
@@ -16,18 +15,20 @@ pub enum Sessions {
 }
 
 impl Sessions {
-    /// Deletes `user_id`'s Redis sessions, returning how many. Database session rows need no
-    /// call: [`DieselUserStore::delete_user`](crate::store::DieselUserStore::delete_user)
-    /// deletes them in the user's own transaction. Cookie-only sessions have nothing on the
-    /// server: they end through the identity check, which refuses a session whose user is
-    /// gone.
-    pub async fn end_redis_sessions(&self, user_id: i64) -> Result<u64, String> {
+    /// Ends every server-side session of `user_id`, returning how many. Cookie-only
+    /// sessions have nothing on the server: they end through the identity check, which
+    /// refuses a session whose user is gone.
+    pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64, String> {
         match self {
-            Self::Redis(store) => store
-                .delete_user_sessions(user_id)
+            Self::Database(store) => store
+                .end_user_sessions(&user_id)
                 .await
                 .map_err(|e| e.to_string()),
-            Self::Database(_) | Self::Cookie => Ok(0),
+            Self::Redis(store) => store
+                .end_user_sessions(&user_id)
+                .await
+                .map_err(|e| e.to_string()),
+            Self::Cookie => Ok(0),
         }
     }
 

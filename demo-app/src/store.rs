@@ -23,7 +23,7 @@ use crate::models::{
     now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User, UserLoginUpdate,
     KAKAO_PROVIDER,
 };
-use crate::schema::{sessions, social_auth_usersocialauth as links, users};
+use crate::schema::{social_auth_usersocialauth as links, users};
 use crate::sessions::Sessions;
 
 /// How many times a first login is tried when it keeps hitting unique constraints.
@@ -352,28 +352,33 @@ impl DieselUserStore {
         })?)
     }
 
-    /// Deletes user `id`, their link rows (by `ON DELETE CASCADE`) and every server-side
-    /// session row of theirs, in one transaction (run to the end even if the caller
-    /// goes away). Returns whether the user existed.
+    /// Deletes user `id` and their link rows (by `ON DELETE CASCADE`), run to the end
+    /// even if the caller goes away, then every server-side session of theirs (see
+    /// [`with_sessions`](Self::with_sessions)). Returns whether the user existed.
+    ///
+    /// A session that outlives this call (a cookie-only one, or one whose deletion
+    /// failed) is refused anyway: the identity check no longer finds its user.
     pub async fn delete_user(&self, id: i64) -> Result<bool, StoreError> {
         self.users.remove(id);
         let db = self.db.clone();
         let deleted = detached(async move {
-            db_run!(
+            let rows: usize = db_run!(
                 &db,
-                transaction | conn | {
-                    diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
-                        .execute(conn)
-                        .await?;
-                    let deleted = diesel::delete(users::table.find(id)).execute(conn).await?;
-                    Ok::<bool, StoreError>(deleted > 0)
-                }
-            )
+                write | conn | diesel::delete(users::table.find(id)).execute(conn).await
+            )?;
+            Ok(rows > 0)
         })
         .await;
         // Again after the delete: a read racing with it may have cached the row.
         self.users.remove(id);
-        deleted
+        let deleted = deleted?;
+        if let Some(sessions) = &self.sessions {
+            sessions
+                .end_user_sessions(id)
+                .await
+                .map_err(StoreError::Sessions)?;
+        }
+        Ok(deleted)
     }
 
     /// The number of users.
@@ -499,8 +504,8 @@ impl LinkStore<i64> for DieselUserStore {
     }
 
     /// A user with another link keeps it, and their account: only this link goes. A user
-    /// left without any way in is deleted, with every session row of theirs (and their
-    /// Redis sessions); any session left anywhere (a cookie-only one, another instance's
+    /// left without any way in is deleted, with every server-side session of theirs; any
+    /// session left anywhere (a cookie-only one, another instance's
     /// cache) is refused from then on, because the identity check no longer finds them.
     async fn remove_link(&self, user_id: &i64, provider: Provider) -> Result<bool, StoreError> {
         if self.other_links(*user_id, provider.as_str()).await? > 0 {
@@ -519,14 +524,7 @@ impl LinkStore<i64> for DieselUserStore {
             )?;
             return Ok(removed == 1);
         }
-        let deleted = self.delete_user(*user_id).await?;
-        if let Some(sessions) = &self.sessions {
-            sessions
-                .end_redis_sessions(*user_id)
-                .await
-                .map_err(StoreError::Sessions)?;
-        }
-        Ok(deleted)
+        self.delete_user(*user_id).await
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 
+use actix_kakao_auth::session_store::SqlSessionStore;
 use actix_web::cookie::Cookie;
 use kakao_emulator::{KakaoEmulator, UserChoice};
 use reqwest::header;
@@ -147,7 +148,11 @@ async fn the_minimal_example_logs_in_and_out_against_the_emulator() {
         minimal::MemoryStore::default(),
     )
     .unwrap();
-    let server = minimal::server(auth, listener).unwrap();
+    let sessions_file = TempDb::new();
+    let sessions = SqlSessionStore::connect(sessions_file.path())
+        .await
+        .unwrap();
+    let server = minimal::server(auth, sessions, listener).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
@@ -166,11 +171,13 @@ async fn the_minimal_example_logs_in_and_out_against_the_emulator() {
     );
 
     let csrf = csrf_in(&members.body);
+    let copied = browser.cookies.clone();
     let out = browser
         .post_form("/logout/", &[("csrf_token", &csrf)])
         .await;
     assert_eq!(out.status, 303);
     assert_eq!(browser.get("/members/").await.status, 302);
+    the_copied_cookie_is_refused(&mut browser, copied, "/members/").await;
 
     let error = browser.get("/login/error/?reason=access_denied").await;
     assert_eq!(error.status, 400);
@@ -183,10 +190,33 @@ async fn the_minimal_example_logs_in_and_out_against_the_emulator() {
     kakao.stop().await;
 }
 
+/// After logout, a copy of the session cookie taken while logged in reaches nothing:
+/// the example's sessions live on the server and logout deleted this one.
+async fn the_copied_cookie_is_refused(
+    browser: &mut Browser,
+    copied: BTreeMap<String, String>,
+    protected: &str,
+) {
+    assert!(
+        copied.contains_key("sessionid"),
+        "no session cookie in {copied:?}"
+    );
+    browser.cookies = copied;
+    let replayed = browser.get(protected).await;
+    assert_eq!(
+        replayed.status, 302,
+        "a copy of the logged-out session cookie still works"
+    );
+}
+
 /// A fresh SQLite file for one test, removed at the end.
 struct TempDb(std::path::PathBuf);
 
 impl TempDb {
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap_or_default()
+    }
+
     fn new() -> Self {
         let name = format!(
             "existing-users-{}-{}.sqlite3",
@@ -234,7 +264,8 @@ async fn the_existing_users_example_logs_in_keeps_other_users_and_logs_out() {
     let (listener, base, redirect) = listener();
     let (config, kakao) = existing_users::emulated(&redirect).await.unwrap();
     let auth = actix_kakao_auth::KakaoAuth::new(config.build().unwrap(), users).unwrap();
-    let server = existing_users::server(auth, listener).unwrap();
+    let sessions = SqlSessionStore::connect(db.path()).await.unwrap();
+    let server = existing_users::server(auth, sessions, listener).unwrap();
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
@@ -268,11 +299,13 @@ async fn the_existing_users_example_logs_in_keeps_other_users_and_logs_out() {
         "still logged in"
     );
 
+    let copied = browser.cookies.clone();
     let out = browser
         .post_form("/logout/", &[("csrf_token", &csrf)])
         .await;
     assert_eq!((out.status, out.location.as_str()), (303, "/"));
     assert_eq!(browser.get("/download-list/").await.status, 302);
+    the_copied_cookie_is_refused(&mut browser, copied, "/download-list/").await;
 
     // Again: the same local user, with a new CSRF token.
     let home = browser.log_in_from(&kakao, "/login/?next=/", 1001).await;

@@ -6,8 +6,8 @@
 use crate::common;
 use crate::common::instance::Instance;
 
+use actix_kakao_auth::session_store::RedisSessionStore;
 use demo_app::db::Db;
-use demo_app::redis_session_store::RedisSessionStore;
 use futures_util::stream::{self, StreamExt};
 use kakao_auth_e2e::Browser;
 use kakao_emulator::{KakaoEmulator, UserChoice};
@@ -183,7 +183,7 @@ async fn two_instances_share_logins_sessions_and_users() {
     let sessions = RedisSessionStore::connect_with_prefix(&redis, &prefix)
         .await
         .unwrap();
-    assert!(sessions.delete_user_sessions(user_id).await.unwrap() >= 2);
+    assert!(sessions.end_user_sessions(&user_id).await.unwrap() >= 2);
     for browser in [&phone, &laptop] {
         for instance in [&a, &b] {
             assert_eq!(

@@ -218,13 +218,20 @@ pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
         .unwrap()
 }
 
-/// The number of rows in `sessions`.
+/// The number of rows in `sessions`, expired or not.
 pub async fn session_rows(db: &Db) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
     async fn run(db: &Db) -> Result<i64, DbError> {
-        Ok(db_run!(db, |conn| demo_app::schema::sessions::table
-            .count()
-            .get_result(conn)
-            .await)?)
+        let count: Count = db_run!(db, |conn| diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM sessions"
+        )
+        .get_result(conn)
+        .await)?;
+        Ok(count.n)
     }
     run(db).await.unwrap()
 }

@@ -9,7 +9,7 @@ use actix_kakao_auth::store::{AuthUser, UserStore};
 use actix_kakao_auth::testing::{random_kakao_id, sample_login, CONCURRENT_LOGINS};
 use actix_session::storage::SessionStore;
 use demo_app::db::Db;
-use demo_app::session_store::DbSessionStore;
+use demo_app::sessions::Sessions;
 use demo_app::store::{DieselUserStore, StoreError};
 use diesel_async::SimpleAsyncConnection;
 use futures_util::future::join_all;
@@ -266,8 +266,9 @@ pub async fn a_returning_login_refreshes_profile_and_extra_data(db: &Db) {
 
 /// Deleting a user removes the link (cascade) and every session of theirs.
 pub async fn delete_user_removes_links_and_sessions(db: &Db) {
-    let store = DieselUserStore::new(db.clone());
-    let sessions = DbSessionStore::new(db.clone());
+    let sessions = db.session_store();
+    let store =
+        DieselUserStore::new(db.clone()).with_sessions(Sessions::Database(sessions.clone()));
     let id = random_kakao_id();
     let user = store
         .find_or_create(&sample_login(id, "leaving", None))

@@ -1,13 +1,13 @@
-//! The Redis version the demo needs: 7 or newer (`EXPIRE … GT|NX`, used by the session
-//! store), checked at start and by `doctor`.
+//! The Redis version the session store needs: 7 or newer (`EXPIRE … GT|NX`), checked at
+//! connect.
 
 use redis::aio::ConnectionLike;
 
-/// The oldest Redis the demo runs on.
-pub const MIN_MAJOR: u32 = 7;
+/// The oldest Redis major version the session store runs on.
+const MIN_MAJOR: u32 = 7;
 
 /// `redis_version` from an `INFO server` answer, as (major, minor).
-pub fn parse_version(info: &str) -> Option<(u32, u32)> {
+fn parse_version(info: &str) -> Option<(u32, u32)> {
     let version = info
         .lines()
         .find_map(|line| line.trim().strip_prefix("redis_version:"))?;
@@ -17,9 +17,9 @@ pub fn parse_version(info: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// Reads the server's version and refuses one older than [`MIN_MAJOR`], with a line that
-/// says what to do.
-pub async fn require_supported(conn: &mut impl ConnectionLike) -> Result<String, String> {
+/// Reads the server's version (`INFO server`) and refuses one older than Redis 7 with a
+/// line that says what to do; answers the version as `major.minor`.
+pub async fn require_redis_7(conn: &mut impl ConnectionLike) -> Result<String, String> {
     let info: String = redis::cmd("INFO")
         .arg("server")
         .query_async(conn)

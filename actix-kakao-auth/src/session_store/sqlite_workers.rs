@@ -10,6 +10,13 @@
 //!
 //! The group stops when its last handle is dropped: the threads finish the queued
 //! work, close their connections and exit.
+//!
+//! [`SqlSessionStore`](super::SqlSessionStore) runs its SQLite queries here. An app that
+//! queries the same SQLite file can run its own queries on the same workers
+//! ([`SqliteWorkers::run`]) and hand them to
+//! [`SqlSessionStore::sqlite`](super::SqlSessionStore::sqlite), so that one writer
+//! connection serves both and writes queue in order instead of meeting in SQLite's
+//! busy handler, which sleeps in steps of milliseconds.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -18,26 +25,50 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection as _;
+use diesel::{Connection as _, ConnectionError, SqliteConnection};
 use diesel_async::sync_connection_wrapper::{SpawnBlocking, SyncConnectionWrapper};
 use futures_util::future::{BoxFuture, FutureExt as _};
 
-use crate::db_error::DbError;
+/// Settings for every SQLite connection: a wait instead of an immediate `SQLITE_BUSY`
+/// (first, so the rest already waits for locks), concurrent readers with one writer
+/// (WAL), enforced foreign keys.
+pub const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// Set after [`SQLITE_PRAGMAS`] on reader connections: a write through one of them
+/// fails instead of waiting for the write lock.
+const SQLITE_READER_PRAGMAS: &str = "PRAGMA query_only = ON;";
+
+/// Why work queued on [`SqliteWorkers`] did not run to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum SqliteWorkerError {
+    /// The work panicked, or its worker thread is gone.
+    #[error("a SQLite worker failed while running the query")]
+    Panicked,
+    /// The work waited in the queue longer than the workers' wait timeout and was not
+    /// run.
+    #[error("the database is overloaded: a query waited {waited:?} for a connection")]
+    Overloaded {
+        /// How long it waited.
+        waited: Duration,
+    },
+}
 
 /// A piece of work for one connection.
 /// The SQLite connection type: a sync diesel connection behind diesel-async's
 /// interface, whose statements run on the thread that polls them.
 ///
 /// That thread is always one of the workers' own threads: the connections live
-/// there, and `db_run!` queues the whole body to one of them. One
-/// body, one thread hand-off, whatever the number of statements.
+/// there, and [`SqliteWorkers::run`] queues a whole body of statements to one of them:
+/// one body, one thread hand-off, whatever the number of statements.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnCurrentThread>;
 /// The [`SpawnBlocking`] of [`SqliteConn`]: runs each statement at once, on the
 /// calling thread.
 ///
 /// Right only on a thread that may block, which [`SqliteWorkers`] guarantees: their
-/// threads are the only place `Db` lets a SQLite connection be used, so no statement
-/// ever runs on an Actix worker.
+/// threads are the only place a [`SqliteConn`] is used, so no statement ever runs on
+/// an Actix worker.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OnCurrentThread;
 
@@ -62,6 +93,28 @@ type Job = Box<dyn FnOnce(&mut SqliteConn) + Send>;
 /// Opens a connection for a worker thread (again after a panic left it in an unknown
 /// state).
 pub type Opener = Arc<dyn Fn() -> diesel::ConnectionResult<SqliteConn> + Send + Sync>;
+
+/// An [`Opener`] for the SQLite file at `path` that applies [`SQLITE_PRAGMAS`], and
+/// makes the connection read-only when `read_only` is set.
+pub fn sqlite_opener(path: &str, read_only: bool) -> Opener {
+    let path = path.to_owned();
+    Arc::new(move || open_sqlite(&path, read_only))
+}
+
+/// Opens one SQLite connection with [`SQLITE_PRAGMAS`] (and the reader pragmas).
+/// Blocking: called on a worker thread or tokio's blocking pool.
+fn open_sqlite(path: &str, read_only: bool) -> diesel::ConnectionResult<SqliteConn> {
+    let mut conn = SqliteConnection::establish(path)?;
+    let setup = |conn: &mut SqliteConnection| {
+        conn.batch_execute(SQLITE_PRAGMAS)?;
+        if read_only {
+            conn.batch_execute(SQLITE_READER_PRAGMAS)?;
+        }
+        Ok(())
+    };
+    setup(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(SqliteConn::with_runtime(conn, OnCurrentThread))
+}
 
 /// Threads owning SQLite connections, and their shared queue. Cheap to clone; the
 /// threads stop when the last clone is dropped.
@@ -128,14 +181,14 @@ impl SqliteWorkers {
     /// disk does not stall the caller) and starts one named thread for each.
     ///
     /// Work that waited in the queue longer than `wait_timeout` is not started and
-    /// fails with [`DbError::Overloaded`]. Call from inside a tokio runtime: bodies
+    /// fails with [`SqliteWorkerError::Overloaded`]. Call from inside a tokio runtime: bodies
     /// run with that runtime's handle, so they may use its timers.
     pub async fn start(
         name: &'static str,
         threads: usize,
         wait_timeout: Duration,
         open: Opener,
-    ) -> Result<Self, diesel::ConnectionError> {
+    ) -> Result<Self, ConnectionError> {
         let threads = threads.max(1);
         let opener = Arc::clone(&open);
         let connections = tokio::task::spawn_blocking(move || {
@@ -144,7 +197,7 @@ impl SqliteWorkers {
                 .collect::<Result<Vec<_>, _>>()
         })
         .await
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))??;
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))??;
         let queue = Arc::new(Queue {
             state: Mutex::new(QueueState {
                 jobs: VecDeque::new(),
@@ -159,7 +212,7 @@ impl SqliteWorkers {
             std::thread::Builder::new()
                 .name(format!("{name}-{n}"))
                 .spawn(move || work_loop(&queue, conn, &open))
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
         }
         Ok(Self {
             handle: Arc::new(Handle {
@@ -176,15 +229,15 @@ impl SqliteWorkers {
     ///
     /// The work runs to its end even if the caller stops waiting (a transaction is
     /// never left half-done); work whose caller went away before it started is
-    /// skipped. A panic in `work` is reported as [`DbError::WorkerPanicked`] and the
-    /// thread reopens its connection.
-    pub async fn run<R, F>(&self, work: F) -> Result<R, DbError>
+    /// skipped. A panic in `work` is reported as [`SqliteWorkerError::Panicked`] and
+    /// the thread reopens its connection.
+    pub async fn run<R, F>(&self, work: F) -> Result<R, SqliteWorkerError>
     where
         F: AsyncFnOnce(&mut SqliteConn) -> R + Send + 'static,
         R: Send + 'static,
     {
         let handle = &self.handle;
-        let (reply, answer) = oneshot::channel::<Result<R, DbError>>();
+        let (reply, answer) = oneshot::channel::<Result<R, SqliteWorkerError>>();
         let runtime = handle.runtime.clone();
         let queued_at = Instant::now();
         let wait_timeout = handle.wait_timeout;
@@ -194,12 +247,12 @@ impl SqliteWorkers {
             }
             let waited = queued_at.elapsed();
             if waited > wait_timeout {
-                let _ = reply.send(Err(DbError::Overloaded { waited }));
+                let _ = reply.send(Err(SqliteWorkerError::Overloaded { waited }));
                 return;
             }
             let outcome =
                 std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(work(conn))));
-            let _ = reply.send(outcome.map_err(|_| DbError::WorkerPanicked));
+            let _ = reply.send(outcome.map_err(|_| SqliteWorkerError::Panicked));
         });
         {
             let mut state = handle.queue.lock();
@@ -208,7 +261,7 @@ impl SqliteWorkers {
                 handle.queue.work_ready.notify_one();
             }
         }
-        answer.await.map_err(|_| DbError::WorkerPanicked)?
+        answer.await.map_err(|_| SqliteWorkerError::Panicked)?
     }
 
     /// Work waiting in the queue right now.
