@@ -32,7 +32,7 @@ FLAGS:
     --warmup SECS                unmeasured warm-up before each point (default 1)
     --max-requests N             cap on operations per measured point (default 1000000)
     --rss-logins N               logins the app has served in all before its peak RSS is read
-                                 (default 10000; 0 skips the top-up)
+                                 (default 100000; 0 skips the top-up)
     --new-users PERCENT          share of logins by first-time Kakao users (default 50)
     --startup-runs N             fresh-SQLite starts timed for /healthz (default 3; 0 skips)
     --scope SCOPES               KAKAO_SCOPE for the app (default unset; \"openid ...\" adds OIDC)
@@ -195,7 +195,7 @@ pub fn parse(raw: impl IntoIterator<Item = String>) -> Result<Command, String> {
         duration: Duration::from_secs(5),
         warmup: Duration::from_secs(1),
         max_requests: 1_000_000,
-        rss_logins: 10_000,
+        rss_logins: 100_000,
         new_users_percent: 50,
         startup_runs: 3,
         scope: None,
