@@ -63,18 +63,18 @@ pub struct NewUser<'a> {
     pub last_login_at: NaiveDateTime,
 }
 
-/// The profile fields refreshed at each login; `None` leaves the stored value alone.
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = users)]
-pub struct UserLoginUpdate<'a> {
-    /// The fresh nickname, if Kakao sent one.
-    pub nickname: Option<&'a str>,
-    /// The fresh verified email, if Kakao sent one.
-    pub email: Option<&'a str>,
-    /// The fresh profile image URL, if Kakao sent one.
-    pub profile_image_url: Option<&'a str>,
-    /// The login time, UTC.
-    pub last_login_at: NaiveDateTime,
+diesel::define_sql_function! {
+    /// `COALESCE(fresh, kept)`: the value a login brought, else the stored one. Written
+    /// into one fixed `UPDATE`, so SQLite prepares it once per connection (a changeset
+    /// that skips absent fields is a different statement each time, never cached).
+    #[sql_name = "COALESCE"]
+    fn fresh_or(fresh: diesel::sql_types::Nullable<diesel::sql_types::Text>, kept: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// [`fresh_or`] for a nullable column.
+    #[sql_name = "COALESCE"]
+    fn fresh_or_null(fresh: diesel::sql_types::Nullable<diesel::sql_types::Text>, kept: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 /// A row of `social_auth_usersocialauth`: one Kakao account linked to one user.

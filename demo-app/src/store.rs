@@ -20,7 +20,7 @@ use crate::db::{Db, DbError};
 use crate::db_run;
 use crate::link_data::LinkData;
 use crate::models::{
-    now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User, UserLoginUpdate,
+    fresh_or, fresh_or_null, now_utc, LinkLoginUpdate, NewSocialAuth, NewUser, SocialAuth, User,
     KAKAO_PROVIDER,
 };
 use crate::schema::{social_auth_usersocialauth as links, users};
@@ -199,13 +199,18 @@ impl DieselUserStore {
                     let extra_data = LinkData::parse(&record.extra_data)
                         .merged_over(&LinkData::parse(&link.extra_data))
                         .to_text();
+                    // Absent profile fields keep the stored value.
                     let user = diesel::update(users::table.find(link.user_id))
-                        .set(&UserLoginUpdate {
-                            nickname: record.nickname.as_deref(),
-                            email: record.email.as_deref(),
-                            profile_image_url: record.profile_image_url.as_deref(),
-                            last_login_at: now,
-                        })
+                        .set((
+                            users::nickname
+                                .eq(fresh_or(record.nickname.as_deref(), users::nickname)),
+                            users::email.eq(fresh_or_null(record.email.as_deref(), users::email)),
+                            users::profile_image_url.eq(fresh_or_null(
+                                record.profile_image_url.as_deref(),
+                                users::profile_image_url,
+                            )),
+                            users::last_login_at.eq(now),
+                        ))
                         .returning(User::as_returning())
                         .get_result(conn)
                         .await?;

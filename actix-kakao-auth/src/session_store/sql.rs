@@ -49,14 +49,16 @@ struct NewSession<'a> {
     expires_at: NaiveDateTime,
 }
 
-/// The `sessions` table on SQLite, as [`SqlSessionStore::create_table`] creates it.
+/// The `sessions` table on SQLite, as [`SqlSessionStore::create_table`] creates it:
+/// `WITHOUT ROWID`, so a session is one B-tree entry under its key, not a row plus an
+/// index entry.
 const SQLITE_TABLE: &str = r#"
 CREATE TABLE IF NOT EXISTS sessions (
     "key" TEXT PRIMARY KEY NOT NULL,
     state TEXT NOT NULL,
     user_id TEXT NULL,
     expires_at TIMESTAMP NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expires_at_idx ON sessions (expires_at);
 CREATE INDEX IF NOT EXISTS sessions_user_id_idx ON sessions (user_id);
 "#;

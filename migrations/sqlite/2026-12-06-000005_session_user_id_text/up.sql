@@ -1,6 +1,7 @@
 -- The session store indexes sessions by the user's id as text, whatever the app's id
 -- type (the library's SqlSessionStore). SQLite cannot change a column's type: the table
--- is rebuilt with its rows.
+-- is rebuilt with its rows, as a WITHOUT ROWID table (keyed by the session key alone: one
+-- B-tree fewer to write at every login).
 CREATE TABLE sessions_new (
     -- The session key: 64 random alphanumeric characters, the value of the session cookie.
     "key" TEXT PRIMARY KEY NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE sessions_new (
     user_id TEXT NULL,
     -- When the session stops being valid, UTC.
     expires_at TIMESTAMP NOT NULL
-);
+) WITHOUT ROWID;
 INSERT INTO sessions_new ("key", state, user_id, expires_at)
     SELECT "key", state, CAST(user_id AS TEXT), expires_at FROM sessions;
 DROP TABLE sessions;
