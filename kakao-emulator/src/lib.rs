@@ -456,12 +456,12 @@ impl KakaoEmulator {
     /// Every `POST /oauth/token` received so far (also those answered by a fault), oldest first,
     /// with all form fields as sent.
     pub fn token_requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().token_log.clone()
+        self.shared.lock().token_log.iter().cloned().collect()
     }
 
     /// Every `/v2/user/me` request received so far, oldest first.
     pub fn user_me_requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().user_me_log.clone()
+        self.shared.lock().user_me_log.iter().cloned().collect()
     }
 
     /// Rotates the OIDC signing key: the older of the two published keys is retired, a key

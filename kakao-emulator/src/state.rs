@@ -158,8 +158,11 @@ pub(crate) struct Inner {
     pub session_user: Option<i64>,
     /// Kakao Sync: each user's agreed service terms, tag → when (RFC 3339).
     pub agreed_terms: HashMap<i64, BTreeMap<String, String>>,
-    pub token_log: Vec<RecordedRequest>,
-    pub user_me_log: Vec<RecordedRequest>,
+    pub token_log: VecDeque<RecordedRequest>,
+    pub user_me_log: VecDeque<RecordedRequest>,
+    /// When expired tokens and pending requests are next swept out (at most once a
+    /// second: a sweep walks every entry, and a busy emulator holds many).
+    next_sweep: Option<Instant>,
     access_issued: HashMap<i64, VecDeque<Instant>>,
     refresh_issued: HashMap<i64, VecDeque<Instant>>,
 }
@@ -195,11 +198,27 @@ pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn push_bounded(log: &mut Vec<RecordedRequest>, request: RecordedRequest) {
+fn push_bounded(log: &mut VecDeque<RecordedRequest>, request: RecordedRequest) {
     if log.len() >= MAX_LOG {
-        log.remove(0);
+        log.pop_front();
     }
-    log.push(request);
+    log.push_back(request);
+}
+
+/// How often [`Inner::sweep_due`] lets a sweep of expired entries run.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+impl Inner {
+    /// Whether a sweep of expired entries is due now; if so, the next is a second away.
+    /// Expired entries are refused when looked up whether swept or not, so sweeping is
+    /// only about memory.
+    fn sweep_due(&mut self, now: Instant) -> bool {
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return false;
+        }
+        self.next_sweep = Some(now + SWEEP_EVERY);
+        true
+    }
 }
 
 /// Checks and counts one issuance against a sliding-window limit.
@@ -276,9 +295,11 @@ impl Shared {
         let id = random_token(24);
         let now = Instant::now();
         let mut inner = self.lock();
-        inner
-            .pending
-            .retain(|_, p| now.saturating_duration_since(p.created) < PENDING_TTL);
+        if inner.sweep_due(now) {
+            inner
+                .pending
+                .retain(|_, p| now.saturating_duration_since(p.created) < PENDING_TTL);
+        }
         evict_oldest(&mut inner.pending, |p| p.created);
         inner.pending.insert(id.clone(), pending);
         id
@@ -381,7 +402,9 @@ impl Shared {
         let access_token = random_token(40);
         let refresh_token = random_token(40);
         let mut inner = self.lock();
-        prune_tokens(&mut inner, now);
+        if inner.sweep_due(now) {
+            prune_tokens(&mut inner, now);
+        }
         inner.refresh.insert(
             refresh_token.clone(),
             RefreshToken {
@@ -537,4 +560,41 @@ impl Shared {
 fn prune_tokens(inner: &mut Inner, now: Instant) {
     inner.access.retain(|_, t| t.expires_at > now);
     inner.refresh.retain(|_, t| t.expires_at > now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_run_at_most_once_a_second() {
+        let mut inner = Inner::default();
+        let start = Instant::now();
+        assert!(inner.sweep_due(start), "the first sweep runs");
+        assert!(!inner.sweep_due(start + Duration::from_millis(500)));
+        assert!(inner.sweep_due(start + SWEEP_EVERY));
+        assert!(!inner.sweep_due(start + SWEEP_EVERY));
+    }
+
+    #[test]
+    fn the_request_logs_keep_the_newest() {
+        let mut log = VecDeque::new();
+        for n in 0..MAX_LOG + 3 {
+            push_bounded(
+                &mut log,
+                RecordedRequest {
+                    method: "POST".into(),
+                    path: format!("/{n}"),
+                    form: BTreeMap::new(),
+                    authorization: None,
+                },
+            );
+        }
+        assert_eq!(log.len(), MAX_LOG);
+        assert_eq!(log.front().map(|r| r.path.as_str()), Some("/3"));
+        assert_eq!(
+            log.back().map(|r| r.path.clone()),
+            Some(format!("/{}", MAX_LOG + 2))
+        );
+    }
 }
