@@ -42,6 +42,9 @@ pub struct Outcome {
     pub points: Vec<PointResult>,
     /// The top-up to `rss_logins` logins, if one ran.
     pub rss_point: Option<PointResult>,
+    /// The baseline paced to the request rate of the logins with Kakao +50 ms at the
+    /// highest concurrency: what a bare request costs at that load.
+    pub paced_baseline: Option<PointResult>,
     pub logins_total: u64,
     /// KiB: the app's `VmHWM` (peak) and `VmRSS` after the logins.
     pub app_peak_rss_kib: Option<u64>,
@@ -388,6 +391,7 @@ async fn measure(
         duration: args.duration,
         max_ops: args.max_requests,
         server_pid: pid,
+        pace: None,
     };
 
     // Page and baseline, back to back at each concurrency so both see the same machine.
@@ -443,6 +447,33 @@ async fn measure(
         kakao.set_latency_ms(0);
     }
 
+    // A bare request costs more CPU at a low request rate (nothing is batched, every
+    // event wakes a thread): the baseline again, at the +50 ms logins' request rate.
+    let slow_logins = points.iter().find(|p| {
+        p.spec.mode == Mode::Flow
+            && p.spec.concurrency == max_c
+            && p.spec.kakao_latency_ms == Some(50)
+    });
+    let mut paced_baseline = None;
+    if let (Some(b), Some(slow)) = (&baseline, slow_logins) {
+        let request_rate = slow.rate * crate::vu::STEPS.len() as f64;
+        if request_rate > 0.0 {
+            let op = Op::Get {
+                url: baseline_url.clone(),
+                cookies: Arc::new(Vec::new()),
+            };
+            let mut s = spec(
+                format!("baseline c={max_c} paced to {request_rate:.0} requests/s"),
+                Mode::Baseline,
+                max_c,
+                None,
+                b.pid,
+            );
+            s.pace = Some(Duration::from_secs_f64(max_c as f64 / request_rate));
+            paced_baseline = Some(load::run(Arc::clone(&users), s, op, ticks).await);
+        }
+    }
+
     // Top up to `rss_logins` logins in the app's life, then read its peak RSS.
     let mut rss_point = None;
     let done = users.logins_ok.load(Ordering::Relaxed);
@@ -457,6 +488,7 @@ async fn measure(
             duration: Duration::from_secs(600),
             max_ops: left,
             server_pid: app.pid,
+            pace: None,
         };
         rss_point = Some(load::run(Arc::clone(&users), s, Op::Flow, ticks).await);
     }
@@ -494,6 +526,7 @@ async fn measure(
         main_startup,
         points,
         rss_point,
+        paced_baseline,
         logins_total,
         app_peak_rss_kib: memory.map(|(_, hwm)| hwm),
         app_rss_kib: memory.map(|(rss, _)| rss),

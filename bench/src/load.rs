@@ -39,6 +39,8 @@ pub struct Spec {
     pub max_ops: u64,
     /// The process serving the requests (its CPU is the point's server CPU).
     pub server_pid: u32,
+    /// Each virtual user starts an operation at most this often (`None`: back to back).
+    pub pace: Option<Duration>,
 }
 
 /// Latency summary in milliseconds.
@@ -114,6 +116,7 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
         let users = Arc::clone(&users);
         let counters = Arc::clone(&counters);
         let op = op.clone();
+        let spec_pace = spec.pace;
         tasks.spawn(async move {
             let mut latencies: Vec<u64> = Vec::with_capacity(4096);
             let mut steps: Vec<Vec<u64>> = vec![Vec::new(); STEPS.len()];
@@ -136,6 +139,9 @@ pub async fn run(users: Arc<Users>, spec: Spec, op: Op, ticks: u64) -> PointResu
                     }
                 };
                 let elapsed = started.elapsed();
+                if let Some(pace) = spec_pace {
+                    tokio::time::sleep_until((started + pace).into()).await;
+                }
                 match counters.phase.load(Ordering::Relaxed) {
                     MEASURE => match outcome {
                         Ok(timing) => {

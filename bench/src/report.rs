@@ -194,6 +194,29 @@ pub fn targets(outcome: &Outcome) -> Vec<Target> {
     out
 }
 
+/// The +50 ms logins against a bare request at the same request rate (not a target: how
+/// much of the +50 ms cost is the low load itself).
+fn paced_comparison(outcome: &Outcome) -> Option<String> {
+    let paced = outcome.paced_baseline.as_ref()?;
+    let c = paced.spec.concurrency;
+    let slow = outcome.points.iter().find(|p| {
+        p.spec.mode == Mode::Flow && p.spec.concurrency == c && p.spec.kakao_latency_ms == Some(50)
+    })?;
+    let full = outcome
+        .points
+        .iter()
+        .find(|p| p.spec.mode == Mode::Baseline && p.spec.concurrency == c)?;
+    Some(format!(
+        "- Kakao +50 ms, c={c}: app CPU per login {:.3} ms = {:.1}× the baseline's CPU per \
+         request at the same request rate ({:.0}/s: {:.4} ms, {:.2}× its cost at full load)",
+        slow.server_cpu_ms_per_op,
+        slow.server_cpu_ms_per_op / paced.server_cpu_ms_per_op,
+        paced.rate,
+        paced.server_cpu_ms_per_op,
+        paced.server_cpu_ms_per_op / full.server_cpu_ms_per_op,
+    ))
+}
+
 /// A KiB figure from `/proc` in MiB, or `n/a`.
 fn mib(kib: Option<u64>) -> String {
     kib.map_or("n/a".to_owned(), |k| format!("{:.1} MiB", k as f64 / MIB))
@@ -264,6 +287,12 @@ pub fn print(outcome: &Outcome) {
             point_row(p, &format!(" (top-up to {} logins)", a.rss_logins))
         );
     }
+    if let Some(p) = &outcome.paced_baseline {
+        println!(
+            "{}",
+            point_row(p, &format!(" (paced: {:.0} requests/s)", p.rate))
+        );
+    }
     println!();
     println!("Server: the baseline process for `baseline` rows, the app process otherwise; bench: this process (load generator, and the Kakao emulator); machine: all processes. CPU figures are user + system time from /proc.");
     let ratios = ratios(outcome);
@@ -315,6 +344,10 @@ pub fn print(outcome: &Outcome) {
                 p.error_samples.join("; ")
             );
         }
+    }
+    if let Some(line) = paced_comparison(outcome) {
+        println!();
+        println!("{line}");
     }
     let targets = targets(outcome);
     if !targets.is_empty() {
@@ -427,6 +460,7 @@ fn summary(outcome: &Outcome, ratios: &[Ratio], targets: &[Target]) -> Value {
         },
         "points": outcome.points.iter().map(point_json).collect::<Vec<_>>(),
         "rss_top_up": outcome.rss_point.as_ref().map(point_json),
+        "paced_baseline": outcome.paced_baseline.as_ref().map(point_json),
         "ratios": ratios.iter().map(|r| json!({
             "concurrency": r.concurrency,
             "page_rps": round(r.page_rps, 1),
