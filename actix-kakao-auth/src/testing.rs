@@ -164,15 +164,7 @@ where
         ($($check:ident),* $(,)?) => {$(
             let store = make_store().await;
             let outcome = AssertUnwindSafe($check(&store)).catch_unwind().await;
-            match outcome {
-                Ok(Ok(())) => {}
-                Ok(Err(violation)) => violations.push(violation.to_string()),
-                Err(panic) => violations.push(format!(
-                    "rule `{}` violated: the check panicked: {}",
-                    stringify!($check).trim_start_matches("check_"),
-                    panic_message(&*panic)
-                )),
-            }
+            note_outcome(&mut violations, stringify!($check), outcome);
         )*};
     }
     run!(
@@ -199,6 +191,23 @@ where
         violations.len(),
         violations.join("\n  ")
     );
+}
+
+/// Adds a check's violation, or its panic, to `violations`.
+fn note_outcome(
+    violations: &mut Vec<String>,
+    check: &str,
+    outcome: Result<CheckResult, Box<dyn std::any::Any + Send>>,
+) {
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(violation)) => violations.push(violation.to_string()),
+        Err(panic) => violations.push(format!(
+            "rule `{}` violated: the check panicked: {}",
+            check.trim_start_matches("check_"),
+            panic_message(&*panic)
+        )),
+    }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

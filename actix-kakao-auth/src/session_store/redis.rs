@@ -10,8 +10,8 @@ use redis::{AsyncCommands as _, Script};
 use serde::Serialize;
 
 use super::{
-    dead_key, lifetime, new_key, session_key, session_user, user_index, RevocableSessionStore,
-    SessionState, ANONYMOUS_TTL, SESSION_USER_KEY,
+    lifetime, new_key, session_key, session_user, update_while_live, user_index,
+    RevocableSessionStore, SessionState, ANONYMOUS_TTL, SESSION_USER_KEY,
 };
 
 /// The key prefix of [`RedisSessionStore::connect`].
@@ -249,24 +249,10 @@ impl SessionStore for RedisSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        if session_state.is_empty() {
-            // Nothing left in it: the session ends here.
-            self.delete(&session_key)
-                .await
-                .map_err(UpdateError::Other)?;
-            return dead_key().map_err(UpdateError::Other);
-        }
-        let updated = self
-            .write(session_key.as_ref(), &session_state, ttl, true)
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
-        if updated {
-            return Ok(session_key);
-        }
-        // The session expired or was ended (logout, disconnect) since it was loaded: it
-        // stays ended. The cookie gets a key that names nothing.
-        tracing::debug!("update of an ended session refused");
-        dead_key().map_err(UpdateError::Other)
+        update_while_live(self, session_key, session_state, |key, state| async move {
+            self.write(&key, &state, ttl, true).await
+        })
+        .await
     }
 
     async fn update_ttl(

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use actix_session::storage::SessionKey;
+use std::future::Future;
+
+use actix_session::storage::{SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
 use rand::distributions::{Alphanumeric, DistString as _};
 use serde::Serialize;
@@ -28,6 +30,37 @@ pub(crate) fn dead_key() -> Result<SessionKey, anyhow::Error> {
 
 pub(crate) fn session_key(key: String) -> Result<SessionKey, anyhow::Error> {
     SessionKey::try_from(key).map_err(|e| anyhow::anyhow!("invalid session key: {e}"))
+}
+
+/// The `update` both stores share: a session left empty ends; otherwise `overwrite`
+/// writes it only while it still exists, and a session that ended since it was loaded
+/// (logout, disconnect, expiry) stays ended: the answer is a key that names nothing.
+pub(crate) async fn update_while_live<St, Fut, E>(
+    store: &St,
+    session_key: SessionKey,
+    state: SessionState,
+    overwrite: impl FnOnce(String, SessionState) -> Fut,
+) -> Result<SessionKey, UpdateError>
+where
+    St: SessionStore,
+    Fut: Future<Output = Result<bool, E>>,
+    E: Into<anyhow::Error>,
+{
+    if state.is_empty() {
+        store
+            .delete(&session_key)
+            .await
+            .map_err(UpdateError::Other)?;
+        return dead_key().map_err(UpdateError::Other);
+    }
+    let written = overwrite(session_key.as_ref().to_owned(), state)
+        .await
+        .map_err(|e| UpdateError::Other(e.into()))?;
+    if written {
+        return Ok(session_key);
+    }
+    tracing::debug!("update of an ended session refused");
+    dead_key().map_err(UpdateError::Other)
 }
 
 /// The index text of a user id: a JSON string's text, any other JSON value's

@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use super::sqlite_workers::{sqlite_opener, SqliteConn, SqliteWorkerError, SqliteWorkers};
 use super::{
-    dead_key, lifetime, new_key, session_key, session_user, user_index, RevocableSessionStore,
-    SessionState, ANONYMOUS_TTL,
+    lifetime, new_key, session_key, session_user, update_while_live, user_index,
+    RevocableSessionStore, SessionState, ANONYMOUS_TTL,
 };
 
 /// By default, every this many saves also purge expired rows.
@@ -474,28 +474,13 @@ impl SessionStore for SqlSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        if session_state.is_empty() {
-            // Nothing left in it: the session ends here.
-            self.delete(&session_key)
-                .await
-                .map_err(UpdateError::Other)?;
-            return dead_key().map_err(UpdateError::Other);
-        }
-        let state = serde_json::to_string(&session_state)
-            .map_err(|e| UpdateError::Serialization(e.into()))?;
-        let user = session_user(&session_state);
-        let expires_at = self.expiry(user.is_some(), ttl);
-        let updated = self
-            .overwrite(session_key.as_ref().to_owned(), state, user, expires_at)
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
-        if updated {
-            return Ok(session_key);
-        }
-        // The row expired or was deleted (logout, disconnect) since it was loaded: it
-        // stays ended. The cookie gets a key that names nothing.
-        tracing::debug!("update of an ended session refused");
-        dead_key().map_err(UpdateError::Other)
+        update_while_live(self, session_key, session_state, |key, state| async move {
+            let user = session_user(&state);
+            let expires_at = self.expiry(user.is_some(), ttl);
+            let state = serde_json::to_string(&state).map_err(anyhow::Error::from)?;
+            Ok::<_, anyhow::Error>(self.overwrite(key, state, user, expires_at).await?)
+        })
+        .await
     }
 
     async fn update_ttl(

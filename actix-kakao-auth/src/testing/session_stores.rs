@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt as _;
 use rand::Rng as _;
 
-use super::{panic_message, CheckResult, Violation};
+use super::{note_outcome, CheckResult, Violation};
 use crate::session::SESSION_USER_KEY;
 use crate::session_store::RevocableSessionStore;
 
@@ -427,15 +427,8 @@ pub async fn session_store_acceptance_suite<St: RevocableSessionStore>(store: &S
     let mut violations = Vec::new();
     macro_rules! run {
         ($($check:ident),* $(,)?) => {$(
-            match AssertUnwindSafe($check(store)).catch_unwind().await {
-                Ok(Ok(())) => {}
-                Ok(Err(violation)) => violations.push(violation.to_string()),
-                Err(panic) => violations.push(format!(
-                    "rule `{}` violated: the check panicked: {}",
-                    stringify!($check).trim_start_matches("check_"),
-                    panic_message(&*panic)
-                )),
-            }
+            let outcome = AssertUnwindSafe($check(store)).catch_unwind().await;
+            note_outcome(&mut violations, stringify!($check), outcome);
         )*};
     }
     run!(
