@@ -35,6 +35,11 @@
 //! # }
 //! ```
 //!
+//! `CookieSessionStore` keeps this example short, but a copy of its cookie outlives
+//! logout. For sessions that logout really ends, use `SqlSessionStore` (feature
+//! `sql-sessions`: SQLite or PostgreSQL) or `RedisSessionStore` (feature
+//! `redis-sessions`) from [`session_store`], as the examples do.
+//!
 //! The app's side is [`UserStore`]: `find_or_create` (map a Kakao login to a local
 //! user, atomically) and `get_user` (by the app's own id type). Handlers receive the
 //! store's user through [`CurrentUser<Store>`](CurrentUser), and log users in or out
@@ -127,9 +132,9 @@
 //! | `kakao_token_refreshes_total` | counter | `outcome`: `success`, `relogin_required`, `failure` | access-token refreshes |
 //!
 //! ## Feature flags
-//! * `sql-sessions`: [`session_store::SqlSessionStore`], server-side sessions in SQLite or
+//! * `sql-sessions`: `session_store::SqlSessionStore`, server-side sessions in SQLite or
 //!   PostgreSQL that logout really ends.
-//! * `redis-sessions`: [`session_store::RedisSessionStore`], the same in Redis 7 or newer.
+//! * `redis-sessions`: `session_store::RedisSessionStore`, the same in Redis 7 or newer.
 //! * `testing`: `testing::store_acceptance_suite`, `testing::guard_store_acceptance_suite`
 //!   and `testing::session_store_acceptance_suite`, the checks every store must pass.
 #![forbid(unsafe_code)]
