@@ -38,11 +38,18 @@ where
         tracing::debug!("no link store: disconnect and the unlink webhook are not mounted");
         return;
     }
-    cfg.route(&paths.disconnect_path, web::post().to(disconnect::<S, L>));
+    cfg.route(
+        &paths.disconnect_path,
+        web::post().to(|req, body, session, auth| {
+            disconnect::<S, L>(Provider::Kakao, req, body, session, auth)
+        }),
+    );
     if config.naver().is_some() {
         cfg.route(
             &paths.naver_disconnect_path,
-            web::post().to(disconnect_naver::<S, L>),
+            web::post().to(|req, body, session, auth| {
+                disconnect::<S, L>(Provider::Naver, req, body, session, auth)
+            }),
         );
         cfg.route(
             &paths.naver_unlink_path,
@@ -189,10 +196,11 @@ fn failure(config: &crate::KakaoAuthConfig, reason: LoginFailure) -> HttpRespons
     ))
 }
 
-/// `POST /accounts/oauth/disconnect/kakao/`: unlinks the user at Kakao (with the admin
-/// key when configured, else the user's token, refreshed if needed), then removes the
-/// link as [`finish_disconnect`] says.
+/// `POST /accounts/oauth/disconnect/{provider}/`: revokes the user's link at the
+/// provider ([`unlink_at_kakao`], [`revoke_at_naver`]), then removes it as
+/// [`finish_disconnect`] says. Nothing is removed when the provider refuses.
 async fn disconnect<S, L>(
+    provider: Provider,
     req: HttpRequest,
     body: web::Bytes,
     session: Session,
@@ -207,47 +215,106 @@ where
         Ok(user) => user,
         Err(answer) => return *answer,
     };
-    let failed = |reason: LoginFailure| failure(config, reason);
-    let link = match auth.links().link(&user, Provider::Kakao).await {
-        Ok(link) => link,
+    let link = match auth.links().link(&user, provider).await {
+        Ok(Some(link)) => link,
+        Ok(None) => {
+            tracing::warn!(%user, %provider, "disconnect: no link to this provider stored for the user");
+            return failure(config, LoginFailure::InvalidRequest);
+        }
         Err(error) => {
             tracing::error!(%error, "disconnect: link store failed");
-            return failed(LoginFailure::Internal);
+            return failure(config, LoginFailure::Internal);
         }
     };
-    let Some(link) = link else {
-        tracing::warn!(%user, "disconnect: no Kakao link stored for the user");
-        return failed(LoginFailure::Internal);
+    let revoked = match provider {
+        Provider::Kakao => unlink_at_kakao(&auth, &user, &link).await,
+        Provider::Naver => revoke_at_naver(&auth, &link).await,
     };
-    let unlinked = match (&config.admin_key, link.kakao_id()) {
+    match revoked {
+        Ok(()) => finish_disconnect(&auth, &session, &user, provider).await,
+        Err(reason) => failure(config, reason),
+    }
+}
+
+/// The failure for a provider that did not answer (unavailable) or answered wrongly.
+fn provider_failure(unavailable: bool) -> LoginFailure {
+    if unavailable {
+        LoginFailure::KakaoUnavailable
+    } else {
+        LoginFailure::InvalidResponse
+    }
+}
+
+/// Unlinks the user at Kakao: with the admin key when configured, else with the user's
+/// token (refreshed if needed). Kakao's `-101` (not linked any more) counts as done.
+async fn unlink_at_kakao<S, L>(
+    auth: &KakaoAuth<S, L>,
+    user: &IdOf<S>,
+    link: &crate::store::Link,
+) -> Result<(), LoginFailure>
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let unlinked = match (&auth.config().admin_key, link.kakao_id()) {
         (Some(key), Some(target_id)) => {
             auth.client()
                 .unlink_user(KapiAuth::Admin { key, target_id })
                 .await
         }
-        _ => match auth.access_token_for(&user).await {
+        _ => match auth.access_token_for(user).await {
             Ok(token) => auth.client().unlink_user(KapiAuth::Bearer(&token)).await,
             Err(error) => {
                 tracing::warn!(%error, "disconnect: no usable Kakao token");
-                return failed(LoginFailure::InvalidCode);
+                return Err(LoginFailure::InvalidCode);
             }
         },
     };
     match unlinked {
-        Ok(kakao_id) => tracing::info!(kakao_id, %user, "user disconnected from Kakao"),
+        Ok(kakao_id) => {
+            tracing::info!(kakao_id, %user, "user disconnected from Kakao");
+            Ok(())
+        }
         // -101: not linked any more (already unlinked at Kakao): finish locally.
-        Err(KakaoApiError::Api { code: -101, .. }) => {}
+        Err(KakaoApiError::Api { code: -101, .. }) => Ok(()),
         Err(error) => {
             tracing::warn!(%error, "disconnect: Kakao unlink failed; nothing removed");
-            let reason = if error.is_unavailable() {
-                LoginFailure::KakaoUnavailable
-            } else {
-                LoginFailure::InvalidResponse
-            };
-            return failed(reason);
+            Err(provider_failure(error.is_unavailable()))
         }
     }
-    finish_disconnect(&auth, &session, &user, Provider::Kakao).await
+}
+
+/// Revokes the link's Naver token (`/oauth2.0/revoke`, with the refresh token when the
+/// access token has expired). A link without tokens has nothing to revoke.
+async fn revoke_at_naver<S, L>(
+    auth: &KakaoAuth<S, L>,
+    link: &crate::store::Link,
+) -> Result<(), LoginFailure>
+where
+    S: UserStore,
+    L: LinkStore<IdOf<S>>,
+{
+    let Some(naver) = auth.naver_client() else {
+        return Err(LoginFailure::Internal);
+    };
+    let Some(tokens) = &link.tokens else {
+        return Ok(());
+    };
+    let token = if tokens.expires_at > auth.config().now() {
+        Some(tokens.access_token.clone())
+    } else {
+        tokens
+            .refresh_token
+            .as_ref()
+            .map(|r| crate::kakao::secret::AccessToken::new(r.secret().clone()))
+    };
+    let Some(token) = token else {
+        return Ok(());
+    };
+    naver.revoke(&token).await.map_err(|error| {
+        tracing::warn!(%error, "disconnect: Naver revoke failed; nothing removed");
+        provider_failure(error.is_unavailable())
+    })
 }
 
 /// Removes the user's `provider` link (revoked at the provider already). A user left
@@ -284,62 +351,6 @@ where
             see_other(&paths.logout_redirect_url)
         }
     }
-}
-
-/// `POST /accounts/oauth/disconnect/naver/`: revokes the user's Naver tokens
-/// (`/oauth2.0/revoke`, with the refresh token when the access token has expired), then
-/// removes that link as [`finish_disconnect`] says.
-async fn disconnect_naver<S, L>(
-    req: HttpRequest,
-    body: web::Bytes,
-    session: Session,
-    auth: web::Data<KakaoAuth<S, L>>,
-) -> HttpResponse
-where
-    S: UserStore,
-    L: LinkStore<IdOf<S>>,
-{
-    let config = auth.config();
-    let user = match disconnect_user::<S>(&req, &body, config) {
-        Ok(user) => user,
-        Err(answer) => return *answer,
-    };
-    let failed = |reason: LoginFailure| failure(config, reason);
-    let Some(naver) = auth.naver_client() else {
-        return HttpResponse::NotFound().finish();
-    };
-    let link = match auth.links().link(&user, Provider::Naver).await {
-        Ok(Some(link)) => link,
-        Ok(None) => {
-            tracing::warn!(%user, "disconnect: no Naver link stored for the user");
-            return failed(LoginFailure::InvalidRequest);
-        }
-        Err(error) => {
-            tracing::error!(%error, "disconnect: link store failed");
-            return failed(LoginFailure::Internal);
-        }
-    };
-    if let Some(tokens) = &link.tokens {
-        let token = if tokens.expires_at > config.now() {
-            Some(tokens.access_token.clone())
-        } else {
-            tokens
-                .refresh_token
-                .as_ref()
-                .map(|r| crate::kakao::secret::AccessToken::new(r.secret().clone()))
-        };
-        if let Some(token) = token {
-            if let Err(error) = naver.revoke(&token).await {
-                tracing::warn!(%error, "disconnect: Naver revoke failed; nothing removed");
-                return failed(if error.is_unavailable() {
-                    LoginFailure::KakaoUnavailable
-                } else {
-                    LoginFailure::InvalidResponse
-                });
-            }
-        }
-    }
-    finish_disconnect(&auth, &session, &user, Provider::Naver).await
 }
 
 /// `POST /accounts/oauth/unlink/naver/`: Naver's unlink notification (a user withdrew
