@@ -92,6 +92,18 @@ struct LoginRecord {
 }
 
 impl LoginRecord {
+    /// The link row that ties this login's account to `user_id`, made at `now`.
+    fn new_link(&self, user_id: i64, now: chrono::NaiveDateTime) -> NewSocialAuth<'_> {
+        NewSocialAuth {
+            user_id,
+            provider: self.provider,
+            uid: &self.uid,
+            extra_data: &self.extra_data,
+            created: now,
+            modified: now,
+        }
+    }
+
     fn new(login: &SocialLogin, cipher: &TokenCipher) -> Result<Self, TokenCryptoError> {
         Ok(Self {
             provider: login.provider().as_str(),
@@ -261,14 +273,7 @@ impl DieselUserStore {
                     .get_result(conn)
                     .await?;
                 diesel::insert_into(links::table)
-                    .values(&NewSocialAuth {
-                        user_id: user.id,
-                        provider: record.provider,
-                        uid: &record.uid,
-                        extra_data: &record.extra_data,
-                        created: now,
-                        modified: now,
-                    })
+                    .values(&record.new_link(user.id, now))
                     .execute(conn)
                     .await?;
                 Ok(user)
@@ -573,14 +578,7 @@ impl DieselUserStore {
                     None => {}
                 }
                 diesel::insert_into(links::table)
-                    .values(&NewSocialAuth {
-                        user_id: user,
-                        provider: record.provider,
-                        uid: &record.uid,
-                        extra_data: &record.extra_data,
-                        created: now,
-                        modified: now,
-                    })
+                    .values(&record.new_link(user, now))
                     .execute(conn)
                     .await?;
                 Ok(LinkOutcome::Linked)
